@@ -1,0 +1,166 @@
+"""HTTP API handler: routes → one domain call each. API Gateway has verified the JWT already; the
+claims arrive in the event."""
+
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from roomsnap.config import settings
+from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.errors import DomainError
+from roomsnap.health import check_dependencies
+from roomsnap.models import ID_PATTERN, ApprovalIn, DocumentIn, DocumentPatch, PartyIn, RoomIn, SnapshotIn, VesselIn
+from roomsnap.observability import logger
+from roomsnap.queue import RenderQueue
+from roomsnap.storage import PdfStore
+
+from logic.caller import Caller, caller_from_claims
+from logic.rooms import RoomService
+from logic.snapshots import SnapshotService
+from logic.views import snapshot_view, task_view
+
+SETTINGS = settings()
+rooms = RoomService(RoomRepository(SETTINGS.table_name))
+snapshots = SnapshotService(
+    rooms,
+    SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
+    PdfStore(SETTINGS.bucket_name),
+    RenderQueue(SETTINGS.render_queue_url),
+)
+app = APIGatewayHttpResolver(enable_validation=True)
+
+RoomId = Annotated[str, Path(pattern=ID_PATTERN)]
+ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
+TaskId = Annotated[str, Path(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+API = "/api/v1"
+
+
+def json_response(status: int, body, headers: dict | None = None) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body, default=str), headers or {})
+
+
+def caller() -> Caller:
+    return caller_from_claims(app.current_event.request_context.authorizer.jwt_claim or {}, SETTINGS.admin_group)
+
+
+def page(items: list, cursor: str | None) -> Response:
+    """A JSON array (the legacy shape); the next page's cursor travels in a header."""
+    return json_response(200, items, {"X-Next-Cursor": cursor} if cursor else {})
+
+
+@app.exception_handler(DomainError)
+def domain_error(error: DomainError) -> Response:
+    return json_response(error.status, {"statusCode": error.status, "message": error.message})
+
+
+@app.get(f"{API}/health")
+def health():
+    checks = check_dependencies(
+        SETTINGS.table_name,
+        SETTINGS.bucket_name,
+        {"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url},
+    )
+    healthy = all(checks.values())
+    if not healthy:
+        logger.warning("dependency unreachable", extra={"checks": checks})
+    return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "checks": checks})
+
+
+# ------------------------------------------------------------------ rooms
+
+
+@app.post(f"{API}/rooms")
+def create_room(body: RoomIn):
+    return json_response(201, rooms.create_room(caller(), body).model_dump())
+
+
+@app.get(f"{API}/rooms")
+def list_rooms():
+    return json_response(200, [room.model_dump() for room in rooms.list_rooms(caller())])
+
+
+@app.get(f"{API}/rooms/<room_id>")
+def get_room(room_id: RoomId):
+    return json_response(200, rooms.get_room(caller(), room_id).model_dump(mode="json"))
+
+
+@app.post(f"{API}/rooms/<room_id>/parties")
+def add_party(room_id: RoomId, body: PartyIn):
+    return json_response(201, rooms.add_party(caller(), room_id, body).model_dump(mode="json"))
+
+
+@app.post(f"{API}/rooms/<room_id>/vessels")
+def add_vessel(room_id: RoomId, body: VesselIn):
+    return json_response(201, rooms.add_vessel(caller(), room_id, body).model_dump(mode="json"))
+
+
+@app.post(f"{API}/rooms/<room_id>/documents")
+def add_document(room_id: RoomId, body: DocumentIn):
+    return json_response(201, rooms.add_document(caller(), room_id, body).model_dump(mode="json"))
+
+
+@app.patch(f"{API}/rooms/<room_id>/documents/<document_id>")
+def set_document_status(room_id: RoomId, document_id: ItemId, body: DocumentPatch):
+    return json_response(200, rooms.set_document_status(caller(), room_id, document_id, body))
+
+
+@app.post(f"{API}/rooms/<room_id>/approvals")
+def add_approval(room_id: RoomId, body: ApprovalIn):
+    return json_response(201, rooms.add_approval(caller(), room_id, body).model_dump(mode="json"))
+
+
+@app.get(f"{API}/rooms/<room_id>/activity")
+def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
+    entries, next_cursor = rooms.list_activity(caller(), room_id, limit, cursor)
+    return page([entry.model_dump() for entry in entries], next_cursor)
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+@app.post(f"{API}/rooms/<room_id>/snapshots")
+def create_snapshot(room_id: RoomId, body: SnapshotIn):
+    snapshot = snapshots.create(caller(), room_id, body, logger.get_correlation_id() or "")
+    return json_response(201, snapshot_view(snapshot), {"Location": f"{API}/rooms/{room_id}/snapshots/{snapshot.id}"})
+
+
+@app.get(f"{API}/rooms/<room_id>/snapshots")
+def list_snapshots(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None):
+    items, next_cursor = snapshots.list(caller(), room_id, limit, cursor)
+    return page([snapshot_view(snapshot) for snapshot in items], next_cursor)
+
+
+@app.get(f"{API}/rooms/<room_id>/snapshots/<snapshot_id>")
+def get_snapshot(room_id: RoomId, snapshot_id: ItemId):
+    return json_response(200, snapshot_view(snapshots.get(caller(), room_id, snapshot_id)))
+
+
+@app.delete(f"{API}/rooms/<room_id>/snapshots/<snapshot_id>")
+def delete_snapshot(room_id: RoomId, snapshot_id: ItemId):
+    snapshots.delete(caller(), room_id, snapshot_id)
+    return Response(204)
+
+
+@app.get(f"{API}/rooms/<room_id>/snapshots/<snapshot_id>/download")
+def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: bool = False):
+    download = snapshots.download(
+        caller(), room_id, snapshot_id, SETTINGS.inline_download_max_bytes, SETTINGS.presign_ttl_seconds, redirect
+    )
+    if download.redirect_url:
+        return Response(307, headers={"Location": download.redirect_url})
+    disposition = f'attachment; filename="{download.filename}"'
+    return Response(200, "application/pdf", download.pdf, {"Content-Disposition": disposition})
+
+
+@app.get(f"{API}/snapshots/tasks/<task_id>")
+def get_task(task_id: TaskId):
+    return json_response(200, task_view(snapshots.task(caller(), task_id)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

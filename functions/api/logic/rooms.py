@@ -1,0 +1,117 @@
+"""Room domain: who may do what in a room, and the changes that make up its activity log."""
+
+from roomsnap.dal import RoomRepository
+from roomsnap.errors import Forbidden, NotFound
+from roomsnap.ids import new_id
+from roomsnap.models import (
+    Activity,
+    Approval,
+    ApprovalIn,
+    Document,
+    DocumentIn,
+    DocumentPatch,
+    Party,
+    PartyIn,
+    Role,
+    Room,
+    RoomDetail,
+    RoomIn,
+    Vessel,
+    VesselIn,
+    utc_now,
+)
+from roomsnap.permissions import ROLE_ACTIONS, Action
+
+from logic.caller import Caller
+
+
+def activity(caller: Caller, action: str, detail: str = "", category: str = "room", at: str | None = None) -> Activity:
+    return Activity(id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category)
+
+
+class RoomService:
+    def __init__(self, rooms: RoomRepository):
+        self.rooms = rooms
+
+    def authorize(self, caller: Caller, room_id: str, action: Action) -> Role | None:
+        """Returns the caller's role (None for an admin). Non-members get 404, so a room's
+        existence does not leak; members whose role does not allow the action get 403; admins
+        may do anything in any existing room."""
+        if caller.is_admin:
+            if self.rooms.get_room(room_id) is None:
+                raise NotFound("room not found")
+            return None
+        party = self.rooms.get_party(room_id, caller.email)
+        if party is None:
+            raise NotFound("room not found")
+        if action not in ROLE_ACTIONS[party.role]:
+            raise Forbidden(f"a {party.role.value} may not {action.value} in this room")
+        return party.role
+
+    def create_room(self, caller: Caller, data: RoomIn) -> Room:
+        now = utc_now()
+        room = Room(
+            id=new_id(),
+            title=data.title,
+            location=data.location,
+            operation_time=data.operation_time.isoformat(),
+            created_by=caller.email,
+            created_at=now,
+            updated_at=now,
+        )
+        owner = Party(email=caller.email, company=data.company, role=Role.OWNER, added_at=now)
+        self.rooms.create_room(room, owner, activity(caller, "room.created", room.title, at=now))
+        return room
+
+    def list_rooms(self, caller: Caller) -> list[Room]:
+        return self.rooms.list_rooms(None if caller.is_admin else caller.email)
+
+    def get_room(self, caller: Caller, room_id: str) -> RoomDetail:
+        self.authorize(caller, room_id, Action.READ)
+        detail = self.rooms.get_room_detail(room_id)
+        if detail is None:
+            raise NotFound("room not found")
+        return detail
+
+    def add_party(self, caller: Caller, room_id: str, data: PartyIn) -> Party:
+        role = self.authorize(caller, room_id, Action.MANAGE_PARTIES)
+        if data.role is Role.OWNER and role not in (None, Role.OWNER):
+            raise Forbidden("only an owner may add another owner")
+        change = activity(caller, "party.added", f"{data.email} ({data.company}) as {data.role.value}")
+        party = Party(**data.model_dump(), added_at=change.at)
+        self.rooms.add_party(room_id, party, change)
+        return party
+
+    def add_vessel(self, caller: Caller, room_id: str, data: VesselIn) -> Vessel:
+        self.authorize(caller, room_id, Action.EDIT_ROOM)
+        change = activity(caller, "vessel.added", f"{data.name} (IMO {data.imo})")
+        vessel = Vessel(**data.model_dump(), added_at=change.at)
+        self.rooms.add_vessel(room_id, vessel, change)
+        return vessel
+
+    def add_document(self, caller: Caller, room_id: str, data: DocumentIn) -> Document:
+        self.authorize(caller, room_id, Action.EDIT_ROOM)
+        change = activity(caller, "document.added", f"{data.name} ({data.document_type}): {data.status.value}")
+        document = Document(**data.model_dump(), id=new_id(), updated_at=change.at)
+        self.rooms.add_document(room_id, document, change)
+        return document
+
+    def set_document_status(self, caller: Caller, room_id: str, document_id: str, data: DocumentPatch) -> dict:
+        self.authorize(caller, room_id, Action.EDIT_ROOM)
+        change = activity(caller, "document.status", f"{document_id}: {data.status.value}")
+        self.rooms.set_document_status(room_id, document_id, data.status, change)
+        return {"id": document_id, "status": data.status.value, "updated_at": change.at}
+
+    def add_approval(self, caller: Caller, room_id: str, data: ApprovalIn) -> Approval:
+        self.authorize(caller, room_id, Action.APPROVE)
+        change = activity(caller, "approval.recorded", f"{data.status.value}: {data.comment}".rstrip(": "))
+        approval = Approval(id=new_id(), status=data.status, comment=data.comment, by=caller.email, at=change.at)
+        self.rooms.add_approval(room_id, approval, change)
+        return approval
+
+    def audit(self, room_id: str, entry: Activity) -> None:
+        self.rooms.append_activity(room_id, entry)
+
+    def list_activity(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
+        self.authorize(caller, room_id, Action.READ)
+        return self.rooms.list_activity(room_id, limit, cursor)

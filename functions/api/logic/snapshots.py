@@ -1,0 +1,93 @@
+"""Snapshot domain on the request path: record, enqueue, read, download, delete. No room data is
+gathered and nothing is rendered here: the renderer does that from the queue."""
+
+import re
+from dataclasses import dataclass
+
+from roomsnap.dal import SnapshotRepository
+from roomsnap.errors import Conflict, NotFound
+from roomsnap.ids import new_id
+from roomsnap.models import Snapshot, SnapshotIn, TaskStatus, utc_now
+from roomsnap.permissions import Action, roles_allowed
+from roomsnap.queue import RenderQueue
+from roomsnap.storage import PdfStore
+
+from logic.caller import Caller
+from logic.rooms import RoomService, activity
+
+@dataclass(frozen=True)
+class Download:
+    pdf: bytes | None = None
+    redirect_url: str | None = None
+    filename: str = ""
+
+
+def download_filename(snapshot: Snapshot) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", snapshot.title).strip("-")[:60] or "snapshot"
+    return f"{slug}-{snapshot.id}.pdf"
+
+
+class SnapshotService:
+    def __init__(self, rooms: RoomService, snapshots: SnapshotRepository, pdfs: PdfStore, queue: RenderQueue):
+        self.rooms = rooms
+        self.snapshots = snapshots
+        self.pdfs = pdfs
+        self.queue = queue
+
+    def create(self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str) -> Snapshot:
+        """One conditional transaction (authorization, record, audit line), then one message."""
+        now = utc_now()
+        snapshot = Snapshot(
+            id=new_id(),
+            room_id=room_id,
+            created_by=caller.email,
+            created_at=now,
+            correlation_id=correlation_id,
+            **data.model_dump(),
+        )
+        audit = activity(caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=now)
+        member = None if caller.is_admin else caller.email
+        self.snapshots.create(snapshot, audit, member, roles_allowed(Action.CREATE_SNAPSHOT))
+        self.queue.send(snapshot.id, room_id, correlation_id)
+        return snapshot
+
+    def list(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
+        self.rooms.authorize(caller, room_id, Action.READ)
+        return self.snapshots.list_for_room(room_id, limit, cursor)
+
+    def get(self, caller: Caller, room_id: str, snapshot_id: str, action: Action = Action.READ) -> Snapshot:
+        self.rooms.authorize(caller, room_id, action)
+        snapshot = self.snapshots.get(snapshot_id)
+        if snapshot is None or snapshot.room_id != room_id:
+            raise NotFound("snapshot not found")
+        return snapshot
+
+    def task(self, caller: Caller, task_id: str) -> Snapshot:
+        """Tasks the caller may not see are reported exactly like tasks that do not exist."""
+        snapshot = self.snapshots.get(task_id.removeprefix("snapshot-"))
+        if snapshot is None:
+            raise NotFound("task not found")
+        try:
+            self.rooms.authorize(caller, snapshot.room_id, Action.READ)
+        except NotFound:
+            raise NotFound("task not found") from None
+        return snapshot
+
+    def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
+        """Removes the record only: the cached PDF stays while other snapshots share it, and the
+        cleanup removes it once nothing references it."""
+        snapshot = self.get(caller, room_id, snapshot_id, Action.DELETE_SNAPSHOT)
+        self.snapshots.delete(snapshot, activity(caller, "snapshot.deleted", snapshot.id, category="audit"))
+
+    def download(self, caller: Caller, room_id: str, snapshot_id: str, inline_max_bytes: int, presign_ttl: int, redirect: bool) -> Download:
+        snapshot = self.get(caller, room_id, snapshot_id, Action.DOWNLOAD)
+        if snapshot.task_status is not TaskStatus.COMPLETED or not snapshot.content_hash:
+            raise Conflict(f"snapshot is {snapshot.status}; download it once it is completed")
+        filename = download_filename(snapshot)
+        self.rooms.audit(room_id, activity(caller, "snapshot.downloaded", snapshot.id, category="audit"))
+        if redirect or snapshot.file_size > inline_max_bytes:
+            return Download(redirect_url=self.pdfs.presigned_url(snapshot.content_hash, filename, presign_ttl), filename=filename)
+        pdf = self.pdfs.get(snapshot.content_hash)
+        if pdf is None:
+            raise NotFound("the snapshot's PDF is no longer stored")
+        return Download(pdf=pdf, filename=filename)

@@ -1,0 +1,235 @@
+"""Render a room's ReportContent as the PDF an operator hands to an inspector."""
+
+import unicodedata
+from datetime import date
+from io import BytesIO
+from itertools import groupby
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from roomsnap.models import ActivityLine, ApprovalLine, DocumentLine, PartyLine, ReportContent, VesselLine
+
+# Part of the content hash: bump it whenever anything here changes what a PDF looks like.
+TEMPLATE_VERSION = "1"
+
+REGULAR, BOLD, HAN, HANGUL = "DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback", "NanumGothic"
+FONTS_DIR = Path(__file__).parent / "fonts"
+for font_name, file_name in (
+    (REGULAR, "DejaVuSans.ttf"),
+    (BOLD, "DejaVuSans-Bold.ttf"),
+    (HAN, "DroidSansFallbackFull.ttf"),
+    (HANGUL, "NanumGothic.ttf"),
+):
+    pdfmetrics.registerFont(TTFont(font_name, str(FONTS_DIR / file_name)))
+
+FALLBACK_FONTS = (HAN, HANGUL)
+# ReportLab lays text out left to right only: Hebrew or Arabic would print reversed, so it is refused.
+RIGHT_TO_LEFT = ("R", "AL")
+WHITESPACE = frozenset(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+DRAWABLE = {
+    name: WHITESPACE
+    | frozenset(
+        ch
+        for ch in map(chr, pdfmetrics.getFont(name).face.charToGlyph)
+        if unicodedata.bidirectional(ch) not in RIGHT_TO_LEFT
+    )
+    for name in (REGULAR, BOLD, *FALLBACK_FONTS)
+}
+
+RED, AMBER, GREEN, BLUE, GREY = "#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"
+STATUS_COLOURS = {
+    "approved": GREEN,
+    "uploaded": BLUE,
+    "missing": GREY,
+    "rejected": RED,
+    "expired": RED,
+    "pending": AMBER,
+}
+EXPIRES_SOON_DAYS = 30
+
+PAGE_MARGIN = 15 * mm
+FRAME_WIDTH = A4[0] - 2 * PAGE_MARGIN
+TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=4)
+SUBTITLE = ParagraphStyle("subtitle", fontName=BOLD, fontSize=12, leading=15, spaceAfter=4)
+META = ParagraphStyle("meta", fontName=REGULAR, fontSize=9, leading=12)
+HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=4, keepWithNext=1)
+BODY = ParagraphStyle("body", fontName=REGULAR, fontSize=9, leading=12, textColor=GREY)
+CELL = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=10)
+STATUS_CELLS = {
+    status: ParagraphStyle(f"status-{status}", parent=CELL, fontName=BOLD, textColor=colour)
+    for status, colour in STATUS_COLOURS.items()
+}
+TABLE_STYLE = TableStyle(
+    [
+        ("FONT", (0, 0), (-1, 0), BOLD, 8),
+        ("TEXTCOLOR", (0, 0), (-1, 0), "#ffffff"),
+        ("BACKGROUND", (0, 0), (-1, 0), "#27415e"),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), ["#ffffff", "#f1f4f7"]),
+        ("GRID", (0, 0), (-1, -1), 0.25, "#b8c2cc"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+)
+# A row taller than what is left of a page splits, as long as each piece is at least this high.
+MIN_ROW_PIECE = 20
+
+PARTY_COLUMNS = (("Email", 0.38), ("Company", 0.42), ("Role", 0.20))
+VESSEL_COLUMNS = (("Name", 0.38), ("IMO", 0.14), ("Type", 0.26), ("Flag", 0.22))
+DOCUMENT_COLUMNS = (("Name", 0.30), ("Type", 0.21), ("Vessel IMO", 0.13), ("Status", 0.13), ("Expires on", 0.23))
+APPROVAL_COLUMNS = (("Status", 0.13), ("By", 0.27), ("At", 0.22), ("Comment", 0.38))
+ACTIVITY_COLUMNS = (("At", 0.22), ("Actor", 0.26), ("Action", 0.18), ("Detail", 0.34))
+
+
+def font_for(ch: str, base_font: str) -> str:
+    for name in (base_font, *FALLBACK_FONTS):
+        if ch in DRAWABLE[name]:
+            return name
+    reason = (
+        "right-to-left text is not supported"
+        if unicodedata.bidirectional(ch) in RIGHT_TO_LEFT
+        else "no report font has a glyph for it"
+    )
+    raise ValueError(f"cannot print {ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}): {reason}")
+
+
+def markup(text: str, base_font: str = REGULAR) -> str:
+    """User text as Paragraph markup: escaped, with runs the base font cannot draw set in a fallback font."""
+    if DRAWABLE[base_font].issuperset(text):
+        marked = escape(text)
+    else:
+        runs = ((name, escape("".join(chars))) for name, chars in groupby(text, lambda ch: font_for(ch, base_font)))
+        marked = "".join(run if name == base_font else f'<font name="{name}">{run}</font>' for name, run in runs)
+    return marked.replace("\n", "<br/>")
+
+
+def cell(text: str) -> Paragraph:
+    return Paragraph(markup(text), CELL)
+
+
+def status_cell(status: str) -> Paragraph:
+    return Paragraph(status.capitalize(), STATUS_CELLS[status])
+
+
+def expiry_cell(expires_on: date | None, checked_on: date) -> Paragraph:
+    if expires_on is None:
+        return cell("—")
+    days_left = (expires_on - checked_on).days
+    if days_left < 0:
+        flag = f'<br/><font name="{BOLD}" color="{RED}">EXPIRED</font>'
+    elif days_left <= EXPIRES_SOON_DAYS:
+        flag = f'<br/><font name="{BOLD}" color="{AMBER}">expires soon</font>'
+    else:
+        flag = ""
+    return Paragraph(expires_on.isoformat() + flag, CELL)
+
+
+def party_row(party: PartyLine) -> list:
+    return [cell(party.email), cell(party.company), cell(party.role.value.capitalize())]
+
+
+def vessel_row(vessel: VesselLine) -> list:
+    return [cell(vessel.name), cell(vessel.imo), cell(vessel.vessel_type), cell(vessel.flag)]
+
+
+def document_row(document: DocumentLine, checked_on: date) -> list:
+    return [
+        cell(document.name),
+        cell(document.document_type),
+        cell(document.vessel_imo or "—"),
+        status_cell(document.status.value),
+        expiry_cell(document.expires_on, checked_on),
+    ]
+
+
+def approval_row(approval: ApprovalLine) -> list:
+    return [status_cell(approval.status.value), cell(approval.by), cell(approval.at), cell(approval.comment)]
+
+
+def activity_row(line: ActivityLine) -> list:
+    return [cell(line.at), cell(line.actor), cell(line.action), cell(line.detail)]
+
+
+def section(title: str, rows: list[list], columns: tuple[tuple[str, float], ...]) -> list:
+    heading = Paragraph(f"{title} ({len(rows)})", HEADING)
+    if not rows:
+        return [heading, Paragraph(f"No {title.lower()} recorded.", BODY)]
+    header_row = [name for name, _ in columns]
+    widths = [share * FRAME_WIDTH for _, share in columns]
+    table = Table([header_row, *rows], colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
+    return [heading, table]
+
+
+def header(content: ReportContent) -> list:
+    room = content.room
+    return [
+        Paragraph(markup(content.title, BOLD), TITLE),
+        Paragraph(markup(room.title, BOLD), SUBTITLE),
+        Paragraph(f"Location: {markup(room.location)}", META),
+        Paragraph(f"Operation time: {markup(room.operation_time)}", META),
+        Paragraph(
+            f"Data as of {markup(room.data_as_of)} · Expiry checked on {content.expiry_checked_on.isoformat()}", META
+        ),
+        Spacer(0, 4),
+    ]
+
+
+class NumberedCanvas(Canvas):
+    """Holds every page back until the last one is laid out, then stamps "Page X of Y" on each."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._held_pages = []
+
+    def showPage(self):
+        self._held_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        page_count = len(self._held_pages)
+        for page in self._held_pages:
+            self.__dict__.update(page)
+            self.setFont(REGULAR, 8)
+            self.setFillColor(GREY)
+            self.drawRightString(A4[0] - PAGE_MARGIN, PAGE_MARGIN / 2, f"Page {self._pageNumber} of {page_count}")
+            super().showPage()
+        super().save()
+
+
+def render_report(content: ReportContent) -> bytes:
+    """The report as PDF bytes, identical for identical content. Raises ValueError for text it cannot print."""
+    checked_on = content.expiry_checked_on
+    sections = (
+        ("Parties", content.parties, party_row, PARTY_COLUMNS),
+        ("Vessels", content.vessels, vessel_row, VESSEL_COLUMNS),
+        ("Documents", content.documents, lambda document: document_row(document, checked_on), DOCUMENT_COLUMNS),
+        ("Approvals", content.approvals, approval_row, APPROVAL_COLUMNS),
+        ("Activity", content.activity, activity_row, ACTIVITY_COLUMNS),
+    )
+    story = header(content)
+    for title, lines, to_row, columns in sections:
+        if lines is not None:
+            story += section(title, [to_row(line) for line in lines], columns)
+
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=PAGE_MARGIN,
+        rightMargin=PAGE_MARGIN,
+        topMargin=PAGE_MARGIN,
+        bottomMargin=PAGE_MARGIN,
+        title=content.title,
+        subject="Room snapshot",
+        invariant=1,
+    )
+    document.build(story, canvasmaker=NumberedCanvas)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Shared code of the Room Snapshots functions: models, data access, hashing, observability."""

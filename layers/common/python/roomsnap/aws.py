@@ -1,0 +1,23 @@
+"""boto3 clients, created once per container on first use.
+
+boto3 reads AWS_ENDPOINT_URL itself, so the same code talks to AWS, to the local stack's moto
+server or to LocalStack without a branch here."""
+
+from functools import cache
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off on throttling and 5xx; short timeouts keep a slow call from eating
+# the function's whole timeout.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def client(service: str):
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@cache
+def table(name: str):
+    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)

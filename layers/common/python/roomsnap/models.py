@@ -1,0 +1,284 @@
+"""The room and snapshot domain as pydantic models: API input, stored records and report content."""
+
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+ID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL_PATTERN)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Role(str, Enum):
+    OWNER = "owner"
+    BROKER = "broker"
+    OPERATOR = "operator"
+    INSPECTOR = "inspector"
+    VIEWER = "viewer"
+
+
+class DocumentStatus(str, Enum):
+    MISSING = "missing"
+    UPLOADED = "uploaded"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ApprovalStatus(str, Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class TaskStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+# Progress of a snapshot's task and the message a UI shows beside it.
+STAGES = {
+    0: "Queued, waiting for a renderer",
+    10: "Rendering started",
+    30: "Room data gathered",
+    60: "PDF cache checked",
+    80: "PDF rendered and stored",
+    100: "Completed",
+}
+
+
+class Input(BaseModel):
+    """Request bodies: unknown fields are rejected rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ requests
+
+
+class RoomIn(Input):
+    title: ShortText
+    location: ShortText
+    operation_time: datetime
+    company: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class PartyIn(Input):
+    email: Email
+    company: ShortText
+    role: Role
+
+
+class VesselIn(Input):
+    name: ShortText
+    imo: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(IMO ?)?\d{7}$")]
+    vessel_type: ShortText
+    flag: ShortText
+
+    @field_validator("imo")
+    @classmethod
+    def imo_check_digit(cls, value: str) -> str:
+        """IMO numbers carry a check digit: the weighted sum 7..2 of the first six digits, mod 10."""
+        digits = value[-7:]
+        if sum(int(d) * w for d, w in zip(digits[:6], range(7, 1, -1))) % 10 != int(digits[6]):
+            raise ValueError("not a valid IMO number (check digit mismatch)")
+        return digits
+
+
+class DocumentIn(Input):
+    name: ShortText
+    document_type: ShortText
+    status: DocumentStatus = DocumentStatus.MISSING
+    expires_on: date | None = None
+    vessel_imo: Annotated[str, StringConstraints(pattern=r"^\d{7}$")] | None = None
+
+
+class DocumentPatch(Input):
+    status: DocumentStatus
+
+
+class ApprovalIn(Input):
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    comment: LongText = ""
+
+
+class SnapshotIn(Input):
+    title: ShortText
+    snapshot_type: Literal["pdf"] = "pdf"
+    include_documents: bool = True
+    include_activity: bool = True
+    include_approvals: bool = True
+
+
+# ------------------------------------------------------------------ stored records
+
+
+class Room(BaseModel):
+    id: str
+    title: str
+    location: str
+    operation_time: str
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+# Each record extends the part of it that a report prints: the report models hold exactly the
+# printed fields, so the content hash covers what is printed and nothing else.
+
+
+class PartyLine(BaseModel):
+    email: str
+    company: str
+    role: Role
+
+
+class Party(PartyLine):
+    added_at: str
+
+
+class VesselLine(BaseModel):
+    name: str
+    imo: str
+    vessel_type: str
+    flag: str
+
+
+class Vessel(VesselLine):
+    added_at: str
+
+
+class DocumentLine(BaseModel):
+    name: str
+    document_type: str
+    status: DocumentStatus
+    expires_on: date | None = None
+    vessel_imo: str | None = None
+
+
+class Document(DocumentLine):
+    id: str
+    updated_at: str
+
+
+class ApprovalLine(BaseModel):
+    status: ApprovalStatus
+    comment: str
+    by: str
+    at: str
+
+
+class Approval(ApprovalLine):
+    id: str
+
+
+class ActivityLine(BaseModel):
+    at: str
+    actor: str
+    action: str
+    detail: str = ""
+
+
+class Activity(ActivityLine):
+    """One line of a room's activity log. `room` entries record changes to the room's data and are
+    printed in its reports; `audit` entries (snapshot created, downloaded, cancelled, deleted) record
+    access, so reading a room never changes what its report would print."""
+
+    id: str
+    category: Literal["room", "audit"] = "room"
+
+
+class RoomDetail(Room):
+    parties: list[Party] = []
+    vessels: list[Vessel] = []
+    documents: list[Document] = []
+    approvals: list[Approval] = []
+
+
+class Timings(BaseModel):
+    queue_wait_ms: float | None = None
+    gather_ms: float | None = None
+    render_ms: float | None = None
+    store_ms: float | None = None
+    total_ms: float | None = None
+
+
+class Snapshot(BaseModel):
+    """A snapshot and its generation task live in one record: one write creates both."""
+
+    id: str
+    room_id: str
+    title: str
+    snapshot_type: Literal["pdf"] = "pdf"
+    include_documents: bool = True
+    include_activity: bool = True
+    include_approvals: bool = True
+    created_by: str
+    created_at: str
+    task_status: TaskStatus = TaskStatus.PENDING
+    progress: int = 0
+    stage: str = STAGES[0]
+    started_at: str | None = None
+    completed_at: str | None = None
+    error: str | None = None
+    file_size: int = 0
+    content_hash: str | None = None
+    cache_layer: Literal["memory", "s3", "rendered"] | None = None
+    timings: Timings = Timings()
+    correlation_id: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        return f"snapshot-{self.id}"
+
+    @property
+    def status(self) -> str:
+        """The legacy snapshot status: generating until the task is terminal."""
+        return self.task_status.value if self.task_status.terminal else "generating"
+
+    @property
+    def download_url(self) -> str:
+        return f"/api/v1/rooms/{self.room_id}/snapshots/{self.id}/download"
+
+
+# ------------------------------------------------------------------ report content
+
+
+class ReportRoom(BaseModel):
+    title: str
+    location: str
+    operation_time: str
+    data_as_of: str
+
+
+class ReportContent(BaseModel):
+    """Everything a snapshot PDF prints, and nothing else: its canonical JSON is what the content
+    hash covers (with the template and ReportLab versions). Sections not asked for are None."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    room: ReportRoom
+    expiry_checked_on: date = Field(description="Day the document expiry flags are evaluated on")
+    parties: list[PartyLine]
+    vessels: list[VesselLine]
+    documents: list[DocumentLine] | None
+    approvals: list[ApprovalLine] | None
+    activity: list[ActivityLine] | None

@@ -1,0 +1,7 @@
+"""One place for logging and metrics. Powertools reads POWERTOOLS_SERVICE_NAME, _LOG_LEVEL and
+_METRICS_NAMESPACE from the template's Globals; logs are JSON with the cold-start flag."""
+
+from aws_lambda_powertools import Logger, Metrics
+
+logger = Logger()
+metrics = Metrics()

@@ -1,0 +1,31 @@
+"""What each room role may do. Admins (a token claim) may do everything in every room."""
+
+from enum import Enum
+
+from roomsnap.models import Role
+
+
+class Action(str, Enum):
+    READ = "read"
+    DOWNLOAD = "download"
+    EDIT_ROOM = "edit room data"
+    APPROVE = "record approvals"
+    MANAGE_PARTIES = "manage parties"
+    CREATE_SNAPSHOT = "create snapshots"
+    CANCEL_SNAPSHOT = "cancel snapshots"
+    DELETE_SNAPSHOT = "delete snapshots"
+
+
+_SNAPSHOTS = {Action.READ, Action.DOWNLOAD, Action.CREATE_SNAPSHOT, Action.CANCEL_SNAPSHOT, Action.DELETE_SNAPSHOT}
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.OWNER: frozenset(Action),
+    Role.BROKER: frozenset(_SNAPSHOTS | {Action.EDIT_ROOM, Action.APPROVE, Action.MANAGE_PARTIES}),
+    Role.OPERATOR: frozenset(_SNAPSHOTS | {Action.EDIT_ROOM, Action.APPROVE}),
+    Role.INSPECTOR: frozenset(_SNAPSHOTS | {Action.APPROVE}),
+    Role.VIEWER: frozenset({Action.READ, Action.DOWNLOAD}),
+}
+
+
+def roles_allowed(action: Action) -> list[Role]:
+    return [role for role, actions in ROLE_ACTIONS.items() if action in actions]

@@ -1,0 +1,22 @@
+"""The render queue: one message per snapshot to render. The correlation id travels as a message
+attribute so the renderer's logs join the API request's."""
+
+import json
+
+from roomsnap.aws import client
+
+
+class RenderQueue:
+    def __init__(self, queue_url: str):
+        self.queue_url = queue_url
+
+    @property
+    def sqs(self):
+        return client("sqs")
+
+    def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}},
+        )

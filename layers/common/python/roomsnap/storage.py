@@ -1,0 +1,56 @@
+"""The PDF cache's second layer: S3 objects keyed by content hash, written at most once."""
+
+from botocore.exceptions import ClientError
+
+from roomsnap.aws import client
+
+
+def pdf_key(content_hash: str) -> str:
+    return f"pdf/{content_hash}.pdf"
+
+
+class PdfStore:
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    @property
+    def s3(self):
+        return client("s3")
+
+    def get(self, content_hash: str) -> bytes | None:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=pdf_key(content_hash))["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def put_if_absent(self, content_hash: str, pdf: bytes) -> bool:
+        """Stores the PDF unless an object with this hash exists. Same hash means same bytes, so a
+        concurrent writer that got there first is as good as our own write: returns False then."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=pdf_key(content_hash),
+                Body=pdf,
+                ContentType="application/pdf",
+                IfNoneMatch="*",
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def presigned_url(self, content_hash: str, filename: str, ttl_seconds: int) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": pdf_key(content_hash),
+                "ResponseContentType": "application/pdf",
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
+            ExpiresIn=ttl_seconds,
+        )
