@@ -16,10 +16,10 @@ from roomsnap.observability import logger
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
-from logic.caller import Caller, caller_from_claims
-from logic.rooms import RoomService
-from logic.snapshots import SnapshotService
-from logic.views import snapshot_view, task_view
+from api_logic.caller import Caller, caller_from_claims
+from api_logic.rooms import RoomService
+from api_logic.snapshots import SnapshotService
+from api_logic.views import snapshot_view, task_view
 
 SETTINGS = settings()
 rooms = RoomService(RoomRepository(SETTINGS.table_name))

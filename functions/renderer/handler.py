@@ -15,8 +15,8 @@ from roomsnap.models import Id, Snapshot, TaskStatus
 from roomsnap.observability import logger, metrics
 from roomsnap.storage import PdfStore
 
-from logic.cache import ByteBoundedLRU
-from logic.render import SnapshotRenderer
+from render_logic.cache import ByteBoundedLRU
+from render_logic.render import SnapshotRenderer
 from report import TEMPLATE_VERSION, render_report
 
 SETTINGS = settings()

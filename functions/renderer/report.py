@@ -11,6 +11,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -33,13 +34,11 @@ for font_name, file_name in (
 FALLBACK_FONTS = (HAN, HANGUL)
 # ReportLab lays text out left to right only: Hebrew or Arabic would print reversed, so it is refused.
 RIGHT_TO_LEFT = ("R", "AL")
-WHITESPACE = frozenset(ch for ch in map(chr, range(0x3001)) if ch.isspace())
-DRAWABLE = {
-    name: WHITESPACE
-    | frozenset(
+GLYPHS = {
+    name: frozenset(
         ch
         for ch in map(chr, pdfmetrics.getFont(name).face.charToGlyph)
-        if unicodedata.bidirectional(ch) not in RIGHT_TO_LEFT
+        if unicodedata.category(ch) != "Cc" and unicodedata.bidirectional(ch) not in RIGHT_TO_LEFT
     )
     for name in (REGULAR, BOLD, *FALLBACK_FONTS)
 }
@@ -67,14 +66,18 @@ STATUS_CELLS = {
     status: ParagraphStyle(f"status-{status}", parent=CELL, fontName=BOLD, textColor=colour)
     for status, colour in STATUS_COLOURS.items()
 }
+CELL_PADDING = 4
 TABLE_STYLE = TableStyle(
     [
-        ("FONT", (0, 0), (-1, 0), BOLD, 8),
+        ("FONT", (0, 0), (-1, 0), BOLD, CELL.fontSize, CELL.leading),
+        ("FONT", (0, 1), (-1, -1), REGULAR, CELL.fontSize, CELL.leading),
         ("TEXTCOLOR", (0, 0), (-1, 0), "#ffffff"),
         ("BACKGROUND", (0, 0), (-1, 0), "#27415e"),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), ["#ffffff", "#f1f4f7"]),
         ("GRID", (0, 0), (-1, -1), 0.25, "#b8c2cc"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
@@ -85,13 +88,15 @@ MIN_ROW_PIECE = 20
 PARTY_COLUMNS = (("Email", 0.38), ("Company", 0.42), ("Role", 0.20))
 VESSEL_COLUMNS = (("Name", 0.38), ("IMO", 0.14), ("Type", 0.26), ("Flag", 0.22))
 DOCUMENT_COLUMNS = (("Name", 0.30), ("Type", 0.21), ("Vessel IMO", 0.13), ("Status", 0.13), ("Expires on", 0.23))
-APPROVAL_COLUMNS = (("Status", 0.13), ("By", 0.27), ("At", 0.22), ("Comment", 0.38))
-ACTIVITY_COLUMNS = (("At", 0.22), ("Actor", 0.26), ("Action", 0.18), ("Detail", 0.34))
+APPROVAL_COLUMNS = (("Status", 0.13), ("By", 0.27), ("At", 0.24), ("Comment", 0.36))
+ACTIVITY_COLUMNS = (("At", 0.24), ("Actor", 0.26), ("Action", 0.18), ("Detail", 0.32))
 
 
 def font_for(ch: str, base_font: str) -> str:
+    if ch.isspace():  # Paragraph breaks lines on any whitespace, so it is never drawn as a glyph
+        return base_font
     for name in (base_font, *FALLBACK_FONTS):
-        if ch in DRAWABLE[name]:
+        if ch in GLYPHS[name]:
             return name
     reason = (
         "right-to-left text is not supported"
@@ -103,59 +108,73 @@ def font_for(ch: str, base_font: str) -> str:
 
 def markup(text: str, base_font: str = REGULAR) -> str:
     """User text as Paragraph markup: escaped, with runs the base font cannot draw set in a fallback font."""
-    if DRAWABLE[base_font].issuperset(text):
-        marked = escape(text)
-    else:
-        runs = ((name, escape("".join(chars))) for name, chars in groupby(text, lambda ch: font_for(ch, base_font)))
-        marked = "".join(run if name == base_font else f'<font name="{name}">{run}</font>' for name, run in runs)
+    if GLYPHS[base_font].issuperset(text):
+        return escape(text)
+    runs = ((name, escape("".join(chars))) for name, chars in groupby(text, lambda ch: font_for(ch, base_font)))
+    marked = "".join(run if name == base_font else f'<font name="{name}">{run}</font>' for name, run in runs)
     return marked.replace("\n", "<br/>")
 
 
-def cell(text: str) -> Paragraph:
-    return Paragraph(markup(text), CELL)
+class CellParagraph(Paragraph):
+    """A Paragraph that keeps its layout: a table measures every cell again on each wrap and split
+    attempt, while a paragraph's layout depends on the width alone."""
+
+    def wrap(self, availWidth, availHeight):
+        if getattr(self, "_wrapped_width", None) != availWidth:
+            self._wrapped_size = super().wrap(availWidth, availHeight)
+            self._wrapped_width = availWidth
+        return self._wrapped_size
+
+
+def to_cell(value: str | Paragraph, width: float) -> str | Paragraph:
+    """A table draws a plain string many times faster than a Paragraph, so text that fits on one line
+    in the regular font stays one; anything else becomes a Paragraph that wraps and falls back."""
+    if isinstance(value, Paragraph):
+        return value
+    if GLYPHS[REGULAR].issuperset(value) and stringWidth(value, REGULAR, CELL.fontSize) <= width - 2 * CELL_PADDING:
+        return value
+    return CellParagraph(markup(value), CELL)
 
 
 def status_cell(status: str) -> Paragraph:
-    return Paragraph(status.capitalize(), STATUS_CELLS[status])
+    return CellParagraph(status.capitalize(), STATUS_CELLS[status])
 
 
-def expiry_cell(expires_on: date | None, checked_on: date) -> Paragraph:
+def expiry_cell(expires_on: date | None, checked_on: date) -> str | Paragraph:
     if expires_on is None:
-        return cell("—")
+        return "—"
     days_left = (expires_on - checked_on).days
     if days_left < 0:
-        flag = f'<br/><font name="{BOLD}" color="{RED}">EXPIRED</font>'
-    elif days_left <= EXPIRES_SOON_DAYS:
-        flag = f'<br/><font name="{BOLD}" color="{AMBER}">expires soon</font>'
-    else:
-        flag = ""
-    return Paragraph(expires_on.isoformat() + flag, CELL)
+        return CellParagraph(f'{expires_on.isoformat()}<br/><font name="{BOLD}" color="{RED}">EXPIRED</font>', CELL)
+    if days_left <= EXPIRES_SOON_DAYS:
+        return CellParagraph(f'{expires_on.isoformat()}<br/><font name="{BOLD}" color="{AMBER}">expires soon</font>', CELL)
+    return expires_on.isoformat()
 
 
 def party_row(party: PartyLine) -> list:
-    return [cell(party.email), cell(party.company), cell(party.role.value.capitalize())]
+    return [party.email, party.company, party.role.value.capitalize()]
 
 
 def vessel_row(vessel: VesselLine) -> list:
-    return [cell(vessel.name), cell(vessel.imo), cell(vessel.vessel_type), cell(vessel.flag)]
+    return [vessel.name, vessel.imo, vessel.vessel_type, vessel.flag]
 
 
 def document_row(document: DocumentLine, checked_on: date) -> list:
     return [
-        cell(document.name),
-        cell(document.document_type),
-        cell(document.vessel_imo or "—"),
+        document.name,
+        document.document_type,
+        document.vessel_imo or "—",
         status_cell(document.status.value),
         expiry_cell(document.expires_on, checked_on),
     ]
 
 
 def approval_row(approval: ApprovalLine) -> list:
-    return [status_cell(approval.status.value), cell(approval.by), cell(approval.at), cell(approval.comment)]
+    return [status_cell(approval.status.value), approval.by, approval.at, approval.comment]
 
 
 def activity_row(line: ActivityLine) -> list:
-    return [cell(line.at), cell(line.actor), cell(line.action), cell(line.detail)]
+    return [line.at, line.actor, line.action, line.detail]
 
 
 def section(title: str, rows: list[list], columns: tuple[tuple[str, float], ...]) -> list:
@@ -164,7 +183,8 @@ def section(title: str, rows: list[list], columns: tuple[tuple[str, float], ...]
         return [heading, Paragraph(f"No {title.lower()} recorded.", BODY)]
     header_row = [name for name, _ in columns]
     widths = [share * FRAME_WIDTH for _, share in columns]
-    table = Table([header_row, *rows], colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
+    cells = [[to_cell(value, width) for value, width in zip(row, widths)] for row in rows]
+    table = Table([header_row, *cells], colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
     return [heading, table]
 
 

@@ -14,8 +14,8 @@ from roomsnap.hashing import content_hash
 from roomsnap.models import STAGES, ReportContent, Snapshot, TaskStatus, Timings, utc_now
 from roomsnap.storage import PdfStore
 
-from logic.cache import ByteBoundedLRU
-from logic.content import gather
+from render_logic.cache import ByteBoundedLRU
+from render_logic.content import gather
 
 ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
 

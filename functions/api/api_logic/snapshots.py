@@ -12,8 +12,8 @@ from roomsnap.permissions import Action, roles_allowed
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
-from logic.caller import Caller
-from logic.rooms import RoomService, activity
+from api_logic.caller import Caller
+from api_logic.rooms import RoomService, activity
 
 @dataclass(frozen=True)
 class Download:

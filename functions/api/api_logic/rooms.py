@@ -22,7 +22,7 @@ from roomsnap.models import (
 )
 from roomsnap.permissions import ROLE_ACTIONS, Action
 
-from logic.caller import Caller
+from api_logic.caller import Caller
 
 
 def activity(caller: Caller, action: str, detail: str = "", category: str = "room", at: str | None = None) -> Activity:
