@@ -1,0 +1,104 @@
+"""One Lambda execution environment: imports the handler once (cold start), then serves invocations.
+
+Started by infra.runtime as `python -I worker.py <layer dir>...` with the function's environment and
+its code directory as working directory. -I keeps the script's own directory and PYTHON* variables
+out of sys.path, which then holds the code directory, the layers and site-packages, as in Lambda.
+
+Protocol, newline-delimited JSON: requests arrive on stdin; replies leave on a duplicate of the
+original stdout. fd 1 is then pointed at stderr, so whatever the function prints reaches the parent.
+"""
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+
+class LambdaContext:
+    def __init__(self, request: dict):
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.invoked_function_arn = request["invoked_function_arn"]
+        self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+        self.aws_request_id = request["request_id"]
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = request["deadline_ms"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def error_of(error: BaseException, error_type: str | None = None) -> dict:
+    return {
+        "errorType": error_type or type(error).__name__,
+        "errorMessage": str(error),
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
+
+
+def load_handler():
+    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as error:
+        raise InitError(error_of(error, "Runtime.UserCodeSyntaxError")) from error
+    except ImportError as error:
+        raise InitError({**error_of(error, "Runtime.ImportModuleError"),
+                         "errorMessage": f"Unable to import module '{module_name}': {error}"}) from error
+    except Exception as error:
+        raise InitError(error_of(error)) from error
+    if not hasattr(module, function_name):
+        raise InitError({"errorType": "Runtime.HandlerNotFound", "stackTrace": [],
+                         "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'"})
+    return getattr(module, function_name)
+
+
+class InitError(Exception):
+    def __init__(self, error: dict):
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
+def main() -> None:
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdin.reconfigure(encoding="utf-8")
+    sys.stdout.reconfigure(encoding="utf-8", line_buffering=True)
+    sys.stderr.reconfigure(encoding="utf-8", line_buffering=True)
+    sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"], *sys.argv[1:]]
+
+    def reply(message: dict) -> None:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    try:
+        handler = load_handler()
+    except InitError as error:
+        print(f"[ERROR] {error.error['errorType']}: {error.error['errorMessage']}", file=sys.stderr)
+        traceback.print_exc()
+        reply({"init_error": error.error})
+        return
+    reply({"ready": True})
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            result = handler(request["event"], LambdaContext(request))
+            message = json.dumps({"result": result})
+        except Exception as error:  # an unhandled error fails the invocation; the environment stays warm
+            print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
+            traceback.print_exc()
+            message = json.dumps({"error": error_of(error)}, default=str)
+        except BaseException:
+            raise
+        replies.write(message + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
