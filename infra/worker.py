@@ -80,24 +80,30 @@ def main() -> None:
         handler = load_handler()
     except InitError as error:
         print(f"[ERROR] {error.error['errorType']}: {error.error['errorMessage']}", file=sys.stderr)
-        traceback.print_exc()
+        if error.__cause__:
+            traceback.print_exception(error.__cause__)
         reply({"init_error": error.error})
         return
     reply({"ready": True})
 
     for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            result = handler(request["event"], LambdaContext(request))
-            message = json.dumps({"result": result})
-        except Exception as error:  # an unhandled error fails the invocation; the environment stays warm
-            print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
-            traceback.print_exc()
-            message = json.dumps({"error": error_of(error)}, default=str)
-        except BaseException:
-            raise
-        replies.write(message + "\n")
-        replies.flush()
+        reply(invoke(handler, json.loads(line)))
+
+
+def invoke(handler, request: dict) -> dict:
+    try:
+        result = handler(request["event"], LambdaContext(request))
+    except Exception as error:  # fails the invocation; the environment stays warm, as in Lambda
+        error = error.with_traceback(error.__traceback__.tb_next)  # only the function's own frames
+        print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
+        traceback.print_exception(error)
+        return {"error": error_of(error)}
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as error:
+        return {"error": {**error_of(error, "Runtime.MarshalError"),
+                          "errorMessage": f"Unable to marshal response: {error}"}}
+    return {"result": result}
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
@@ -27,7 +27,7 @@ snapshots = SnapshotService(
     rooms,
     SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
     PdfStore(SETTINGS.bucket_name),
-    RenderQueue(SETTINGS.render_queue_url),
+    RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
 )
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -36,6 +36,7 @@ ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
 TaskId = Annotated[str, Path(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 API = "/api/v1"
 
 
@@ -123,9 +124,12 @@ def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
 
 
 @app.post(f"{API}/rooms/<room_id>/snapshots")
-def create_snapshot(room_id: RoomId, body: SnapshotIn):
-    snapshot = snapshots.create(caller(), room_id, body, logger.get_correlation_id() or "")
-    return json_response(201, snapshot_view(snapshot), {"Location": f"{API}/rooms/{room_id}/snapshots/{snapshot.id}"})
+def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: IdempotencyKey = None):
+    snapshot, created = snapshots.create(caller(), room_id, body, logger.get_correlation_id() or "", idempotency_key)
+    headers = {"Location": f"{API}/rooms/{room_id}/snapshots/{snapshot.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(201, snapshot_view(snapshot), headers)
 
 
 @app.get(f"{API}/rooms/<room_id>/snapshots")
@@ -159,6 +163,11 @@ def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: bool = Fal
 @app.get(f"{API}/snapshots/tasks/<task_id>")
 def get_task(task_id: TaskId):
     return json_response(200, task_view(snapshots.task(caller(), task_id)))
+
+
+@app.post(f"{API}/snapshots/tasks/<task_id>/cancel")
+def cancel_task(task_id: TaskId):
+    return json_response(200, task_view(snapshots.cancel(caller(), task_id)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

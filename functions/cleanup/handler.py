@@ -1,21 +1,40 @@
-"""Scheduled maintenance. Removes records whose retention has passed even while DynamoDB's TTL
-lags (it may take up to 48 h to expire an item)."""
+"""Scheduled maintenance: stuck tasks, unreferenced cached PDFs, expired records (DynamoDB's TTL
+may lag by up to 48 hours). What it did goes to one log line and to metrics."""
 
-import time
+from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 from roomsnap.config import settings
-from roomsnap.dal import RoomRepository
+from roomsnap.dal import SnapshotRepository
 from roomsnap.observability import logger, metrics
+from roomsnap.queue import RenderQueue
+from roomsnap.storage import PdfStore
+
+from maintenance import Maintenance
 
 SETTINGS = settings()
-maintenance = RoomRepository(SETTINGS.table_name)
+maintenance = Maintenance(
+    SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
+    PdfStore(SETTINGS.bucket_name),
+    RenderQueue(SETTINGS.render_queue_url),
+    stuck_after=timedelta(minutes=SETTINGS.stuck_after_minutes),
+    max_requeues=SETTINGS.max_requeues,
+    pdf_retention=timedelta(days=SETTINGS.pdf_retention_days),
+)
+METRIC_NAMES = {
+    "requeued": "StuckTasksRequeued",
+    "failed_stuck": "StuckTasksFailed",
+    "pdfs_deleted": "CachedPdfsDeleted",
+    "pdfs_kept_referenced": "CachedPdfsKeptReferenced",
+    "expired_records_removed": "ExpiredRecordsRemoved",
+}
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
-    removed = maintenance.delete_expired(int(time.time()))
-    metrics.add_metric(name="ExpiredRecordsRemoved", unit=MetricUnit.Count, value=removed)
-    logger.info("cleanup done", extra={"expired_records_removed": removed})
-    return {"expired_records_removed": removed}
+    report = maintenance.run().as_dict()
+    for field, value in report.items():
+        metrics.add_metric(name=METRIC_NAMES[field], unit=MetricUnit.Count, value=value)
+    logger.info("cleanup done", extra=report)
+    return report

@@ -1,17 +1,23 @@
-"""SQS batch handler: each record is one snapshot to render or to serve from the cache. Records
-that fail for a transient reason are reported as batch item failures and come back after the
-queue's visibility timeout; the rest of the batch is deleted."""
+"""SQS batch handler: each record is one snapshot to render or to serve from the cache.
 
+A record that fails transiently is reported as a batch item failure after its visibility is set
+to the next backoff delay (10 s, 60 s, 300 s), so it comes back later on its own; the rest of the
+batch is deleted. On the last delivery before the dead-letter queue the snapshot is failed with
+the last error, so a user never waits on a message that is no longer coming."""
+
+import random
 from datetime import datetime, timezone
 
 import reportlab
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from roomsnap.aws import client
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.models import Id, Snapshot, TaskStatus
+from roomsnap.errors import LeaseHeld, SnapshotSettled, TransientError
+from roomsnap.models import Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logger, metrics
 from roomsnap.storage import PdfStore
 
@@ -20,18 +26,28 @@ from render_logic.render import SnapshotRenderer
 from report import TEMPLATE_VERSION, render_report
 
 SETTINGS = settings()
+CACHE_METRICS = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
+
+
+def render_with_injected_faults(content: ReportContent) -> bytes:
+    """Test-only (FAULT_RENDER_FAILURE_RATE): fails a share of renders as a throttled call would."""
+    if random.random() < SETTINGS.fault_render_failure_rate:
+        raise TransientError("injected fault")
+    return render_report(content)
+
+
 memory_cache = ByteBoundedLRU(SETTINGS.memory_cache_mb * 1024 * 1024)
+snapshots = SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days)
 renderer = SnapshotRenderer(
     RoomRepository(SETTINGS.table_name),
-    SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
+    snapshots,
     PdfStore(SETTINGS.bucket_name),
     memory_cache,
-    render_report,
+    render_with_injected_faults if SETTINGS.fault_render_failure_rate else render_report,
     TEMPLATE_VERSION,
     reportlab.Version,
 )
 processor = BatchProcessor(event_type=EventType.SQS)
-CACHE_METRICS = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
 
 
 class RenderMessage(BaseModel):
@@ -39,26 +55,66 @@ class RenderMessage(BaseModel):
     room_id: Id
 
 
-def record_handler(record: SQSRecord) -> None:
-    message = RenderMessage.model_validate_json(record.body)
-    correlation = record.message_attributes.get("correlation_id")
+def record_handler(record: SQSRecord, lambda_context) -> None:
+    correlation = record.message_attributes["correlation_id"]
     logger.set_correlation_id(correlation.string_value if correlation else record.message_id)
+    try:
+        message = RenderMessage.model_validate_json(record.body)
+    except ValidationError as error:
+        dead_letter(record, f"malformed render message: {error.errors(include_url=False)}")
+        return
     logger.append_keys(snapshot_id=message.snapshot_id, room_id=message.room_id)
     sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, timezone.utc)
-    outcome = renderer.process(message.snapshot_id, sent_at)
-    snapshot = outcome.snapshot
+    lease_seconds = lambda_context.get_remaining_time_in_millis() / 1000 + 5
+    try:
+        outcome = renderer.process(message.snapshot_id, sent_at, lease_seconds)
+    except SnapshotSettled as settled:
+        logger.info("nothing to do", extra={"reason": str(settled)})
+        return
+    except Exception as error:
+        retry_later(record, message.snapshot_id, error)
+        raise
+    report_outcome(outcome.snapshot, outcome.cache_layer, outcome.pdf_bytes)
+
+
+def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
+    deliveries = int(record.attributes.approximate_receive_count)
+    reason = f"{type(error).__name__}: {error}"
+    if isinstance(error, LeaseHeld):
+        delay = error.retry_after
+    elif deliveries >= SETTINGS.max_receive_count:
+        snapshots.fail(snapshot_id, f"rendering failed {deliveries} times; last error: {reason}")
+        metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
+        delay = 0
+    else:
+        snapshots.release(snapshot_id, reason)
+        delay = SETTINGS.retry_backoff_seconds[min(deliveries, len(SETTINGS.retry_backoff_seconds)) - 1]
+    metrics.add_metric(name="RenderRetries", unit=MetricUnit.Count, value=1)
+    logger.warning("render will be retried", extra={"deliveries": deliveries, "retry_in_s": delay, "error": reason})
+    client("sqs").change_message_visibility(
+        QueueUrl=SETTINGS.render_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=int(min(delay, 43_200))
+    )
+
+
+def dead_letter(record: SQSRecord, reason: str) -> None:
+    """No retry can fix a malformed message: park it in the dead-letter queue at once."""
+    client("sqs").send_message(
+        QueueUrl=SETTINGS.dead_letter_queue_url,
+        MessageBody=record.body,
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+    )
+    metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+    logger.error("malformed message moved to the dead-letter queue", extra={"reason": reason})
+
+
+def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes: int) -> None:
     if snapshot is None:
-        logger.info("nothing to do: the snapshot is terminal, cancelled or deleted")
+        logger.info("result discarded: the task was cancelled or the snapshot deleted while rendering")
         return
     if snapshot.task_status is TaskStatus.FAILED:
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
         logger.warning("snapshot failed", extra={"error": snapshot.error})
         return
-    emit_completion_metrics(snapshot, outcome.cache_layer, outcome.pdf_bytes)
-    logger.info("snapshot completed", extra={"cache_layer": outcome.cache_layer, "file_size": outcome.pdf_bytes, "timings": snapshot.timings.model_dump()})
-
-
-def emit_completion_metrics(snapshot: Snapshot, cache_layer: str, pdf_bytes: int) -> None:
     created_to_completed = datetime.fromisoformat(snapshot.completed_at) - datetime.fromisoformat(snapshot.created_at)
     metrics.add_metric(name="SnapshotsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=CACHE_METRICS[cache_layer], unit=MetricUnit.Count, value=1)
@@ -67,10 +123,13 @@ def emit_completion_metrics(snapshot: Snapshot, cache_layer: str, pdf_bytes: int
         metrics.add_metric(name="RenderTime", unit=MetricUnit.Milliseconds, value=snapshot.timings.render_ms)
     metrics.add_metric(name="PdfBytes", unit=MetricUnit.Bytes, value=pdf_bytes)
     metrics.add_metric(name="CreatedToCompleted", unit=MetricUnit.Milliseconds, value=created_to_completed.total_seconds() * 1000)
+    logger.info(
+        "snapshot completed",
+        extra={"cache_layer": cache_layer, "file_size": pdf_bytes, "timings": snapshot.timings.model_dump(exclude_none=True)},
+    )
+
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    logger.info("batch done", extra={"records": len(event.get("Records", [])), "failures": len(response["batchItemFailures"]), "memory_cache_entries": len(memory_cache), "memory_cache_bytes": memory_cache.used_bytes})
-    return response
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -5,16 +5,19 @@ from datetime import date
 from io import BytesIO
 from itertools import groupby
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
+from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from roomsnap.models import ActivityLine, ApprovalLine, DocumentLine, PartyLine, ReportContent, VesselLine
 
@@ -43,7 +46,8 @@ GLYPHS = {
     for name in (REGULAR, BOLD, *FALLBACK_FONTS)
 }
 
-RED, AMBER, GREEN, BLUE, GREY = "#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"
+# Colour objects, not strings: ReportLab would parse a string again every time a table splits.
+RED, AMBER, GREEN, BLUE, GREY = map(HexColor, ("#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"))
 STATUS_COLOURS = {
     "approved": GREEN,
     "uploaded": BLUE,
@@ -59,22 +63,18 @@ FRAME_WIDTH = A4[0] - 2 * PAGE_MARGIN
 TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=4)
 SUBTITLE = ParagraphStyle("subtitle", fontName=BOLD, fontSize=12, leading=15, spaceAfter=4)
 META = ParagraphStyle("meta", fontName=REGULAR, fontSize=9, leading=12)
-HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=4, keepWithNext=1)
+HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=4)
 BODY = ParagraphStyle("body", fontName=REGULAR, fontSize=9, leading=12, textColor=GREY)
 CELL = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=10)
-STATUS_CELLS = {
-    status: ParagraphStyle(f"status-{status}", parent=CELL, fontName=BOLD, textColor=colour)
-    for status, colour in STATUS_COLOURS.items()
-}
 CELL_PADDING = 4
 TABLE_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, 0), BOLD, CELL.fontSize, CELL.leading),
         ("FONT", (0, 1), (-1, -1), REGULAR, CELL.fontSize, CELL.leading),
-        ("TEXTCOLOR", (0, 0), (-1, 0), "#ffffff"),
-        ("BACKGROUND", (0, 0), (-1, 0), "#27415e"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), ["#ffffff", "#f1f4f7"]),
-        ("GRID", (0, 0), (-1, -1), 0.25, "#b8c2cc"),
+        ("TEXTCOLOR", (0, 0), (-1, 0), white),
+        ("BACKGROUND", (0, 0), (-1, 0), HexColor("#27415e")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [white, HexColor("#f1f4f7")]),
+        ("GRID", (0, 0), (-1, -1), 0.25, HexColor("#b8c2cc")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
@@ -82,6 +82,8 @@ TABLE_STYLE = TableStyle(
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
 )
+# A heading starts a new page unless this much room is left below it for the first rows.
+HEADING_MIN_SPACE = 80
 # A row taller than what is left of a page splits, as long as each piece is at least this high.
 MIN_ROW_PIECE = 20
 
@@ -126,28 +128,37 @@ class CellParagraph(Paragraph):
         return self._wrapped_size
 
 
-def to_cell(value: str | Paragraph, width: float) -> str | Paragraph:
-    """A table draws a plain string many times faster than a Paragraph, so text that fits on one line
-    in the regular font stays one; anything else becomes a Paragraph that wraps and falls back."""
-    if isinstance(value, Paragraph):
-        return value
-    if GLYPHS[REGULAR].issuperset(value) and stringWidth(value, REGULAR, CELL.fontSize) <= width - 2 * CELL_PADDING:
-        return value
+class Highlight(NamedTuple):
+    """A cell value printed in bold and in colour, such as a status."""
+
+    text: str
+    colour: Color
+
+
+def to_cell(value: str, width: float) -> str | Paragraph:
+    """A table draws plain lines many times faster than a Paragraph, so text in the regular font whose
+    words all fit the column is wrapped here; anything else becomes a Paragraph, which falls back to
+    other fonts and splits over-long words."""
+    text_width = width - 2 * CELL_PADDING
+    if GLYPHS[REGULAR].issuperset(value):
+        lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
+        if all(stringWidth(line, REGULAR, CELL.fontSize) <= text_width for line in lines):
+            return "\n".join(lines)
     return CellParagraph(markup(value), CELL)
 
 
-def status_cell(status: str) -> Paragraph:
-    return CellParagraph(status.capitalize(), STATUS_CELLS[status])
+def status_highlight(status: str) -> Highlight:
+    return Highlight(status.capitalize(), STATUS_COLOURS[status])
 
 
-def expiry_cell(expires_on: date | None, checked_on: date) -> str | Paragraph:
+def expiry_cell(expires_on: date | None, checked_on: date) -> str | Highlight:
     if expires_on is None:
         return "—"
     days_left = (expires_on - checked_on).days
     if days_left < 0:
-        return CellParagraph(f'{expires_on.isoformat()}<br/><font name="{BOLD}" color="{RED}">EXPIRED</font>', CELL)
+        return Highlight(f"{expires_on.isoformat()}\nEXPIRED", RED)
     if days_left <= EXPIRES_SOON_DAYS:
-        return CellParagraph(f'{expires_on.isoformat()}<br/><font name="{BOLD}" color="{AMBER}">expires soon</font>', CELL)
+        return Highlight(f"{expires_on.isoformat()}\nexpires soon", AMBER)
     return expires_on.isoformat()
 
 
@@ -164,28 +175,34 @@ def document_row(document: DocumentLine, checked_on: date) -> list:
         document.name,
         document.document_type,
         document.vessel_imo or "—",
-        status_cell(document.status.value),
+        status_highlight(document.status.value),
         expiry_cell(document.expires_on, checked_on),
     ]
 
 
 def approval_row(approval: ApprovalLine) -> list:
-    return [status_cell(approval.status.value), approval.by, approval.at, approval.comment]
+    return [status_highlight(approval.status.value), approval.by, approval.at, approval.comment]
 
 
 def activity_row(line: ActivityLine) -> list:
     return [line.at, line.actor, line.action, line.detail]
 
 
-def section(title: str, rows: list[list], columns: tuple[tuple[str, float], ...]) -> list:
-    heading = Paragraph(f"{title} ({len(rows)})", HEADING)
+def section(title: str, rows: list[list[str | Highlight]], columns: tuple[tuple[str, float], ...]) -> list:
+    heading = [CondPageBreak(HEADING_MIN_SPACE), Paragraph(f"{title} ({len(rows)})", HEADING)]
     if not rows:
-        return [heading, Paragraph(f"No {title.lower()} recorded.", BODY)]
-    header_row = [name for name, _ in columns]
+        return [*heading, Paragraph(f"No {title.lower()} recorded.", BODY)]
     widths = [share * FRAME_WIDTH for _, share in columns]
-    cells = [[to_cell(value, width) for value, width in zip(row, widths)] for row in rows]
-    table = Table([header_row, *cells], colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
-    return [heading, table]
+    cells = [[name for name, _ in columns]]
+    highlight_styles = []
+    for y, row in enumerate(rows, start=1):
+        cells.append([value.text if isinstance(value, Highlight) else to_cell(value, width) for value, width in zip(row, widths)])
+        for x, value in enumerate(row):
+            if isinstance(value, Highlight):
+                highlight_styles += [("FONTNAME", (x, y), (x, y), BOLD), ("TEXTCOLOR", (x, y), (x, y), value.colour)]
+    table = Table(cells, colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
+    table.setStyle(highlight_styles)
+    return [*heading, table]
 
 
 def header(content: ReportContent) -> list:

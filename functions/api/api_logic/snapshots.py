@@ -1,11 +1,13 @@
 """Snapshot domain on the request path: record, enqueue, read, download, delete. No room data is
 gathered and nothing is rendered here: the renderer does that from the queue."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 from roomsnap.dal import SnapshotRepository
 from roomsnap.errors import Conflict, NotFound
+from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
 from roomsnap.models import Snapshot, SnapshotIn, TaskStatus, utc_now
 from roomsnap.permissions import Action, roles_allowed
@@ -34,8 +36,11 @@ class SnapshotService:
         self.pdfs = pdfs
         self.queue = queue
 
-    def create(self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str) -> Snapshot:
-        """One conditional transaction (authorization, record, audit line), then one message."""
+    def create(
+        self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str, idempotency_key: str | None = None
+    ) -> tuple[Snapshot, bool]:
+        """One conditional transaction (authorization, record, audit line, Idempotency-Key), then
+        one message. Returns the snapshot and whether it is new (False: an idempotent replay)."""
         now = utc_now()
         snapshot = Snapshot(
             id=new_id(),
@@ -47,9 +52,14 @@ class SnapshotService:
         )
         audit = activity(caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=now)
         member = None if caller.is_admin else caller.email
-        self.snapshots.create(snapshot, audit, member, roles_allowed(Action.CREATE_SNAPSHOT))
+        request_digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
+        stored = self.snapshots.create(
+            snapshot, audit, member, roles_allowed(Action.CREATE_SNAPSHOT), idempotency_key, request_digest
+        )
+        if stored.id != snapshot.id:
+            return stored, False
         self.queue.send(snapshot.id, room_id, correlation_id)
-        return snapshot
+        return snapshot, True
 
     def list(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
         self.rooms.authorize(caller, room_id, Action.READ)
@@ -72,6 +82,11 @@ class SnapshotService:
         except NotFound:
             raise NotFound("task not found") from None
         return snapshot
+
+    def cancel(self, caller: Caller, task_id: str) -> Snapshot:
+        snapshot = self.task(caller, task_id)
+        self.rooms.authorize(caller, snapshot.room_id, Action.CANCEL_SNAPSHOT)
+        return self.snapshots.cancel(snapshot.id, activity(caller, "snapshot.cancelled", snapshot.id, category="audit"))
 
     def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
         """Removes the record only: the cached PDF stays while other snapshots share it, and the

@@ -3,7 +3,7 @@
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -19,6 +19,24 @@ class Settings(BaseModel):
     # A Lambda response carries at most 6 MB; base64 inflates by 4/3, so larger PDFs are redirected.
     inline_download_max_bytes: int = Field(default=4_000_000, ge=0)
     presign_ttl_seconds: int = Field(default=300, ge=1, le=300)
+    # Cleanup: an unfinished task with no sign of life for this long is re-enqueued (at most
+    # max_requeues times, then failed); longer than the retry backoff, so live retries are left alone.
+    stuck_after_minutes: int = Field(default=15, ge=1)
+    max_requeues: int = Field(default=3, ge=0)
+    # A cached PDF that no snapshot references and nothing used for this long is deleted.
+    pdf_retention_days: float = Field(default=7, ge=0)
+    max_receive_count: int = Field(default=4, ge=1)
+    # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
+    retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)
+    # Test-only fault injection, absent from template.yaml and so off in every deployment: the
+    # share of renders that fail transiently, and whether each render message is sent twice.
+    fault_render_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fault_duplicate_sends: bool = False
+
+    @field_validator("retry_backoff_seconds", mode="before")
+    @classmethod
+    def comma_separated(cls, value):
+        return tuple(int(part) for part in value.split(",")) if isinstance(value, str) else value
 
 
 @cache

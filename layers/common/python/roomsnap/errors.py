@@ -1,4 +1,5 @@
-"""Domain errors; the API maps each to its HTTP status with a JSON body."""
+"""Domain errors. The API maps a DomainError to its HTTP status with a JSON body; the renderer
+retries a TransientError through the queue and fails the snapshot on a PermanentRenderError."""
 
 
 class DomainError(Exception):
@@ -25,5 +26,31 @@ class Conflict(DomainError):
     status = 409
 
 
+class UnprocessableEntity(DomainError):
+    status = 422
+
+
 class PermanentRenderError(Exception):
     """A render that can never succeed (room gone, content unprintable): fail the snapshot, no retry."""
+
+
+class SnapshotSettled(Exception):
+    """Nothing to do: the snapshot is terminal or deleted (a duplicate or late delivery)."""
+
+
+class TransientError(Exception):
+    """Worth retrying later; `retry_after` is a hint in seconds (None: use the backoff schedule)."""
+
+    retry_after: float | None = None
+
+
+class LeaseHeld(TransientError):
+    """Another renderer is working on this snapshot right now."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"another renderer holds the lease for {retry_after:.0f} s more")
+        self.retry_after = retry_after
+
+
+class PdfBeingDeleted(TransientError):
+    """The cleanup is removing this cached PDF at this moment; render again once it is gone."""

@@ -243,6 +243,9 @@ class Snapshot(BaseModel):
     cache_layer: Literal["memory", "s3", "rendered"] | None = None
     timings: Timings = Timings()
     correlation_id: str | None = None
+    attempts: int = 0
+    requeues: int = 0
+    last_error: str | None = None
 
     @property
     def task_id(self) -> str:

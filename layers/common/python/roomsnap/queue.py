@@ -7,16 +7,18 @@ from roomsnap.aws import client
 
 
 class RenderQueue:
-    def __init__(self, queue_url: str):
+    def __init__(self, queue_url: str, copies: int = 1):
         self.queue_url = queue_url
+        self.copies = copies  # >1 only under test-only fault injection: duplicate deliveries
 
     @property
     def sqs(self):
         return client("sqs")
 
     def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
-        self.sqs.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
-            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}},
-        )
+        for _ in range(self.copies):
+            self.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
+                MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
+            )

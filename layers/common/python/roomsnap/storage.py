@@ -1,5 +1,8 @@
 """The PDF cache's second layer: S3 objects keyed by content hash, written at most once."""
 
+from datetime import datetime
+from typing import Iterator
+
 from botocore.exceptions import ClientError
 
 from roomsnap.aws import client
@@ -42,6 +45,16 @@ class PdfStore:
                 return False
             raise
         return True
+
+    def hashes_older_than(self, cutoff: datetime) -> Iterator[str]:
+        """Content hashes of the cached PDFs last written before `cutoff`."""
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="pdf/"):
+            for obj in page.get("Contents", []):
+                if obj["LastModified"] < cutoff and obj["Key"].endswith(".pdf"):
+                    yield obj["Key"].removeprefix("pdf/").removesuffix(".pdf")
+
+    def delete(self, content_hash: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=pdf_key(content_hash))
 
     def presigned_url(self, content_hash: str, filename: str, ttl_seconds: int) -> str:
         return self.s3.generate_presigned_url(

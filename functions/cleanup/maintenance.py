@@ -1,0 +1,71 @@
+"""Scheduled maintenance; every step is safe to run twice at once (conditional writes decide)."""
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from roomsnap.dal import SnapshotRepository
+from roomsnap.queue import RenderQueue
+from roomsnap.storage import PdfStore
+
+
+@dataclass
+class Report:
+    requeued: int = 0
+    failed_stuck: int = 0
+    pdfs_deleted: int = 0
+    pdfs_kept_referenced: int = 0
+    expired_records_removed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Maintenance:
+    def __init__(self, snapshots: SnapshotRepository, pdfs: PdfStore, queue: RenderQueue, stuck_after: timedelta, max_requeues: int, pdf_retention: timedelta):
+        self.snapshots = snapshots
+        self.pdfs = pdfs
+        self.queue = queue
+        self.stuck_after = stuck_after
+        self.max_requeues = max_requeues
+        self.pdf_retention = pdf_retention
+
+    def run(self) -> Report:
+        report = Report()
+        now = datetime.now(timezone.utc)
+        self.recover_stuck(now, report)
+        self.delete_unreferenced_pdfs(now, report)
+        report.expired_records_removed = self.snapshots.delete_expired(int(time.time()))
+        return report
+
+    def recover_stuck(self, now: datetime, report: Report) -> None:
+        """Unfinished tasks silent for too long have lost their message (a crash on the last
+        delivery, or a send that never happened): re-enqueue them, a bounded number of times."""
+        for snapshot, heartbeat in self.snapshots.stale_active(_iso(now - self.stuck_after)):
+            if snapshot.requeues >= self.max_requeues:
+                reason = f"no renderer finished it after {snapshot.requeues} re-enqueues; last error: {snapshot.last_error or 'none recorded'}"
+                report.failed_stuck += bool(self.snapshots.fail(snapshot.id, reason))
+            elif self.snapshots.mark_requeued(snapshot.id, heartbeat_seen=heartbeat):
+                self.queue.send(snapshot.id, snapshot.room_id, snapshot.correlation_id or "")
+                report.requeued += 1
+
+    def delete_unreferenced_pdfs(self, now: datetime, report: Report) -> None:
+        """Deletes cached PDFs that no snapshot references and nothing used within the retention.
+        The PDF's record is locked first; a renderer reusing it at that moment fails its
+        completion and retries, so a referenced PDF is never deleted."""
+        cutoff = now - self.pdf_retention
+        for content_hash in self.pdfs.hashes_older_than(cutoff):
+            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=_iso(cutoff), stale_lock_before=_iso(now - timedelta(minutes=10)))
+            if lock is None:
+                continue
+            if self.snapshots.references(content_hash):
+                self.snapshots.unlock_pdf(content_hash, lock, forget=False)
+                report.pdfs_kept_referenced += 1
+                continue
+            self.pdfs.delete(content_hash)
+            self.snapshots.unlock_pdf(content_hash, lock, forget=True)
+            report.pdfs_deleted += 1

@@ -1,0 +1,52 @@
+"""The AWS endpoint the local stack runs on: an embedded moto server, or AWS_ENDPOINT_URL when set (LocalStack)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+DEFAULT_REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+class Endpoint:
+    def __init__(self):
+        self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        given = {name: os.environ[name] for name in CREDENTIAL_VARIABLES if os.environ.get(name)}
+        self.credentials = given if "AWS_ACCESS_KEY_ID" in given else DUMMY_CREDENTIALS
+        self.url = os.environ.get("AWS_ENDPOINT_URL")
+        self._moto = None
+        if not self.url:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto.start()
+            host, port = self._moto.get_host_and_port()
+            self.url = f"http://{host}:{port}"
+        self._session = boto3.session.Session(
+            aws_access_key_id=self.credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=self.credentials.get("AWS_SESSION_TOKEN"),
+            region_name=self.region,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self._moto is not None
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point an AWS SDK (boto3 reads AWS_ENDPOINT_URL) at this endpoint."""
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
+                **self.credentials}
+
+    def client(self, service: str):
+        return self._session.client(service, endpoint_url=self.url)
+
+    def stop(self) -> None:
+        if self._moto:
+            self._moto.stop()
+            self._moto._server.server_close()  # stop() leaves the listening socket open
+            self._moto = None

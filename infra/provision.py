@@ -1,0 +1,176 @@
+"""Creates the template's tables, queues and buckets on the endpoint, in dependency order; reuses existing ones."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+from infra.endpoint import Endpoint
+from infra.template import Template
+
+log = logging.getLogger("infra.provision")
+
+# Played by the local stack itself rather than created on the endpoint.
+RUN_LOCALLY = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi"}
+
+
+def provision(template: Template, endpoint: Endpoint) -> dict[str, str]:
+    """Returns logical id -> physical id (table name, queue URL, bucket name)."""
+    provisioners: dict[str, Callable[[Template, Endpoint, str, dict], str]] = {
+        "AWS::DynamoDB::Table": _table,
+        "AWS::SQS::Queue": _queue,
+        "AWS::S3::Bucket": _bucket,
+        "AWS::S3::BucketPolicy": _bucket_policy,
+    }
+    created, skipped = {}, []
+    for logical_id in template.dependency_order():
+        type_ = template.resources[logical_id]["Type"]
+        if type_ in provisioners:
+            created[logical_id] = provisioners[type_](template, endpoint, logical_id, template.properties(logical_id))
+        elif type_ not in RUN_LOCALLY:
+            skipped.append(f"{logical_id} ({type_})")
+    if skipped:
+        log.info("not provisioned locally: %s", ", ".join(skipped))
+    return created
+
+
+def _warn_unapplied(logical_id: str, properties: dict[str, Any], applied: set[str]) -> None:
+    if set(properties) - applied:
+        log.warning("%s: not applied locally: %s", logical_id, ", ".join(sorted(set(properties) - applied)))
+
+
+def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": tag["Key"], "Value": str(tag["Value"])} for tag in properties.get("Tags", [])]
+
+
+def _table(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    name = template.physical_name(logical_id)
+    dynamodb = endpoint.client("dynamodb")
+    _warn_unapplied(logical_id, properties, {
+        "TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput",
+        "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification", "StreamSpecification", "Tags",
+        "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+    })
+    try:
+        dynamodb.describe_table(TableName=name)
+        log.info("%s: reusing table %s", logical_id, name)
+    except dynamodb.exceptions.ResourceNotFoundException:
+        request = {key: properties[key] for key in (
+            "KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput",
+            "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+        ) if key in properties}
+        if "SSESpecification" in properties:
+            sse = properties["SSESpecification"]
+            request["SSESpecification"] = {"Enabled": sse["SSEEnabled"],
+                                           **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse}}
+        if "StreamSpecification" in properties:
+            request["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        if "Tags" in properties:
+            request["Tags"] = _tags(properties)
+        dynamodb.create_table(TableName=name, **request)
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+        log.info("%s: created table %s", logical_id, name)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl and dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"].get(
+            "TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    if "PointInTimeRecoverySpecification" in properties:
+        dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification=properties["PointInTimeRecoverySpecification"]
+        )
+    arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    template.record(logical_id, Ref=name, Arn=arn)
+    return name
+
+
+def _queue(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    name = template.physical_name(logical_id)
+    sqs = endpoint.client("sqs")
+    # Every other property is a queue attribute of the same name, given as a string.
+    attributes = {key: _attribute_string(value) for key, value in properties.items() if key not in ("QueueName", "Tags")}
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        log.info("%s: reusing queue %s", logical_id, url)
+    except sqs.exceptions.QueueDoesNotExist:
+        tags = {tag["Key"]: tag["Value"] for tag in _tags(properties)}
+        url = sqs.create_queue(QueueName=name, Attributes=attributes, **({"tags": tags} if tags else {}))["QueueUrl"]
+        log.info("%s: created queue %s", logical_id, url)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    template.record(logical_id, Ref=url, QueueUrl=url, QueueName=name, Arn=arn)
+    return url
+
+
+def _attribute_string(value: Any) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _bucket(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    name = template.physical_name(logical_id)
+    s3 = endpoint.client("s3")
+    _warn_unapplied(logical_id, properties, {
+        "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
+        "LifecycleConfiguration", "VersioningConfiguration", "Tags",
+    })
+    try:
+        s3.head_bucket(Bucket=name)
+        log.info("%s: reusing bucket %s", logical_id, name)
+        return name
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+            raise
+    location = {} if endpoint.region == "us-east-1" else {
+        "CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+    s3.create_bucket(Bucket=name, **location)
+    if "BucketEncryption" in properties:
+        rules = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+             **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+            for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in properties:
+        s3.put_public_access_block(Bucket=name,
+                                   PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
+    if "OwnershipControls" in properties:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "VersioningConfiguration" in properties:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
+    if "LifecycleConfiguration" in properties:
+        rules = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    if "Tags" in properties:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(properties)})
+    log.info("%s: created bucket %s", logical_id, name)
+    return name
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule shape -> S3 API's."""
+    converted: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "Id" in rule:
+        converted["ID"] = rule["Id"]
+    if "AbortIncompleteMultipartUpload" in rule:
+        converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        converted["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+    unapplied = set(rule) - {"Id", "Status", "Prefix", "AbortIncompleteMultipartUpload", "ExpirationInDays",
+                             "NoncurrentVersionExpiration"}
+    if unapplied:
+        log.warning("lifecycle rule %s: not applied locally: %s", rule.get("Id", ""), ", ".join(sorted(unapplied)))
+    return converted
+
+
+def _bucket_policy(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    endpoint.client("s3").put_bucket_policy(Bucket=properties["Bucket"],
+                                            Policy=json.dumps(properties["PolicyDocument"]))
+    return properties["Bucket"]

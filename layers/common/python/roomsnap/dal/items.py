@@ -1,0 +1,135 @@
+"""DynamoDB item plumbing shared by the repositories: typed values, keys, cursors, paging."""
+
+import base64
+import json
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from roomsnap.aws import client
+from roomsnap.errors import BadRequest
+from roomsnap.models import Activity
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+KEYS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity", "expires_at")
+
+
+def _numbers_to_decimal(value: Any) -> Any:
+    """Prepares a value for DynamoDB: floats become Decimals, models and enums plain values."""
+    if isinstance(value, BaseModel):
+        return _numbers_to_decimal(value.model_dump(mode="json"))
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        return Decimal(str(round(value, 3)))
+    if isinstance(value, dict):
+        return {k: _numbers_to_decimal(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_numbers_to_decimal(v) for v in value]
+    return value
+
+
+def _decimals_to_numbers(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _decimals_to_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals_to_numbers(v) for v in value]
+    return value
+
+
+def to_dynamo(item: dict) -> dict:
+    return {k: _serializer.serialize(v) for k, v in _numbers_to_decimal(item).items()}
+
+
+def from_dynamo(item: dict) -> dict:
+    return _decimals_to_numbers({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def record(item: dict) -> dict:
+    """A stored item without its key attributes, ready for a model."""
+    return {k: v for k, v in from_dynamo(item).items() if k not in KEYS}
+
+
+def encode_cursor(last_key: dict | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, partition: str) -> dict | None:
+    """A cursor is only valid for the partition it was issued for; anything else is a 400."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        values = [v["S"] for v in key.values()]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise BadRequest("invalid cursor") from None
+    if partition not in values:
+        raise BadRequest("invalid cursor")
+    return key
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def room_key(room_id: str, sort_key: str = "META") -> dict:
+    return {"PK": {"S": f"ROOM#{room_id}"}, "SK": {"S": sort_key}}
+
+
+def snapshot_key(snapshot_id: str) -> dict:
+    return {"PK": {"S": f"SNAP#{snapshot_id}"}, "SK": {"S": "SNAP"}}
+
+
+def log_put(table_name: str, room_id: str, activity: Activity) -> dict:
+    item = {"PK": {"S": f"ROOMLOG#{room_id}"}, "SK": {"S": activity.id}, **to_dynamo({"entity": "activity", **activity.model_dump()})}
+    return {"Put": {"TableName": table_name, "Item": item}}
+
+
+
+
+class Repository:
+    """A repository of the table: its name, its client, and paging helpers."""
+
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    @property
+    def dynamodb(self):
+        return client("dynamodb")
+
+    def query_all(self, **query) -> list[dict]:
+        items, start = [], None
+        while True:
+            page = self.dynamodb.query(TableName=self.table_name, **query, **({"ExclusiveStartKey": start} if start else {}))
+            items.extend(page["Items"])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def query_page(self, partition: str, limit: int, cursor: str | None, **query) -> tuple[list[dict], str | None]:
+        """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition."""
+        request: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False, "Limit": limit, **query}
+        if start := decode_cursor(cursor, partition):
+            request["ExclusiveStartKey"] = start
+        page = self.dynamodb.query(**request)
+        return page["Items"], encode_cursor(page.get("LastEvaluatedKey"))
+
+    def batch_get(self, keys: list[dict]) -> list[dict]:
+        """BatchGetItem in chunks of 100, retrying unprocessed keys (throttling) until all are read."""
+        found: list[dict] = []
+        for offset in range(0, len(keys), 100):
+            request = {self.table_name: {"Keys": keys[offset : offset + 100]}}
+            while request:
+                page = self.dynamodb.batch_get_item(RequestItems=request)
+                found.extend(page["Responses"].get(self.table_name, []))
+                request = page.get("UnprocessedKeys") or {}
+        return found

@@ -1,0 +1,432 @@
+"""Snapshot + task records: one item each, and one state machine.
+
+    pending ──> running ──> completed
+       │           │──────> failed
+       └───────────┴──────> cancelled            (pending can also fail, e.g. when stuck)
+
+Every transition is a conditional write, so status only moves forward whatever the order in
+which duplicate deliveries, retries, cancellations and the cleanup arrive. A renderer holds a
+lease while it works: a second delivery of the same message waits for it instead of rendering
+the same snapshot twice; a crashed renderer's lease simply runs out."""
+
+import hashlib
+import time
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from botocore.exceptions import ClientError
+
+from roomsnap.dal.items import Repository, is_condition_failure, log_put, record, room_key, snapshot_key, to_dynamo
+from roomsnap.errors import Conflict, Forbidden, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled, UnprocessableEntity
+from roomsnap.models import STAGES, Activity, Role, Snapshot, TaskStatus, utc_now
+
+ACTIVE = "ACTIVE"
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def pdf_item_key(content_hash: str) -> dict:
+    return {"PK": {"S": f"PDF#{content_hash}"}, "SK": {"S": "PDF"}}
+
+
+class SnapshotRepository(Repository):
+    def __init__(self, table_name: str, retention_days: int = 90):
+        super().__init__(table_name)
+        self.retention = timedelta(days=retention_days)
+
+    # ---------------------------------------------------------------- API side
+
+    def create(
+        self,
+        snapshot: Snapshot,
+        audit: Activity,
+        member: str | None,
+        roles: Iterable[Role],
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+    ) -> Snapshot:
+        """Writes the snapshot and its audit line in one transaction that also checks the caller's
+        standing (`member` must be a party of the room with one of `roles`; None means an admin,
+        for whom the room must merely exist) and claims the Idempotency-Key if one was sent.
+        Returns the snapshot: the new one, or the first one created with the same key."""
+        if member is None:
+            check = {"Key": room_key(snapshot.room_id), "ConditionExpression": "attribute_exists(PK)"}
+        else:
+            role_values = {f":r{i}": {"S": role.value} for i, role in enumerate(roles)}
+            check = {
+                "Key": room_key(snapshot.room_id, f"PARTY#{member}"),
+                "ConditionExpression": f"#role IN ({', '.join(role_values)})",
+                "ExpressionAttributeNames": {"#role": "role"},
+                "ExpressionAttributeValues": role_values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        created = datetime.fromisoformat(snapshot.created_at)
+        item = {
+            **snapshot_key(snapshot.id),
+            **to_dynamo(
+                {
+                    "GSI1PK": f"ROOMSNAPS#{snapshot.room_id}",
+                    "GSI1SK": snapshot.id,
+                    "GSI2PK": ACTIVE,
+                    "GSI2SK": snapshot.created_at,
+                    "entity": "snapshot",
+                    "expires_at": int((created + self.retention).timestamp()),
+                    **snapshot.model_dump(mode="json"),
+                }
+            ),
+        }
+        transaction = [
+            {"ConditionCheck": {"TableName": self.table_name, **check}},
+            {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+            log_put(self.table_name, snapshot.room_id, audit),
+        ]
+        if idempotency_key:
+            key = self._idempotency_key(snapshot.created_by, idempotency_key)
+            claim = to_dynamo(
+                {
+                    "snapshot_id": snapshot.id,
+                    "request_digest": request_digest,
+                    "entity": "idempotency",
+                    "expires_at": int((created + IDEMPOTENCY_WINDOW).timestamp()),
+                }
+            )
+            transaction.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {**key, **claim},
+                        # An expired claim (TTL may lag) no longer counts.
+                        "ConditionExpression": "attribute_not_exists(PK) OR expires_at < :now",
+                        "ExpressionAttributeValues": {":now": {"N": str(int(created.timestamp()))}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        try:
+            self.dynamodb.transact_write_items(TransactItems=transaction)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])
+            codes = [reason.get("Code") for reason in reasons]
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                if member is not None and reasons[0].get("Item"):
+                    raise Forbidden("your role in this room may not create snapshots") from None
+                raise NotFound("room not found") from None
+            if idempotency_key and codes[3:4] == ["ConditionalCheckFailed"]:
+                return self._replay(record(reasons[3]["Item"]), request_digest)
+            raise
+        return snapshot
+
+    def _idempotency_key(self, user: str, key: str) -> dict:
+        digest = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
+        return {"PK": {"S": f"IDEMP#{digest}"}, "SK": {"S": "IDEMP"}}
+
+    def _replay(self, claim: dict, request_digest: str) -> Snapshot:
+        if claim.get("request_digest") != request_digest:
+            raise UnprocessableEntity("this Idempotency-Key was used with a different request")
+        first = self.get(claim["snapshot_id"])
+        if first is None:
+            raise Conflict("the snapshot first created with this Idempotency-Key has been deleted")
+        return first
+
+    def get(self, snapshot_id: str) -> Snapshot | None:
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=snapshot_key(snapshot_id), ConsistentRead=True).get("Item")
+        return Snapshot.model_validate(record(item)) if item else None
+
+    def get_many(self, snapshot_ids: list[str]) -> list[Snapshot]:
+        return [Snapshot.model_validate(record(item)) for item in self.batch_get([snapshot_key(i) for i in snapshot_ids])]
+
+    def list_for_room(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
+        partition = f"ROOMSNAPS#{room_id}"
+        items, next_cursor = self.query_page(
+            partition,
+            limit,
+            cursor,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition}},
+        )
+        return [Snapshot.model_validate(record(item)) for item in items], next_cursor
+
+    def delete(self, snapshot: Snapshot, audit: Activity) -> None:
+        try:
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": snapshot_key(snapshot.id),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    log_put(self.table_name, snapshot.room_id, audit),
+                ]
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise NotFound("snapshot not found") from None
+            raise
+
+    def cancel(self, snapshot_id: str, audit: Activity) -> Snapshot:
+        """pending | running → cancelled. A renderer still working on it finds out at its next
+        conditional write and discards its result."""
+        snapshot = self._update(
+            snapshot_id,
+            {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at},
+            remove=("GSI2PK", "GSI2SK", "lease_until"),
+            condition="task_status IN (:pending, :running)",
+            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
+        )
+        if isinstance(snapshot, dict):
+            raise Conflict(f"the task is already {snapshot.get('task_status')}") if snapshot else NotFound("task not found")
+        put = log_put(self.table_name, snapshot.room_id, audit)["Put"]
+        self.dynamodb.put_item(TableName=put["TableName"], Item=put["Item"])
+        return snapshot
+
+    # ---------------------------------------------------------------- renderer side
+
+    def claim(self, snapshot_id: str, lease_seconds: float) -> Snapshot:
+        """pending → running, or running → running once the previous holder's lease ran out.
+        Raises SnapshotSettled when there is nothing to do and LeaseHeld while another renderer
+        works on it."""
+        now = utc_now()
+        result = self._update(
+            snapshot_id,
+            {
+                "task_status": TaskStatus.RUNNING,
+                "progress": 10,
+                "stage": STAGES[10],
+                "started_at": now,
+                "lease_until": _now_ms() + int(lease_seconds * 1000),
+                "GSI2SK": now,
+            },
+            add={"attempts": 1},
+            condition="task_status = :pending OR (task_status = :running AND lease_until < :now_ms)",
+            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING, ":now_ms": _now_ms()},
+        )
+        if not isinstance(result, dict):
+            return result
+        if not result:
+            raise SnapshotSettled("the snapshot was deleted")
+        if result.get("task_status") != TaskStatus.RUNNING.value:
+            raise SnapshotSettled(f"the task is already {result.get('task_status')}")
+        raise LeaseHeld(max(1.0, (int(result.get("lease_until", 0)) - _now_ms()) / 1000))
+
+    def progress(self, snapshot_id: str, progress: int) -> None:
+        self._update(
+            snapshot_id,
+            {"progress": progress, "stage": STAGES[progress], "GSI2SK": utc_now()},
+            condition="task_status = :running",
+            values={":running": TaskStatus.RUNNING},
+        )
+
+    def release(self, snapshot_id: str, error: str) -> None:
+        """Gives the lease back after a transient failure, so the retry need not wait for it."""
+        self._update(
+            snapshot_id,
+            {"lease_until": 0, "last_error": error, "stage": f"Retrying after: {error}"[:300], "GSI2SK": utc_now()},
+            condition="task_status = :running",
+            values={":running": TaskStatus.RUNNING},
+        )
+
+    def complete(self, snapshot: Snapshot, content_hash: str, **changes: Any) -> Snapshot | None:
+        """running → completed, recording that the PDF with this hash is in use in the same
+        transaction. The cleanup marks a PDF `deleting` before it removes it, so either this
+        write lands first (and the cleanup sees a fresh use) or it fails with PdfBeingDeleted and
+        is retried. Returns None when the task was cancelled or the snapshot deleted meanwhile."""
+        now = utc_now()
+        fields = {
+            "task_status": TaskStatus.COMPLETED,
+            "progress": 100,
+            "stage": STAGES[100],
+            "completed_at": now,
+            "content_hash": content_hash,
+            "GSI2PK": f"PDF#{content_hash}",
+            "GSI2SK": snapshot.id,
+            **changes,
+        }
+        names = {f"#{name}": name for name in fields}
+        values = to_dynamo({f":{name}": value for name, value in fields.items()})
+        try:
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": snapshot_key(snapshot.id),
+                            "UpdateExpression": "SET " + ", ".join(f"#{n} = :{n}" for n in fields) + " REMOVE lease_until",
+                            "ConditionExpression": "task_status = :running",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": {**values, ":running": {"S": TaskStatus.RUNNING.value}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": pdf_item_key(content_hash),
+                            "UpdateExpression": "SET last_used_at = :now, #entity = :pdf",
+                            "ConditionExpression": "attribute_not_exists(deleting)",
+                            "ExpressionAttributeNames": {"#entity": "entity"},
+                            "ExpressionAttributeValues": {":now": {"S": now}, ":pdf": {"S": "pdf"}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return None
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise PdfBeingDeleted(content_hash) from None
+            raise
+        return snapshot.model_copy(update=fields)
+
+    def fail(self, snapshot_id: str, reason: str) -> Snapshot | None:
+        """pending | running → failed, with a reason a person can read."""
+        result = self._update(
+            snapshot_id,
+            {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000], "completed_at": utc_now()},
+            remove=("GSI2PK", "GSI2SK", "lease_until"),
+            condition="task_status IN (:pending, :running)",
+            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
+        )
+        return None if isinstance(result, dict) else result
+
+    # ---------------------------------------------------------------- cleanup side
+
+    def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
+        """Unfinished tasks whose last sign of life is older than `heartbeat_before`, each with
+        that heartbeat."""
+        items = self.query_all(
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :active AND GSI2SK < :before",
+            ExpressionAttributeValues={":active": {"S": ACTIVE}, ":before": {"S": heartbeat_before}},
+        )
+        return [(Snapshot.model_validate(record(item)), item["GSI2SK"]["S"]) for item in items]
+
+    def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
+        """Counts a re-enqueue, only if nothing touched the task since the sweep read it: two
+        cleanups running at once cannot both re-enqueue the same task."""
+        result = self._update(
+            snapshot_id,
+            {"GSI2SK": utc_now(), "stage": "Re-queued by maintenance"},
+            add={"requeues": 1},
+            condition="GSI2PK = :active AND GSI2SK = :seen AND (task_status = :pending OR lease_until < :now_ms)",
+            values={
+                ":active": ACTIVE,
+                ":seen": heartbeat_seen,
+                ":pending": TaskStatus.PENDING,
+                ":now_ms": _now_ms(),
+            },
+        )
+        return not isinstance(result, dict)
+
+    def references(self, content_hash: str) -> bool:
+        page = self.dynamodb.query(
+            TableName=self.table_name,
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :pdf",
+            ExpressionAttributeValues={":pdf": {"S": f"PDF#{content_hash}"}},
+            Limit=1,
+        )
+        return bool(page["Items"])
+
+    def lock_pdf_for_deletion(self, content_hash: str, unused_since: str, stale_lock_before: str) -> str | None:
+        """Marks a cached PDF `deleting` if nothing has used it since `unused_since` (a lock left by
+        a crashed cleanup counts as absent once older than `stale_lock_before`). Returns the lock's
+        timestamp, or None if the PDF is in use or another cleanup holds it."""
+        lock = utc_now()
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=pdf_item_key(content_hash),
+                UpdateExpression="SET deleting = :lock",
+                ConditionExpression="(attribute_not_exists(last_used_at) OR last_used_at < :unused) "
+                "AND (attribute_not_exists(deleting) OR deleting < :stale)",
+                ExpressionAttributeValues=to_dynamo({":lock": lock, ":unused": unused_since, ":stale": stale_lock_before}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return lock
+
+    def unlock_pdf(self, content_hash: str, lock: str, forget: bool) -> None:
+        """Releases a deletion lock: keeps the PDF's record, or removes it with the PDF (forget)."""
+        condition = {"ConditionExpression": "deleting = :lock", "ExpressionAttributeValues": {":lock": {"S": lock}}}
+        try:
+            if forget:
+                self.dynamodb.delete_item(TableName=self.table_name, Key=pdf_item_key(content_hash), **condition)
+            else:
+                self.dynamodb.update_item(
+                    TableName=self.table_name, Key=pdf_item_key(content_hash), UpdateExpression="REMOVE deleting", **condition
+                )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def delete_expired(self, now_epoch: int) -> int:
+        """Deletes items whose `expires_at` has passed; the condition keeps a record that was
+        extended meanwhile. Returns how many were deleted."""
+        removed, start = 0, None
+        while True:
+            page = self.dynamodb.scan(
+                TableName=self.table_name,
+                FilterExpression="expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now_epoch)}},
+                ProjectionExpression="PK, SK",
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for key in page["Items"]:
+                try:
+                    self.dynamodb.delete_item(
+                        TableName=self.table_name,
+                        Key=key,
+                        ConditionExpression="expires_at < :now",
+                        ExpressionAttributeValues={":now": {"N": str(now_epoch)}},
+                    )
+                    removed += 1
+                except ClientError as error:
+                    if not is_condition_failure(error):
+                        raise
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return removed
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _update(
+        self,
+        snapshot_id: str,
+        fields: dict[str, Any],
+        condition: str,
+        values: dict[str, Any],
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Snapshot | dict:
+        """Applies the update under `condition`. Returns the updated snapshot, or — when the
+        condition failed — the item as it was ({} when there is none)."""
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
+        if add:
+            expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
+        every = {**fields, **(add or {})}
+        try:
+            item = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=snapshot_key(snapshot_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={f"#{name}": name for name in every},
+                ExpressionAttributeValues=to_dynamo({**{f":{n}": v for n, v in every.items()}, **values}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                return record(error.response.get("Item", {}))
+            raise
+        return Snapshot.model_validate(record(item))
