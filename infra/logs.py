@@ -62,11 +62,13 @@ def format_record(record: dict[str, Any]) -> str:
 
 
 def _metric_values(record: dict[str, Any]) -> list[str]:
-    return [
-        f"{metric['Name']}={_compact(record.get(metric['Name']))} {metric.get('Unit', '')}".rstrip()
-        for directive in record["_aws"].get("CloudWatchMetrics", [])
-        for metric in directive.get("Metrics", [])
-    ]
+    texts = []
+    for directive in record["_aws"].get("CloudWatchMetrics", []):
+        for metric in directive.get("Metrics", []):
+            value = record.get(metric["Name"])
+            value = value[0] if isinstance(value, list) and len(value) == 1 else value  # Powertools writes [v]
+            texts.append(f"{metric['Name']}={_compact(value)} {metric.get('Unit', '')}".rstrip())
+    return texts
 
 
 def _compact(value: Any) -> str:

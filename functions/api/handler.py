@@ -1,22 +1,30 @@
 """HTTP API handler: routes → one domain call each. API Gateway has verified the JWT already; the
 claims arrive in the event."""
 
+import hashlib
 import json
+import re
+import time
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.errors import DomainError
+from roomsnap.dal.stats import StatsRepository
+from roomsnap.errors import DomainError, Forbidden
 from roomsnap.health import check_dependencies
-from roomsnap.models import ID_PATTERN, ApprovalIn, DocumentIn, DocumentPatch, PartyIn, RoomIn, SnapshotIn, VesselIn
+from roomsnap.models import ID_PATTERN, ApprovalIn, BulkStatusIn, DocumentIn, DocumentPatch, PartyIn, RoomIn, SnapshotIn, VesselIn
 from roomsnap.observability import logger
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
 from api_logic.caller import Caller, caller_from_claims
+from api_logic.latency import LatencyRecorder
+from api_logic.metrics import MetricsService
 from api_logic.rooms import RoomService
 from api_logic.snapshots import SnapshotService
 from api_logic.views import snapshot_view, task_view
@@ -29,6 +37,8 @@ snapshots = SnapshotService(
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
 )
+metrics_service = MetricsService(StatsRepository(SETTINGS.table_name), SETTINGS.render_queue_url, SETTINGS.dead_letter_queue_url)
+latency = LatencyRecorder(StatsRepository(SETTINGS.table_name))
 app = APIGatewayHttpResolver(enable_validation=True)
 
 RoomId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -36,6 +46,7 @@ ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
 TaskId = Annotated[str, Path(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1024)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 API = "/api/v1"
 
@@ -51,6 +62,28 @@ def caller() -> Caller:
 def page(items: list, cursor: str | None) -> Response:
     """A JSON array (the legacy shape); the next page's cursor travels in a header."""
     return json_response(200, items, {"X-Next-Cursor": cursor} if cursor else {})
+
+
+def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = next_middleware(app)
+        status = response.status_code
+        return response
+    except DomainError as error:
+        status = error.status
+        raise
+    except RequestValidationError:
+        status = 422
+        raise
+    finally:
+        if route := app.context.get("_route"):
+            path = re.sub(r"<(\w+)>", r"{\1}", route.path.removeprefix(API))  # the legacy route notation
+            latency.record(f"{route.method} {path}", status, (time.perf_counter() - started) * 1000)
+
+
+app.use(middlewares=[record_latency])
 
 
 @app.exception_handler(DomainError)
@@ -134,7 +167,7 @@ def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: Idempote
 
 @app.get(f"{API}/rooms/<room_id>/snapshots")
 def list_snapshots(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None):
-    items, next_cursor = snapshots.list(caller(), room_id, limit, cursor)
+    items, next_cursor = snapshots.list_for_room(caller(), room_id, limit, cursor)
     return page([snapshot_view(snapshot) for snapshot in items], next_cursor)
 
 
@@ -161,8 +194,31 @@ def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: bool = Fal
 
 
 @app.get(f"{API}/snapshots/tasks/<task_id>")
-def get_task(task_id: TaskId):
-    return json_response(200, task_view(snapshots.task(caller(), task_id)))
+def get_task(task_id: TaskId, if_none_match: IfNoneMatch = None):
+    """Polling etiquette: an ETag to revalidate with (304 while unchanged) and, until the task is
+    terminal, a Retry-After that says when asking again is worthwhile."""
+    snapshot = snapshots.task(caller(), task_id)
+    view = task_view(snapshot)
+    etag = '"' + hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if not snapshot.task_status.terminal:
+        headers["Retry-After"] = "1"
+    if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+        return Response(304, headers=headers)
+    return json_response(200, view, headers)
+
+
+@app.post(f"{API}/snapshots/tasks/bulk-status")
+def bulk_status(body: BulkStatusIn):
+    found, missing = snapshots.bulk_status(caller(), body.task_ids)
+    return json_response(200, {"tasks": [task_view(snapshot) for snapshot in found], "not_found": missing})
+
+
+@app.get(f"{API}/snapshots/metrics/summary")
+def metrics_summary(hours: Annotated[int, Query(ge=1, le=168)] = 24):
+    if not caller().is_admin:
+        raise Forbidden("the metrics summary is for admins")
+    return json_response(200, metrics_service.summary(hours))
 
 
 @app.post(f"{API}/snapshots/tasks/<task_id>/cancel")
@@ -172,4 +228,6 @@ def cancel_task(task_id: TaskId):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    latency.flush_if_due(on_create_path=event.get("requestContext", {}).get("http", {}).get("method") == "POST")
+    return response

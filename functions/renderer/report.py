@@ -65,7 +65,8 @@ SUBTITLE = ParagraphStyle("subtitle", fontName=BOLD, fontSize=12, leading=15, sp
 META = ParagraphStyle("meta", fontName=REGULAR, fontSize=9, leading=12)
 HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=12, spaceAfter=4)
 BODY = ParagraphStyle("body", fontName=REGULAR, fontSize=9, leading=12, textColor=GREY)
-CELL = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=10)
+# Leading 1.2 × size: a table splitting a tall row of plain lines assumes that spacing.
+CELL = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=9.6)
 CELL_PADDING = 4
 TABLE_STYLE = TableStyle(
     [
@@ -135,10 +136,12 @@ class Highlight(NamedTuple):
     colour: Color
 
 
-def to_cell(value: str, width: float) -> str | Paragraph:
+def to_cell(value: str | Highlight, width: float) -> str | Paragraph:
     """A table draws plain lines many times faster than a Paragraph, so text in the regular font whose
     words all fit the column is wrapped here; anything else becomes a Paragraph, which falls back to
-    other fonts and splits over-long words."""
+    other fonts and splits over-long words. A highlight's text is ours and always fits."""
+    if isinstance(value, Highlight):
+        return value.text
     text_width = width - 2 * CELL_PADDING
     if GLYPHS[REGULAR].issuperset(value):
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
@@ -196,7 +199,7 @@ def section(title: str, rows: list[list[str | Highlight]], columns: tuple[tuple[
     cells = [[name for name, _ in columns]]
     highlight_styles = []
     for y, row in enumerate(rows, start=1):
-        cells.append([value.text if isinstance(value, Highlight) else to_cell(value, width) for value, width in zip(row, widths)])
+        cells.append([to_cell(value, width) for value, width in zip(row, widths)])
         for x, value in enumerate(row):
             if isinstance(value, Highlight):
                 highlight_styles += [("FONTNAME", (x, y), (x, y), BOLD), ("TEXTCOLOR", (x, y), (x, y), value.colour)]
@@ -257,7 +260,7 @@ def render_report(content: ReportContent) -> bytes:
             story += section(title, [to_row(line) for line in lines], columns)
 
     buffer = BytesIO()
-    document = SimpleDocTemplate(
+    pdf = SimpleDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=PAGE_MARGIN,
@@ -268,5 +271,5 @@ def render_report(content: ReportContent) -> bytes:
         subject="Room snapshot",
         invariant=1,
     )
-    document.build(story, canvasmaker=NumberedCanvas)
+    pdf.build(story, canvasmaker=NumberedCanvas)
     return buffer.getvalue()

@@ -61,7 +61,7 @@ class SnapshotService:
         self.queue.send(snapshot.id, room_id, correlation_id)
         return snapshot, True
 
-    def list(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
+    def list_for_room(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
         self.rooms.authorize(caller, room_id, Action.READ)
         return self.snapshots.list_for_room(room_id, limit, cursor)
 
@@ -83,10 +83,20 @@ class SnapshotService:
             raise NotFound("task not found") from None
         return snapshot
 
+    def bulk_status(self, caller: Caller, task_ids: list[str]) -> tuple[list[Snapshot], list[str]]:
+        """The tasks the caller may see, and the ids reported as not found (missing or not visible)."""
+        wanted = {task_id: task_id.removeprefix("snapshot-") for task_id in dict.fromkeys(task_ids)}
+        found = self.snapshots.get_many(list(wanted.values()))
+        readable = self.rooms.readable(caller, {snapshot.room_id for snapshot in found})
+        found = [snapshot for snapshot in found if snapshot.room_id in readable]
+        visible = {snapshot.task_id for snapshot in found}
+        order = list(wanted)
+        return sorted(found, key=lambda s: order.index(s.task_id)), [task_id for task_id in wanted if task_id not in visible]
+
     def cancel(self, caller: Caller, task_id: str) -> Snapshot:
         snapshot = self.task(caller, task_id)
         self.rooms.authorize(caller, snapshot.room_id, Action.CANCEL_SNAPSHOT)
-        return self.snapshots.cancel(snapshot.id, activity(caller, "snapshot.cancelled", snapshot.id, category="audit"))
+        return self.snapshots.cancel(snapshot, activity(caller, "snapshot.cancelled", snapshot.id, category="audit"))
 
     def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
         """Removes the record only: the cached PDF stays while other snapshots share it, and the

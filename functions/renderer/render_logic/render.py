@@ -4,6 +4,7 @@ Every status change is a conditional write (roomsnap.dal.snapshots), so a redeli
 cancelled task or a deleted snapshot never moves a record backwards or completes it twice."""
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -11,7 +12,7 @@ from typing import Callable
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import content_hash
-from roomsnap.models import ReportContent, Snapshot, Timings
+from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings
 from roomsnap.storage import PdfStore
 
 from render_logic.cache import ByteBoundedLRU
@@ -46,6 +47,7 @@ class SnapshotRenderer:
         self.memory = memory
         self.render = render
         self.versions = (template_version, library_version)
+        self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
         """Raises SnapshotSettled when there is nothing to do, TransientError (or any unexpected
@@ -65,9 +67,11 @@ class SnapshotRenderer:
                 pdf, layer = self._render_and_store(content, digest, timings)
                 self.snapshots.progress(snapshot_id, 80)
         except PermanentRenderError as error:
-            return Outcome(self.snapshots.fail(snapshot_id, str(error)))
+            failed = snapshot.model_copy(update={"task_status": TaskStatus.FAILED, "error": str(error)})
+            return Outcome(failed if self.snapshots.fail(snapshot_id, str(error)) else None)
         timings.total_ms = _ms_since(started)
-        completed = self.snapshots.complete(snapshot, digest, file_size=len(pdf), cache_layer=layer, timings=timings)
+        usage = {"renderer_id": self.container_id, "l1_entries": len(self.memory), "l1_bytes": self.memory.used_bytes}
+        completed = self.snapshots.complete(snapshot, digest, usage, file_size=len(pdf), cache_layer=layer, timings=timings)
         return Outcome(completed, layer, len(pdf))
 
     def _cached(self, digest: str) -> tuple[bytes | None, str | None]:

@@ -127,6 +127,13 @@ class SnapshotIn(Input):
     include_approvals: bool = True
 
 
+TaskIdText = Annotated[str, StringConstraints(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
+
+
+class BulkStatusIn(Input):
+    task_ids: list[TaskIdText] = Field(min_length=1, max_length=100)
+
+
 # ------------------------------------------------------------------ stored records
 
 

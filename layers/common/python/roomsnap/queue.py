@@ -22,3 +22,16 @@ class RenderQueue:
                 MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
                 MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
             )
+
+
+def queue_depth(queue_url: str) -> dict[str, int]:
+    """Messages waiting, in flight and delayed (SQS's approximate counts)."""
+    attributes = client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    return {
+        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    }

@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from roomsnap.dal.items import Repository, is_condition_failure, log_put, record, room_key, to_dynamo
 from roomsnap.errors import Conflict, NotFound
-from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Room, RoomDetail, Vessel
+from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
 
 
 class RoomRepository(Repository):
@@ -24,6 +24,11 @@ class RoomRepository(Repository):
             TableName=self.table_name, Key=room_key(room_id, f"PARTY#{email}"), ConsistentRead=True
         ).get("Item")
         return Party.model_validate(record(item)) if item else None
+
+    def roles_in(self, email: str, room_ids: set[str]) -> dict[str, Role]:
+        """The caller's role in each of the rooms it is a party of (one BatchGetItem per 100)."""
+        items = self.batch_get([room_key(room_id, f"PARTY#{email}") for room_id in sorted(room_ids)])
+        return {item["PK"]["S"].removeprefix("ROOM#"): Role(item["role"]["S"]) for item in items}
 
     def get_room_detail(self, room_id: str) -> RoomDetail | None:
         items = self.query_all(

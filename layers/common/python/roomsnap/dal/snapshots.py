@@ -22,6 +22,8 @@ from roomsnap.models import STAGES, Activity, Role, Snapshot, TaskStatus, utc_no
 
 ACTIVE = "ACTIVE"
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+GENERATION_SHARDS = 4
+GENERATION_LOG_RETENTION = timedelta(days=8)  # the metrics summary looks back at most 168 h
 
 
 def _now_ms() -> int:
@@ -169,21 +171,14 @@ class SnapshotRepository(Repository):
                 raise NotFound("snapshot not found") from None
             raise
 
-    def cancel(self, snapshot_id: str, audit: Activity) -> Snapshot:
+    def cancel(self, snapshot: Snapshot, audit: Activity) -> Snapshot:
         """pending | running → cancelled. A renderer still working on it finds out at its next
         conditional write and discards its result."""
-        snapshot = self._update(
-            snapshot_id,
-            {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at},
-            remove=("GSI2PK", "GSI2SK", "lease_until"),
-            condition="task_status IN (:pending, :running)",
-            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
-        )
-        if isinstance(snapshot, dict):
-            raise Conflict(f"the task is already {snapshot.get('task_status')}") if snapshot else NotFound("task not found")
-        put = log_put(self.table_name, snapshot.room_id, audit)["Put"]
-        self.dynamodb.put_item(TableName=put["TableName"], Item=put["Item"])
-        return snapshot
+        fields = {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at}
+        old = self._finish(snapshot.id, fields, outcome="cancelled", extra=[log_put(self.table_name, snapshot.room_id, audit)])
+        if old is not None:
+            raise Conflict(f"the task is already {old.get('task_status')}") if old else NotFound("task not found")
+        return snapshot.model_copy(update=fields)
 
     # ---------------------------------------------------------------- renderer side
 
@@ -231,7 +226,7 @@ class SnapshotRepository(Repository):
             values={":running": TaskStatus.RUNNING},
         )
 
-    def complete(self, snapshot: Snapshot, content_hash: str, **changes: Any) -> Snapshot | None:
+    def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
         """running → completed, recording that the PDF with this hash is in use in the same
         transaction. The cleanup marks a PDF `deleting` before it removes it, so either this
         write lands first (and the cleanup sees a fresh use) or it fails with PdfBeingDeleted and
@@ -272,6 +267,7 @@ class SnapshotRepository(Repository):
                             "ExpressionAttributeValues": {":now": {"S": now}, ":pdf": {"S": "pdf"}},
                         }
                     },
+                    self._generation_event(snapshot.id, "completed", now, snapshot.created_at, **usage, **changes),
                 ]
             )
         except ClientError as error:
@@ -283,16 +279,10 @@ class SnapshotRepository(Repository):
             raise
         return snapshot.model_copy(update=fields)
 
-    def fail(self, snapshot_id: str, reason: str) -> Snapshot | None:
-        """pending | running → failed, with a reason a person can read."""
-        result = self._update(
-            snapshot_id,
-            {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000], "completed_at": utc_now()},
-            remove=("GSI2PK", "GSI2SK", "lease_until"),
-            condition="task_status IN (:pending, :running)",
-            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
-        )
-        return None if isinstance(result, dict) else result
+    def fail(self, snapshot_id: str, reason: str) -> bool:
+        """pending | running → failed, with a reason a person can read. False if already settled."""
+        fields = {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000], "completed_at": utc_now()}
+        return self._finish(snapshot_id, fields, outcome="failed") is None
 
     # ---------------------------------------------------------------- cleanup side
 
@@ -397,6 +387,57 @@ class SnapshotRepository(Repository):
 
     # ---------------------------------------------------------------- plumbing
 
+    def _generation_event(self, snapshot_id: str, outcome: str, at: str, created_at: str | None = None, **fields: Any) -> dict:
+        """One line of the generation log the metrics summary reads (it outlives the snapshot)."""
+        day = at[:10]
+        shard = ord(snapshot_id[-1]) % GENERATION_SHARDS  # spreads a busy day's writes
+        moment = datetime.fromisoformat(at)
+        item = {
+            "PK": f"GEN#{day}#{shard}",
+            "SK": f"{at}#{snapshot_id}",
+            "entity": "generation",
+            "outcome": outcome,
+            "expires_at": int((moment + GENERATION_LOG_RETENTION).timestamp()),
+            **fields,
+        }
+        if created_at:
+            item["created_to_completed_ms"] = (moment - datetime.fromisoformat(created_at)).total_seconds() * 1000
+        return {"Put": {"TableName": self.table_name, "Item": to_dynamo(item)}}
+
+    def _finish(self, snapshot_id: str, fields: dict[str, Any], outcome: str, extra: list[dict] = ()) -> dict | None:
+        """pending | running → a terminal state, logged for the metrics. Returns None on success,
+        else the item as it was ({} when there is none)."""
+        names = {f"#{name}": name for name in fields}
+        values = to_dynamo({f":{name}": value for name, value in fields.items()})
+        try:
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": snapshot_key(snapshot_id),
+                            "UpdateExpression": "SET " + ", ".join(f"#{n} = :{n}" for n in fields) + " REMOVE GSI2PK, GSI2SK, lease_until",
+                            "ConditionExpression": "task_status IN (:pending, :running)",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": {
+                                **values,
+                                ":pending": {"S": TaskStatus.PENDING.value},
+                                ":running": {"S": TaskStatus.RUNNING.value},
+                            },
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    self._generation_event(snapshot_id, outcome, fields["completed_at"]),
+                    *extra,
+                ]
+            )
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return record(reasons[0].get("Item", {}))
+            raise
+        return None
+
     def _update(
         self,
         snapshot_id: str,
@@ -404,15 +445,12 @@ class SnapshotRepository(Repository):
         condition: str,
         values: dict[str, Any],
         add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
     ) -> Snapshot | dict:
         """Applies the update under `condition`. Returns the updated snapshot, or — when the
         condition failed — the item as it was ({} when there is none)."""
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
         if add:
             expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
-        if remove:
-            expression += " REMOVE " + ", ".join(remove)
         every = {**fields, **(add or {})}
         try:
             item = self.dynamodb.update_item(

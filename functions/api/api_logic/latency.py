@@ -1,0 +1,40 @@
+"""API latency by route and status class, recorded in this container and flushed to the table.
+
+Flushing costs one UpdateItem per (hour, route, status class) seen, at most once a minute, and
+never on the create path unless five minutes have gone by: the request a user waits on most stays
+as fast as its two unavoidable AWS calls allow."""
+
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from roomsnap.dal.stats import StatsRepository
+from roomsnap.histogram import bucket_of
+
+FLUSH_EVERY_S = 60
+FLUSH_AT_LATEST_S = 300
+
+
+class LatencyRecorder:
+    def __init__(self, stats: StatsRepository):
+        self.stats = stats
+        self.pending: dict[tuple[str, str, str], list] = defaultdict(lambda: [defaultdict(int), 0, 0.0])
+        self.last_flush = time.monotonic()
+
+    def record(self, route: str, status: int, elapsed_ms: float) -> None:
+        hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        buckets, _, _ = entry = self.pending[(hour, route, f"{status // 100}xx")]
+        buckets[bucket_of(elapsed_ms)] += 1
+        entry[1] += 1
+        entry[2] += elapsed_ms
+
+    def flush_if_due(self, on_create_path: bool) -> None:
+        waited = time.monotonic() - self.last_flush
+        if self.pending and (waited >= FLUSH_AT_LATEST_S or (waited >= FLUSH_EVERY_S and not on_create_path)):
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, defaultdict(lambda: [defaultdict(int), 0, 0.0])
+        self.last_flush = time.monotonic()
+        for (hour, route, status_class), (buckets, count, total_ms) in pending.items():
+            self.stats.add_api_latencies(hour, route, status_class, dict(buckets), count, total_ms)

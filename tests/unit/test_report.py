@@ -1,0 +1,245 @@
+"""The snapshot PDF: rendered for real and read back with pypdf."""
+
+import colorsys
+import hashlib
+import io
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parents[2]
+IMPORT_PATHS = [str(ROOT / "layers/common/python"), str(ROOT / "functions/renderer")]
+sys.path[:0] = [path for path in IMPORT_PATHS if path not in sys.path]
+
+from report import PAGE_MARGIN, render_report  # noqa: E402
+from roomsnap.models import (  # noqa: E402
+    ActivityLine,
+    ApprovalLine,
+    DocumentLine,
+    PartyLine,
+    ReportContent,
+    ReportRoom,
+    VesselLine,
+)
+
+CHECKED_ON = date(2025, 3, 1)
+COMPANIES = [
+    "Ελληνική Ναυτιλία",
+    "Совкомфлот",
+    "Işıklar Denizcilik Ağ Şti",
+    "中远海运",
+    "日本郵船",
+    "현대상선",
+    '<b>A&B "Ltd"</b>',
+    '<i>中远 & "海运"</i>',
+    "Maersk Tankers A/S",
+]
+VESSEL_NAMES = ["Aegean Star", "Академик Крылов", "Işık", "远洋之星", "Ocean Bridge"]
+
+
+def room(**changes) -> ReportContent:
+    """A room with some of everything, in several scripts; `changes` replace whole fields."""
+    content = ReportContent(
+        title="Pre-transfer inspection",
+        room=ReportRoom(
+            title='STS <b>Laconian</b> & "Gulf"',
+            location="Laconian Gulf, Greece",
+            operation_time="2025-03-04T06:00:00Z",
+            data_as_of="2025-03-01T09:15:00.000Z",
+        ),
+        expiry_checked_on=CHECKED_ON,
+        parties=[
+            PartyLine(email=f"ops{i}@example.com", company=company, role=["owner", "broker", "inspector"][i % 3])
+            for i, company in enumerate(COMPANIES)
+        ],
+        vessels=[
+            VesselLine(name=name, imo=f"917618{i}", vessel_type="Aframax tanker", flag="Malta")
+            for i, name in enumerate(VESSEL_NAMES)
+        ],
+        documents=[
+            DocumentLine(name="Ship Sanitation Certificate", document_type="Certificate", status="approved"),
+            DocumentLine(name="Q88 questionnaire", document_type="Q88", status="uploaded", vessel_imo="9176187"),
+        ],
+        approvals=[ApprovalLine(status="approved", comment="Fenders checked.", by="i@example.com", at="2025-02-27")],
+        activity=[ActivityLine(at="2025-02-26T10:00:00Z", actor="ops0@example.com", action="party.added")],
+    )
+    return content.model_copy(update=changes)
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(pages_text(pdf))
+
+
+def text_lines(pdf: bytes) -> list[tuple[str, float]]:
+    """Each piece of text drawn, with the height of its baseline above the bottom of the page."""
+    lines = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: lines.append((text.strip(), tm[5] * cm[3] + cm[5])))
+    return [(text, y) for text, y in lines if text]
+
+
+def test_same_content_gives_identical_bytes_here_and_in_a_fresh_process():
+    # Given a room
+    content = room()
+
+    # When it is rendered twice here and once in a fresh interpreter (with its own hash seed)
+    first, second = render_report(content), render_report(content)
+    script = (
+        "import hashlib, sys\n"
+        f"sys.path[:0] = {IMPORT_PATHS!r}\n"
+        "from report import render_report\n"
+        "from roomsnap.models import ReportContent\n"
+        "content = ReportContent.model_validate_json(sys.stdin.read())\n"
+        "print(hashlib.sha256(render_report(content)).hexdigest())\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], input=content.model_dump_json(), capture_output=True, text=True, check=True
+    )
+
+    # Then all three PDFs are the same bytes, stamped with ReportLab's fixed invariant date, not the clock
+    assert first == second
+    assert fresh.stdout.strip() == hashlib.sha256(first).hexdigest()
+    assert PdfReader(io.BytesIO(first)).metadata["/CreationDate"].startswith("D:2000")
+
+
+def test_names_in_any_script_and_markup_characters_print_as_written():
+    # When a room with Greek, Cyrillic, Turkish, Chinese, Japanese, Korean and markup-like names is rendered
+    text = text_of(render_report(room()))
+
+    # Then every name is in the PDF's text exactly as written
+    for name in [*COMPANIES, *VESSEL_NAMES, 'STS <b>Laconian</b> & "Gulf"', "Ship Sanitation Certificate"]:
+        assert name in text
+
+
+@pytest.mark.parametrize(
+    ("company", "message"),
+    [("Blue Whale 🐋 Shipping", "U+1F40B WHALE"), ("شركة الملاحة", "right-to-left"), ("Nul\x00Byte", "U+0000")],
+)
+def test_a_character_that_cannot_be_printed_faithfully_is_a_clear_error(company, message):
+    # Given a party whose company name has a character no report font draws, or right-to-left text
+    content = room(parties=[PartyLine(email="a@example.com", company=company, role="owner")])
+
+    # When rendered, Then it fails naming the problem instead of printing boxes or reversed text
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render_report(content)
+
+
+def test_a_long_room_splits_over_numbered_pages_repeating_the_table_header():
+    # Given a room with only a long activity log
+    activity = [
+        ActivityLine(at=f"2025-02-{1 + i % 28:02d}", actor="ops@example.com", action="note", detail=f"entry-{i:03d}")
+        for i in range(300)
+    ]
+    content = room(parties=[], vessels=[], documents=None, approvals=None, activity=activity)
+
+    # When rendered
+    pages = pages_text(render_report(content))
+
+    # Then it runs over several pages, each numbered "Page X of N" and each showing the column titles
+    count = len(pages)
+    assert count > 3
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {count}" in page
+        assert "Detail" in page.splitlines()
+    # and no line is lost or repeated on the way
+    text = "\n".join(pages)
+    assert all(text.count(f"entry-{i:03d}") == 1 for i in range(300))
+
+
+def test_sections_not_asked_for_are_left_out():
+    # When a room is rendered without documents, approvals and activity
+    text = text_of(render_report(room(documents=None, approvals=None, activity=None)))
+
+    # Then those sections are absent, while parties and vessels are there
+    assert "Parties (9)" in text and "Vessels (5)" in text
+    for title in ("Documents", "Approvals", "Activity"):
+        assert title not in text
+
+
+def test_empty_sections_say_so():
+    # When a room with nothing in it is rendered
+    text = text_of(render_report(room(parties=[], vessels=[], documents=[], approvals=[], activity=[])))
+
+    # Then each section says that nothing was recorded
+    for line in ("parties", "vessels", "documents", "approvals", "activity"):
+        assert f"No {line} recorded." in text
+
+
+def test_documents_past_or_near_expiry_are_flagged():
+    # Given documents expiring at various distances from the day expiry is checked on
+    expiries = {"lapsed": -1, "today": 0, "in 30 days": 30, "in 31 days": 31, "in a year": 365}
+    documents = [
+        DocumentLine(name=name, document_type="Certificate", status="uploaded", expires_on=CHECKED_ON + timedelta(days))
+        for name, days in expiries.items()
+    ]
+
+    # When rendered
+    lines = text_of(render_report(room(documents=documents))).splitlines()
+
+    # Then each expiry date is followed by its flag: expired before the day, "expires soon" within 30 days of it
+    def line_after(days: int) -> str:
+        return lines[lines.index((CHECKED_ON + timedelta(days)).isoformat()) + 1]
+
+    flags = ("EXPIRED", "expires soon")
+    assert line_after(-1) == "EXPIRED"
+    assert line_after(0) == line_after(30) == "expires soon"
+    assert line_after(31) not in flags and line_after(365) not in flags
+    assert sum(line in flags for line in lines) == 3
+
+
+def test_statuses_are_colour_coded():
+    # Given a document in each status
+    statuses = ["approved", "uploaded", "missing", "rejected", "expired"]
+    documents = [DocumentLine(name=f"doc {s}", document_type="Certificate", status=s) for s in statuses]
+    reader = PdfReader(io.BytesIO(render_report(room(documents=documents))))
+
+    # When the fill colour in force for each piece of text is recorded
+    colour_of = {}
+    fill = [None]
+
+    def before_operator(operator, operands, *_):
+        if operator == b"rg":
+            fill[0] = tuple(round(float(value), 2) for value in operands)
+
+    def on_text(text, *_):
+        colour_of.setdefault(text.strip(), fill[0])
+
+    reader.pages[0].extract_text(visitor_operand_before=before_operator, visitor_text=on_text)
+
+    # Then approved is green, uploaded blue, missing grey, rejected and expired red
+    def hue(rgb: tuple[float, float, float]) -> str:
+        angle, saturation, _ = colorsys.rgb_to_hsv(*rgb)
+        named = {"red": 0, "amber": 35, "green": 120, "blue": 220, "red ": 360}
+        return "grey" if saturation < 0.1 else min(named, key=lambda name: abs(angle * 360 - named[name])).strip()
+
+    assert [hue(colour_of[s.capitalize()]) for s in statuses] == ["green", "blue", "grey", "red", "red"]
+
+
+def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
+    # Given a 5,000-character comment, 300-character tokens with no spaces and a 5,000-character one
+    words = [f"word{i:04d}" for i in range(555)]  # 5,000 characters with the spaces
+    content = room(
+        parties=[PartyLine(email="a@example.com", company="Ж" * 300, role="owner")],
+        documents=[DocumentLine(name="Щ" * 300, document_type="Certificate", status="missing")],
+        approvals=[ApprovalLine(status="pending", comment=" ".join(words), by="i@example.com", at="2025-02-27")],
+        activity=[ActivityLine(at="2025-02-26", actor="ops@example.com", action="note", detail="Ы" * 5000)],
+    )
+
+    # When rendered
+    pdf = render_report(content)
+
+    # Then every character of every value is printed, however the lines and pages broke
+    text = text_of(pdf)
+    assert text.count("Ж") == 300 and text.count("Щ") == 300 and text.count("Ы") == 5000
+    assert re.findall(r"word\d{4}", text) == words
+    # and no line spills out of the page body into the footer
+    assert min(y for text, y in text_lines(pdf) if not text.startswith("Page ")) >= PAGE_MARGIN
