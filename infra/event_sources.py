@@ -143,7 +143,8 @@ class SqsPoller:
             remaining = window_ends - time.monotonic() if window_ends is not None else None
             if remaining is not None and remaining <= 0:
                 break
-            wait = 1 if remaining is None or remaining >= 1 else 0  # short long-polls, so stop() is quick
+            # One-second long polls keep stop() quick; in a window's last second, poll without waiting.
+            wait = 1 if remaining is None or remaining >= 1 else 0
             received = self._sqs.receive_message(
                 QueueUrl=self.mapping.queue_url,
                 MaxNumberOfMessages=min(SQS_MAX_MESSAGES, self.mapping.batch_size - len(messages)),

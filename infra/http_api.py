@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -34,7 +34,7 @@ class Route:
     path: str  # e.g. /api/v1/{proxy+}, or $default
     function: str  # logical id
     api_id: str = "local"
-    authorizer: JwtAuthorizer | None = field(default=None, compare=False)
+    authorizer: JwtAuthorizer | None = None
     timeout: float = API_TIMEOUT
 
     @property
@@ -56,20 +56,19 @@ class Route:
         if self.path == "$default":
             return {}
         requested = [unquote(part) for part in _segments(path)]
+        own = _segments(self.path)
         parameters = {}
-        for index, part in enumerate(_segments(self.path)):
-            if part.endswith("+}"):
-                if index >= len(requested):
-                    return None
-                parameters[part[1:-2]] = "/".join(requested[index:])
-                return parameters
+        for index, part in enumerate(own):
             if index >= len(requested):
                 return None
+            if part.endswith("+}"):  # greedy: takes the rest of the path, at least one segment
+                parameters[part[1:-2]] = "/".join(requested[index:])
+                return parameters
             if part.startswith("{"):
                 parameters[part[1:-1]] = requested[index]
             elif part != requested[index]:
                 return None
-        return parameters if len(requested) == len(_segments(self.path)) else None
+        return parameters if len(requested) == len(own) else None
 
 
 def _segments(path: str) -> list[str]:
@@ -102,8 +101,9 @@ def local_issuer_parameters(template: Template) -> dict[str, str]:
     for api in _http_apis(template):
         for authorizer in _api_properties(template, api).get("Auth", {}).get("Authorizers", {}).values():
             configuration = authorizer.get("JwtConfiguration", {})
-            for value, local in [(configuration.get("issuer"), LOCAL_ISSUER),
-                                 *((audience, LOCAL_AUDIENCE) for audience in configuration.get("audience", []))]:
+            references = [(configuration.get("issuer"), LOCAL_ISSUER)]
+            references += [(audience, LOCAL_AUDIENCE) for audience in configuration.get("audience", [])]
+            for value, local in references:
                 if isinstance(value, dict) and value.get("Ref") in template.raw.get("Parameters", {}):
                     values[value["Ref"]] = local
     return values
@@ -192,7 +192,7 @@ def api_gateway_event(route: Route, path_parameters: dict[str, str], request: Re
         event["pathParameters"] = path_parameters
     is_text = _is_text(headers.get("content-type", ""))
     if request.body:
-        event["body"] = request.body.decode("utf-8") if is_text else base64.b64encode(request.body).decode()
+        event["body"] = request.body.decode("utf-8", "replace") if is_text else base64.b64encode(request.body).decode()
     event["isBase64Encoded"] = bool(request.body) and not is_text
     return event
 
@@ -247,8 +247,10 @@ class HttpApi:
     def handle(self, request: Request) -> Response:
         request_id = base64.b64encode(os.urandom(10)).decode()
         path = urlsplit(request.target).path
-        response = self._local(request, path) if path.startswith("/_local/") else self._route(request, path,
-                                                                                                 request_id)
+        if path.startswith("/_local/"):
+            response = self._local(request, path)
+        else:
+            response = self._route(request, path, request_id)
         response.headers.append(("apigw-requestid", request_id))
         return response
 
@@ -270,6 +272,9 @@ class HttpApi:
         except concurrent.futures.TimeoutError:
             return Response.json(503, {"message": "Service Unavailable"})
         except FunctionError:  # includes the function's own timeout, reported by Lambda as a function error
+            return Response.json(500, {"message": "Internal Server Error"})
+        except (TypeError, ValueError) as error:
+            log.warning("%s: malformed response: %s", route.function, error)
             return Response.json(500, {"message": "Internal Server Error"})
 
     def _local(self, request: Request, path: str) -> Response:

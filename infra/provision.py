@@ -171,6 +171,19 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bucket_policy(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
-    endpoint.client("s3").put_bucket_policy(Bucket=properties["Bucket"],
-                                            Policy=json.dumps(properties["PolicyDocument"]))
-    return properties["Bucket"]
+    bucket, document = properties["Bucket"], properties["PolicyDocument"]
+    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+    enforceable = [statement for statement in statements if _locally_enforceable(statement)]
+    for statement in statements:
+        if statement not in enforceable:
+            log.warning("%s: statement %s not applied locally: moto takes its %s condition as always met",
+                        logical_id, statement.get("Sid", "(no Sid)"), "/".join(statement["Condition"]))
+    if enforceable:
+        endpoint.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps({**document, "Statement": enforceable}))
+    return bucket
+
+
+def _locally_enforceable(statement: dict[str, Any]) -> bool:
+    """moto evaluates only StringEquals conditions and takes any other as met, so a Deny such as
+    DenyInsecureTransport (Bool aws:SecureTransport) would refuse every request, TLS or not."""
+    return set(statement.get("Condition", {})) <= {"StringEquals"}

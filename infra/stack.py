@@ -65,6 +65,10 @@ class LocalStack:
         """A development JWT the HTTP API accepts; extra claims are added or override the defaults."""
         return self._signing_key.mint(email, admin, **claims)
 
+    def client(self, service: str):
+        """A boto3 client for the stack's endpoint, with its region and credentials."""
+        return self.endpoint.client(service)
+
     def invoke(self, logical_id: str, event: Any) -> Any:
         return self.runtime.invoke(logical_id, event)
 

@@ -15,6 +15,8 @@ import sys
 import time
 import traceback
 
+MAX_RESPONSE_BYTES = 6291556  # Lambda's limit on a synchronous invocation's response
+
 
 class LambdaContext:
     def __init__(self, request: dict):
@@ -99,10 +101,13 @@ def invoke(handler, request: dict) -> dict:
         traceback.print_exception(error)
         return {"error": error_of(error)}
     try:
-        json.dumps(result)
+        size = len(json.dumps(result).encode())
     except (TypeError, ValueError) as error:
         return {"error": {**error_of(error, "Runtime.MarshalError"),
                           "errorMessage": f"Unable to marshal response: {error}"}}
+    if size > MAX_RESPONSE_BYTES:
+        return {"error": {"errorType": "Function.ResponseSizeTooLarge", "stackTrace": [], "errorMessage":
+                          f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."}}
     return {"result": result}
 
 

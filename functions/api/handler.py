@@ -159,6 +159,7 @@ def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
 @app.post(f"{API}/rooms/<room_id>/snapshots")
 def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: IdempotencyKey = None):
     snapshot, created = snapshots.create(caller(), room_id, body, logger.get_correlation_id() or "", idempotency_key)
+    logger.info("snapshot requested", extra={"snapshot_id": snapshot.id, "room_id": room_id, "replayed": not created})
     headers = {"Location": f"{API}/rooms/{room_id}/snapshots/{snapshot.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"

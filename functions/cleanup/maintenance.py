@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from roomsnap.dal import SnapshotRepository
+from roomsnap.dal.snapshots import STALE_PDF_LOCK
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
@@ -55,11 +56,12 @@ class Maintenance:
 
     def delete_unreferenced_pdfs(self, now: datetime, report: Report) -> None:
         """Deletes cached PDFs that no snapshot references and nothing used within the retention.
-        The PDF's record is locked first; a renderer reusing it at that moment fails its
-        completion and retries, so a referenced PDF is never deleted."""
+        The PDF's record is marked `deleting` first, and only if no renderer touched it within the
+        retention (renderers touch it before they look for the PDF); a renderer that touches it
+        while marked waits and retries. So a PDF that is referenced, or about to be, stays."""
         cutoff = now - self.pdf_retention
         for content_hash in self.pdfs.hashes_older_than(cutoff):
-            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=_iso(cutoff), stale_lock_before=_iso(now - timedelta(minutes=10)))
+            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=_iso(cutoff), stale_lock_before=_iso(now - STALE_PDF_LOCK))
             if lock is None:
                 continue
             if self.snapshots.references(content_hash):

@@ -6,6 +6,7 @@ batch is deleted. On the last delivery before the dead-letter queue the snapshot
 the last error, so a user never waits on a message that is no longer coming."""
 
 import random
+import zlib
 from datetime import datetime, timezone
 
 import reportlab
@@ -45,7 +46,8 @@ renderer = SnapshotRenderer(
     memory_cache,
     render_with_injected_faults if SETTINGS.fault_render_failure_rate else render_report,
     TEMPLATE_VERSION,
-    reportlab.Version,
+    # The bytes depend on the PDF library and on zlib, which compresses the page streams.
+    f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
 )
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -2,6 +2,7 @@
 
 import unicodedata
 from datetime import date
+from functools import cache
 from io import BytesIO
 from itertools import groupby
 from pathlib import Path
@@ -26,25 +27,30 @@ TEMPLATE_VERSION = "1"
 
 REGULAR, BOLD, HAN, HANGUL = "DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback", "NanumGothic"
 FONTS_DIR = Path(__file__).parent / "fonts"
-for font_name, file_name in (
-    (REGULAR, "DejaVuSans.ttf"),
-    (BOLD, "DejaVuSans-Bold.ttf"),
-    (HAN, "DroidSansFallbackFull.ttf"),
-    (HANGUL, "NanumGothic.ttf"),
-):
-    pdfmetrics.registerFont(TTFont(font_name, str(FONTS_DIR / file_name)))
-
+FONT_FILES = {
+    REGULAR: "DejaVuSans.ttf",
+    BOLD: "DejaVuSans-Bold.ttf",
+    HAN: "DroidSansFallbackFull.ttf",
+    HANGUL: "NanumGothic.ttf",
+}
 FALLBACK_FONTS = (HAN, HANGUL)
 # ReportLab lays text out left to right only: Hebrew or Arabic would print reversed, so it is refused.
 RIGHT_TO_LEFT = ("R", "AL")
-GLYPHS = {
-    name: frozenset(
+
+
+@cache
+def glyphs(name: str) -> frozenset[str]:
+    """The characters a report font can print. Registers the font on first use: the large CJK
+    fallbacks are parsed only when a room needs them, which keeps them out of the cold start."""
+    pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / FONT_FILES[name])))
+    return frozenset(
         ch
         for ch in map(chr, pdfmetrics.getFont(name).face.charToGlyph)
         if unicodedata.category(ch) != "Cc" and unicodedata.bidirectional(ch) not in RIGHT_TO_LEFT
     )
-    for name in (REGULAR, BOLD, *FALLBACK_FONTS)
-}
+
+
+glyphs(REGULAR), glyphs(BOLD)
 
 # Colour objects, not strings: ReportLab would parse a string again every time a table splits.
 RED, AMBER, GREEN, BLUE, GREY = map(HexColor, ("#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"))
@@ -99,7 +105,7 @@ def font_for(ch: str, base_font: str) -> str:
     if ch.isspace():  # Paragraph breaks lines on any whitespace, so it is never drawn as a glyph
         return base_font
     for name in (base_font, *FALLBACK_FONTS):
-        if ch in GLYPHS[name]:
+        if ch in glyphs(name):
             return name
     reason = (
         "right-to-left text is not supported"
@@ -111,7 +117,7 @@ def font_for(ch: str, base_font: str) -> str:
 
 def markup(text: str, base_font: str = REGULAR) -> str:
     """User text as Paragraph markup: escaped, with runs the base font cannot draw set in a fallback font."""
-    if GLYPHS[base_font].issuperset(text):
+    if glyphs(base_font).issuperset(text):  # the common case: no fallback font and no line break
         return escape(text)
     runs = ((name, escape("".join(chars))) for name, chars in groupby(text, lambda ch: font_for(ch, base_font)))
     marked = "".join(run if name == base_font else f'<font name="{name}">{run}</font>' for name, run in runs)
@@ -143,7 +149,7 @@ def to_cell(value: str | Highlight, width: float) -> str | Paragraph:
     if isinstance(value, Highlight):
         return value.text
     text_width = width - 2 * CELL_PADDING
-    if GLYPHS[REGULAR].issuperset(value):
+    if glyphs(REGULAR).issuperset(value):
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
         if all(stringWidth(line, REGULAR, CELL.fontSize) <= text_width for line in lines):
             return "\n".join(lines)
@@ -154,7 +160,7 @@ def status_highlight(status: str) -> Highlight:
     return Highlight(status.capitalize(), STATUS_COLOURS[status])
 
 
-def expiry_cell(expires_on: date | None, checked_on: date) -> str | Highlight:
+def expiry_value(expires_on: date | None, checked_on: date) -> str | Highlight:
     if expires_on is None:
         return "—"
     days_left = (expires_on - checked_on).days
@@ -179,7 +185,7 @@ def document_row(document: DocumentLine, checked_on: date) -> list:
         document.document_type,
         document.vessel_imo or "—",
         status_highlight(document.status.value),
-        expiry_cell(document.expires_on, checked_on),
+        expiry_value(document.expires_on, checked_on),
     ]
 
 

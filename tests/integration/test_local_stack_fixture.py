@@ -1,7 +1,6 @@
 """The local stack running a tiny fixture template: HTTP API, JWT authorizer, SQS mapping, schedules, TTL."""
 
 import base64
-import json
 import os
 import socket
 import time
@@ -118,8 +117,8 @@ def test_function_output_is_kept_as_records(stack):
 
 
 def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed(stack):
-    sqs = stack.endpoint.client("sqs")
-    dynamodb = stack.endpoint.client("dynamodb")
+    sqs = stack.client("sqs")
+    dynamodb = stack.client("dynamodb")
     for body in ("good-1", "poison-pill", "good-2"):
         sqs.send_message(QueueUrl=stack.resources["WorkQueue"], MessageBody=body)
 
@@ -135,7 +134,7 @@ def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed
 
 
 def test_schedules_fire_on_demand_and_over_http(stack):
-    dynamodb = stack.endpoint.client("dynamodb")
+    dynamodb = stack.client("dynamodb")
 
     result = stack.fire_schedule("TickFunction")
     over_http = requests.post(f"{stack.base_url}/_local/schedules/TickFunction/WeekdayNoon", timeout=10)
@@ -148,7 +147,7 @@ def test_schedules_fire_on_demand_and_over_http(stack):
 
 
 def test_ttl_sweep_deletes_only_expired_items(stack):
-    dynamodb = stack.endpoint.client("dynamodb")
+    dynamodb = stack.client("dynamodb")
     table = stack.resources["Table"]
     now = int(time.time())
     dynamodb.put_item(TableName=table, Item={"PK": {"S": "expired"}, "expires_at": {"N": str(now - 10)}})

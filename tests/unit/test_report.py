@@ -116,8 +116,22 @@ def test_names_in_any_script_and_markup_characters_print_as_written():
     text = text_of(render_report(room()))
 
     # Then every name is in the PDF's text exactly as written
-    for name in [*COMPANIES, *VESSEL_NAMES, 'STS <b>Laconian</b> & "Gulf"', "Ship Sanitation Certificate"]:
+    for name in [*COMPANIES, *VESSEL_NAMES, "Ship Sanitation Certificate", "Q88 questionnaire"]:
         assert name in text
+
+
+def test_the_header_names_the_snapshot_the_room_and_the_dates_it_speaks_for():
+    # When a room is rendered
+    first_page = pages_text(render_report(room()))[0]
+
+    # Then its first lines say what, where and when
+    assert first_page.splitlines()[:5] == [
+        "Pre-transfer inspection",
+        'STS <b>Laconian</b> & "Gulf"',
+        "Location: Laconian Gulf, Greece",
+        "Operation time: 2025-03-04T06:00:00Z",
+        "Data as of 2025-03-01T09:15:00.000Z · Expiry checked on 2025-03-01",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -131,6 +145,16 @@ def test_a_character_that_cannot_be_printed_faithfully_is_a_clear_error(company,
     # When rendered, Then it fails naming the problem instead of printing boxes or reversed text
     with pytest.raises(ValueError, match=re.escape(message)):
         render_report(content)
+
+
+def test_line_breaks_and_tabs_in_a_value_are_kept_as_whitespace():
+    # Given a comment written over several lines, with a tab
+    comment = "Hoses checked.\nFenders\tchecked."
+    content = room(approvals=[ApprovalLine(status="approved", comment=comment, by="i@example.com", at="2025-02-27")])
+
+    # When rendered, Then its lines stay lines, and the tab separates words
+    lines = text_of(render_report(content)).splitlines()
+    assert lines[lines.index("Hoses checked.") + 1] == "Fenders checked."
 
 
 def test_a_long_room_splits_over_numbered_pages_repeating_the_table_header():
@@ -218,15 +242,15 @@ def test_statuses_are_colour_coded():
     # Then approved is green, uploaded blue, missing grey, rejected and expired red
     def hue(rgb: tuple[float, float, float]) -> str:
         angle, saturation, _ = colorsys.rgb_to_hsv(*rgb)
-        named = {"red": 0, "amber": 35, "green": 120, "blue": 220, "red ": 360}
-        return "grey" if saturation < 0.1 else min(named, key=lambda name: abs(angle * 360 - named[name])).strip()
+        hues_from = {0: "red", 20: "amber", 60: "green", 180: "blue", 300: "red"}  # degrees on the colour wheel
+        return "grey" if saturation < 0.1 else hues_from[max(d for d in hues_from if d <= angle * 360)]
 
     assert [hue(colour_of[s.capitalize()]) for s in statuses] == ["green", "blue", "grey", "red", "red"]
 
 
 def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
     # Given a 5,000-character comment, 300-character tokens with no spaces and a 5,000-character one
-    words = [f"word{i:04d}" for i in range(555)]  # 5,000 characters with the spaces
+    words = [f"word{i:04d}" for i in range(556)]  # 5,003 characters with the spaces
     content = room(
         parties=[PartyLine(email="a@example.com", company="Ж" * 300, role="owner")],
         documents=[DocumentLine(name="Щ" * 300, document_type="Certificate", status="missing")],

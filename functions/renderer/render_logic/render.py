@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.snapshots import STALE_PDF_LOCK
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import content_hash
 from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings
@@ -24,6 +25,10 @@ class Outcome:
     snapshot: Snapshot | None  # None: cancelled or deleted while rendering, result discarded
     cache_layer: str | None = None
     pdf_bytes: int = 0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _ms_since(start: float) -> float:
@@ -61,6 +66,7 @@ class SnapshotRenderer:
             timings.gather_ms = _ms_since(step)
             self.snapshots.progress(snapshot_id, 30)
             digest = content_hash(content, *self.versions)
+            self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
             pdf, layer = self._cached(digest)
             self.snapshots.progress(snapshot_id, 60)
             if pdf is None:

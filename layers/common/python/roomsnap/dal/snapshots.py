@@ -21,6 +21,7 @@ from roomsnap.errors import Conflict, Forbidden, LeaseHeld, NotFound, PdfBeingDe
 from roomsnap.models import STAGES, Activity, Role, Snapshot, TaskStatus, utc_now
 
 ACTIVE = "ACTIVE"
+STALE_PDF_LOCK = timedelta(minutes=10)  # well past the cleanup function's timeout
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 GENERATION_SHARDS = 4
 GENERATION_LOG_RETENTION = timedelta(days=8)  # the metrics summary looks back at most 168 h
@@ -226,11 +227,29 @@ class SnapshotRepository(Repository):
             values={":running": TaskStatus.RUNNING},
         )
 
+    def touch_pdf(self, content_hash: str, stale_lock_before: str) -> None:
+        """Records that a renderer is about to use the PDF with this hash, before it looks for it.
+        The cleanup only deletes a PDF it could mark `deleting` while unused for the retention
+        period, so after this write it leaves the PDF alone; if the cleanup holds the mark now,
+        this raises PdfBeingDeleted and the render is retried once the deletion is done. (A mark
+        older than the cleanup's timeout is a crashed cleanup's, and is cleared.)"""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=pdf_item_key(content_hash),
+                UpdateExpression="SET last_used_at = :now, #entity = :pdf REMOVE deleting",
+                ConditionExpression="attribute_not_exists(deleting) OR deleting < :stale",
+                ExpressionAttributeNames={"#entity": "entity"},
+                ExpressionAttributeValues=to_dynamo({":now": utc_now(), ":pdf": "pdf", ":stale": stale_lock_before}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise PdfBeingDeleted(content_hash) from None
+            raise
+
     def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
-        """running → completed, recording that the PDF with this hash is in use in the same
-        transaction. The cleanup marks a PDF `deleting` before it removes it, so either this
-        write lands first (and the cleanup sees a fresh use) or it fails with PdfBeingDeleted and
-        is retried. Returns None when the task was cancelled or the snapshot deleted meanwhile."""
+        """running → completed, logged for the metrics. Returns None when the task was cancelled
+        or the snapshot deleted meanwhile: the result is discarded."""
         now = utc_now()
         fields = {
             "task_status": TaskStatus.COMPLETED,
@@ -257,16 +276,6 @@ class SnapshotRepository(Repository):
                             "ExpressionAttributeValues": {**values, ":running": {"S": TaskStatus.RUNNING.value}},
                         }
                     },
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": pdf_item_key(content_hash),
-                            "UpdateExpression": "SET last_used_at = :now, #entity = :pdf",
-                            "ConditionExpression": "attribute_not_exists(deleting)",
-                            "ExpressionAttributeNames": {"#entity": "entity"},
-                            "ExpressionAttributeValues": {":now": {"S": now}, ":pdf": {"S": "pdf"}},
-                        }
-                    },
                     self._generation_event(snapshot.id, "completed", now, snapshot.created_at, **usage, **changes),
                 ]
             )
@@ -274,8 +283,6 @@ class SnapshotRepository(Repository):
             codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if codes[:1] == ["ConditionalCheckFailed"]:
                 return None
-            if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise PdfBeingDeleted(content_hash) from None
             raise
         return snapshot.model_copy(update=fields)
 

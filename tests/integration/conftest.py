@@ -1,0 +1,33 @@
+"""Integration tests: the functions' own code, in this process, against the embedded moto server
+over HTTP, with every table, queue and bucket provisioned from template.yaml."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from infra.endpoint import Endpoint
+from infra.provision import provision
+from infra.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="package")
+def aws():
+    """Starts moto, provisions the template and points this process's boto3 at it."""
+    endpoint = Endpoint()
+    template = Template(ROOT / "template.yaml", region=endpoint.region)
+    resources = provision(template, endpoint)
+    saved = dict(os.environ)
+    os.environ.update(endpoint.environment())
+    from roomsnap import aws as clients
+
+    clients.client.cache_clear()
+    try:
+        yield resources, endpoint
+    finally:
+        clients.client.cache_clear()
+        os.environ.clear()
+        os.environ.update(saved)
+        endpoint.stop()

@@ -1,0 +1,157 @@
+"""The renderer's logic against real DynamoDB/S3 APIs (moto over HTTP): cache layers, races,
+duplicate deliveries, cancellation."""
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+import reportlab
+from render_logic.cache import ByteBoundedLRU
+from render_logic.render import SnapshotRenderer
+from report import TEMPLATE_VERSION, render_report
+from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.errors import LeaseHeld, SnapshotSettled
+from roomsnap.ids import new_id
+from roomsnap.models import Activity, Party, Role, Room, Snapshot, TaskStatus, utc_now
+from roomsnap.permissions import Action, roles_allowed
+from roomsnap.storage import PdfStore, pdf_key
+
+
+@pytest.fixture
+def parts(aws):
+    resources, endpoint = aws
+    return {
+        "rooms": RoomRepository(resources["DataTable"]),
+        "snapshots": SnapshotRepository(resources["DataTable"]),
+        "pdfs": PdfStore(resources["PdfBucket"]),
+        "s3": endpoint.client("s3"),
+        "bucket": resources["PdfBucket"],
+    }
+
+
+def make_renderer(parts, render=render_report) -> SnapshotRenderer:
+    return SnapshotRenderer(parts["rooms"], parts["snapshots"], parts["pdfs"], ByteBoundedLRU(8 << 20), render, TEMPLATE_VERSION, reportlab.Version)
+
+
+def new_room(parts, title="Integration room") -> str:
+    now = utc_now()
+    room = Room(id=new_id(), title=title, location="Off Malta", operation_time="2026-12-01T06:00:00+00:00", created_by="o@x.io", created_at=now, updated_at=now)
+    owner = Party(email="o@x.io", company="Owner", role=Role.OWNER, added_at=now)
+    parts["rooms"].create_room(room, owner, Activity(id=new_id(), at=now, actor="o@x.io", action="room.created"))
+    return room.id
+
+
+def new_snapshot(parts, room_id: str, title="Same") -> Snapshot:
+    snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by="o@x.io", created_at=utc_now())
+    audit = Activity(id=new_id(), at=snapshot.created_at, actor="o@x.io", action="snapshot.created", category="audit")
+    parts["snapshots"].create(snapshot, audit, "o@x.io", roles_allowed(Action.CREATE_SNAPSHOT))
+    return snapshot
+
+
+def process(renderer, snapshot):
+    return renderer.process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+
+
+def objects(parts, content_hash):
+    return parts["s3"].list_objects_v2(Bucket=parts["bucket"], Prefix=pdf_key(content_hash)).get("KeyCount", 0)
+
+
+def test_a_miss_renders_then_memory_then_s3_serve_the_same_pdf(parts):
+    room_id = new_room(parts)
+    renderer = make_renderer(parts)
+    first = process(renderer, new_snapshot(parts, room_id))
+    second = process(renderer, new_snapshot(parts, room_id))
+    third = process(make_renderer(parts), new_snapshot(parts, room_id))  # a cold container
+    assert (first.cache_layer, second.cache_layer, third.cache_layer) == ("rendered", "memory", "s3")
+    hashes = {o.snapshot.content_hash for o in (first, second, third)}
+    assert len(hashes) == 1 and objects(parts, hashes.pop()) == 1
+    assert all(o.snapshot.task_status is TaskStatus.COMPLETED and o.pdf_bytes == first.pdf_bytes for o in (second, third))
+
+
+def test_two_renderers_of_the_same_hash_at_once_leave_one_object_and_two_completed_snapshots(parts):
+    room_id = new_room(parts, "Race room")
+    both_rendering = threading.Barrier(2, timeout=10)
+    renders = []
+
+    def render_in_step(content):
+        pdf = render_report(content)
+        renders.append(1)
+        both_rendering.wait()  # both have missed every cache layer and rendered
+        return pdf
+
+    snapshots = [new_snapshot(parts, room_id), new_snapshot(parts, room_id)]
+    outcomes = [None, None]
+
+    def run(index):
+        outcomes[index] = process(make_renderer(parts, render_in_step), snapshots[index])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    [t.start() for t in threads]
+    [t.join(20) for t in threads]
+    assert len(renders) == 2
+    assert sorted(o.cache_layer for o in outcomes) == ["rendered", "s3"]  # the loser's write counts as a hit
+    assert {parts["snapshots"].get(s.id).task_status for s in snapshots} == {TaskStatus.COMPLETED}
+    assert objects(parts, outcomes[0].snapshot.content_hash) == 1
+
+
+def test_a_redelivered_message_does_not_render_twice(parts):
+    room_id = new_room(parts, "Redelivery room")
+    snapshot = new_snapshot(parts, room_id)
+    renders = []
+
+    def counting(content):
+        renders.append(1)
+        return render_report(content)
+
+    renderer = make_renderer(parts, counting)
+    assert process(renderer, snapshot).snapshot.task_status is TaskStatus.COMPLETED
+    with pytest.raises(SnapshotSettled):
+        process(renderer, snapshot)
+    assert len(renders) == 1 and parts["snapshots"].get(snapshot.id).attempts == 1
+
+
+def test_a_second_delivery_while_the_first_renders_waits_for_the_lease(parts):
+    room_id = new_room(parts, "Lease room")
+    snapshot = new_snapshot(parts, room_id)
+    in_render, release = threading.Event(), threading.Event()
+
+    def slow(content):
+        in_render.set()
+        release.wait(10)
+        return render_report(content)
+
+    first = threading.Thread(target=process, args=(make_renderer(parts, slow), snapshot))
+    first.start()
+    assert in_render.wait(10)
+    with pytest.raises(LeaseHeld) as held:
+        process(make_renderer(parts), snapshot)
+    assert 0 < held.value.retry_after <= 35
+    release.set()
+    first.join(10)
+    assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.COMPLETED
+
+
+def test_a_task_cancelled_during_its_render_is_never_completed(parts):
+    room_id = new_room(parts, "Cancel room")
+    snapshot = new_snapshot(parts, room_id)
+
+    def cancelled_meanwhile(content):
+        audit = Activity(id=new_id(), at=utc_now(), actor="o@x.io", action="snapshot.cancelled", category="audit")
+        parts["snapshots"].cancel(parts["snapshots"].get(snapshot.id), audit)
+        return render_report(content)
+
+    outcome = process(make_renderer(parts, cancelled_meanwhile), snapshot)
+    assert outcome.snapshot is None
+    stored = parts["snapshots"].get(snapshot.id)
+    assert stored.task_status is TaskStatus.CANCELLED and stored.content_hash is None and stored.progress < 100
+
+
+def test_a_deleted_room_fails_the_snapshot_with_a_reason(parts, aws):
+    resources, endpoint = aws
+    room_id = new_room(parts, "Doomed room")
+    snapshot = new_snapshot(parts, room_id)
+    endpoint.client("dynamodb").delete_item(TableName=resources["DataTable"], Key={"PK": {"S": f"ROOM#{room_id}"}, "SK": {"S": "META"}})
+    outcome = process(make_renderer(parts), snapshot)
+    stored = parts["snapshots"].get(snapshot.id)
+    assert outcome.snapshot.task_status is TaskStatus.FAILED
+    assert stored.task_status is TaskStatus.FAILED and "no longer exists" in stored.error

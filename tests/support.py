@@ -1,0 +1,65 @@
+"""A small client of the HTTP API for the e2e tests and the benchmark (real HTTP, real JWTs)."""
+
+import time
+
+import requests
+
+API = "/api/v1"
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str | None):
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.base_url}{API}{path}", timeout=30, **kwargs)
+
+    def ok(self, method: str, path: str, expected: int = 200, **kwargs):
+        response = self.request(method, path, **kwargs)
+        assert response.status_code == expected, (method, path, response.status_code, response.text)
+        return response.json() if response.content else None
+
+    def create_room(self, title: str = "STS Malta", location: str = "Hurd's Bank", **extra) -> dict:
+        return self.ok("POST", "/rooms", 201, json={"title": title, "location": location, "operation_time": "2026-12-01T06:00:00Z", **extra})
+
+    def add(self, room_id: str, section: str, body: dict) -> dict:
+        return self.ok("POST", f"/rooms/{room_id}/{section}", 201, json=body)
+
+    def create_snapshot(self, room_id: str, title: str = "Pre-transfer check", **flags) -> dict:
+        return self.ok("POST", f"/rooms/{room_id}/snapshots", 201, json={"title": title, "snapshot_type": "pdf", **flags})
+
+    def wait_for_task(self, task_id: str, timeout: float = 60, terminal=("completed", "failed", "cancelled")) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.ok("GET", f"/snapshots/tasks/{task_id}")
+            if task["status"] in terminal:
+                return task
+            assert time.monotonic() < deadline, f"task {task_id} still {task['status']} after {timeout} s"
+            time.sleep(0.05)
+
+
+# Valid IMO numbers (their check digits hold).
+IMOS = ["9074729", "9176187", "9321483", "9395044", "9462691", "9505118", "9612612", "9703291", "9811000", "9866770"]
+
+
+def reference_room(api: ApiClient, title: str = "Reference STS", parties: int = 10, vessels: int = 5, documents: int = 40, approvals: int = 20, activity: int = 100) -> str:
+    """The benchmark's reference room. Adding its records writes activity lines too; extra
+    document status changes top the log up to `activity` lines."""
+    room_id = api.create_room(title)["id"]
+    for i in range(parties - 1):
+        api.add(room_id, "parties", {"email": f"party{i}@fleet{i}.example", "company": f"Fleet {i} Shipping", "role": ["broker", "operator", "inspector", "viewer"][i % 4]})
+    for i in range(vessels):
+        api.add(room_id, "vessels", {"name": f"MT Vessel {i}", "imo": IMOS[i], "vessel_type": "crude tanker", "flag": ["MT", "PA", "LR", "MH", "GR"][i]})
+    document_ids = []
+    for i in range(documents):
+        document = api.add(room_id, "documents", {"name": f"Certificate {i}", "document_type": "certificate", "status": "uploaded", "expires_on": f"2027-0{1 + i % 9}-15", "vessel_imo": IMOS[i % vessels]})
+        document_ids.append(document["id"])
+    for i in range(approvals):
+        api.add(room_id, "approvals", {"status": ["approved", "pending", "rejected"][i % 3], "comment": f"Checked item {i}"})
+    written = parties + vessels + documents + approvals  # one line per change, including the room's creation
+    for i in range(max(0, activity - written)):
+        api.ok("PATCH", f"/rooms/{room_id}/documents/{document_ids[i % documents]}", json={"status": ["approved", "uploaded"][i % 2]})
+    return room_id
