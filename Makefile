@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test token fire bench lint clean
+.PHONY: run test token fire bench lint sam-check clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed lint
 	$(PY) -m pytest -q tests
 
+# cfn-lint with our own rules (cfn_rules/): log groups with retention, DLQs, no IAM wildcards,
+# a private TLS-only bucket.
 lint: $(VENV)/.installed
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_rules
+
+# `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
+# each function's build holds what it imports and nothing it does not.
+sam-check:
+	scripts/sam_build_check.sh
 
 # Prints a development JWT and nothing else: make -s token EMAIL=someone@example.com [ADMIN=1]
 token: $(VENV)/.installed
@@ -33,4 +40,4 @@ bench: $(VENV)/.installed
 	$(PY) -m tests.bench
 
 clean:
-	rm -rf $(VENV) .local .aws-sam
+	rm -rf $(VENV) .venv-sam .local .aws-sam

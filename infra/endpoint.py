@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import boto3
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 DEFAULT_REGION = "us-east-1"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def _serialize_moto_dynamodb() -> None:
+    """moto's DynamoDB is not thread-safe: a transaction deep-copies the table for its rollback
+    while other request threads change it ("dictionary changed size during iteration", a 500).
+    DynamoDB itself has no such limit, so the embedded server runs its DynamoDB requests one at a
+    time, which is what the product may assume of the real service."""
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    lock = threading.Lock()
+    call_action = DynamoHandler.call_action
+
+    def serialized(handler):
+        with lock:
+            return call_action(handler)
+
+    serialized.serialized = True
+    DynamoHandler.call_action = serialized
 
 
 class Endpoint:
@@ -21,6 +41,7 @@ class Endpoint:
         self.url = os.environ.get("AWS_ENDPOINT_URL")
         self._moto = None
         if not self.url:
+            _serialize_moto_dynamodb()
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()

@@ -31,6 +31,8 @@ if [ ! -x "$VENV/bin/sam" ] || ! cmp -s requirements-sam.txt "$VENV/.requirement
     | { grep -v "is ignored: it is neither a file nor a directory" || true; }
   cp requirements-sam.txt "$VENV/.requirements-sam.txt"
 fi
+# Keep the virtualenv out of git even without a .gitignore entry (as Python 3.13's venv does itself).
+printf '*\n' > "$VENV/.gitignore"
 SAM="$VENV/bin/sam"
 "$SAM" --version
 

@@ -31,8 +31,9 @@ CACHE_METRICS = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "Ca
 
 
 def render_with_injected_faults(content: ReportContent) -> bytes:
-    """Test-only (FAULT_RENDER_FAILURE_RATE): fails a share of renders as a throttled call would."""
-    if random.random() < SETTINGS.fault_render_failure_rate:
+    """Test-only (FAULT_*): fails a share of renders as a throttled call would, and every render
+    of a "poison" title."""
+    if content.title == SETTINGS.fault_poison_title or random.random() < SETTINGS.fault_render_failure_rate:
         raise TransientError("injected fault")
     return render_report(content)
 
@@ -44,7 +45,7 @@ renderer = SnapshotRenderer(
     snapshots,
     PdfStore(SETTINGS.bucket_name),
     memory_cache,
-    render_with_injected_faults if SETTINGS.fault_render_failure_rate else render_report,
+    render_with_injected_faults if SETTINGS.fault_render_failure_rate or SETTINGS.fault_poison_title else render_report,
     TEMPLATE_VERSION,
     # The bytes depend on the PDF library and on zlib, which compresses the page streams.
     f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
@@ -58,6 +59,7 @@ class RenderMessage(BaseModel):
 
 
 def record_handler(record: SQSRecord, lambda_context) -> None:
+    logger.remove_keys(["snapshot_id", "room_id"])  # keys of the previous record
     correlation = record.message_attributes["correlation_id"]
     logger.set_correlation_id(correlation.string_value if correlation else record.message_id)
     try:
@@ -82,8 +84,8 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
 def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
     deliveries = int(record.attributes.approximate_receive_count)
     reason = f"{type(error).__name__}: {error}"
-    if isinstance(error, LeaseHeld):
-        delay = error.retry_after
+    if isinstance(error, LeaseHeld):  # look again soon: the holder is usually done in milliseconds
+        delay = min(error.retry_after, SETTINGS.retry_backoff_seconds[0])
     elif deliveries >= SETTINGS.max_receive_count:
         snapshots.fail(snapshot_id, f"rendering failed {deliveries} times; last error: {reason}")
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)

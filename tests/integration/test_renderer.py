@@ -13,7 +13,6 @@ from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, TaskStatus, utc_now
-from roomsnap.permissions import Action, roles_allowed
 from roomsnap.storage import PdfStore, pdf_key
 
 
@@ -44,7 +43,7 @@ def new_room(parts, title="Integration room") -> str:
 def new_snapshot(parts, room_id: str, title="Same") -> Snapshot:
     snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by="o@x.io", created_at=utc_now())
     audit = Activity(id=new_id(), at=snapshot.created_at, actor="o@x.io", action="snapshot.created", category="audit")
-    parts["snapshots"].create(snapshot, audit, "o@x.io", roles_allowed(Action.CREATE_SNAPSHOT))
+    parts["snapshots"].create(snapshot, audit)
     return snapshot
 
 

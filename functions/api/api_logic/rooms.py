@@ -29,24 +29,42 @@ def activity(caller: Caller, action: str, detail: str = "", category: str = "roo
     return Activity(id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category)
 
 
+# Parties are never removed and their roles never change, and rooms are never deleted, so a
+# membership or a room once seen holds; the bound only limits memory. Absences are not cached: a
+# party just added is let in at once.
+KNOWN_LIMIT = 10_000
+
+
 class RoomService:
     def __init__(self, rooms: RoomRepository):
         self.rooms = rooms
+        self._known_roles: dict[tuple[str, str], Role] = {}
+        self._known_rooms: set[str] = set()
 
     def authorize(self, caller: Caller, room_id: str, action: Action) -> Role | None:
         """Returns the caller's role (None for an admin). Non-members get 404, so a room's
         existence does not leak; members whose role does not allow the action get 403; admins
         may do anything in any existing room."""
         if caller.is_admin:
-            if self.rooms.get_room(room_id) is None:
-                raise NotFound("room not found")
+            if room_id not in self._known_rooms:
+                if self.rooms.get_room(room_id) is None:
+                    raise NotFound("room not found")
+                if len(self._known_rooms) > KNOWN_LIMIT:
+                    self._known_rooms.clear()
+                self._known_rooms.add(room_id)
             return None
-        party = self.rooms.get_party(room_id, caller.email)
-        if party is None:
-            raise NotFound("room not found")
-        if action not in ROLE_ACTIONS[party.role]:
-            raise Forbidden(f"a {party.role.value} may not {action.value} in this room")
-        return party.role
+        role = self._known_roles.get((room_id, caller.email))
+        if role is None:
+            party = self.rooms.get_party(room_id, caller.email)
+            if party is None:
+                raise NotFound("room not found")
+            role = party.role
+            if len(self._known_roles) > KNOWN_LIMIT:
+                self._known_roles.clear()
+            self._known_roles[(room_id, caller.email)] = role
+        if action not in ROLE_ACTIONS[role]:
+            raise Forbidden(f"a {role.value} may not {action.value} in this room")
+        return role
 
     def readable(self, caller: Caller, room_ids: set[str]) -> set[str]:
         """Which of these rooms the caller may read, in one batch read."""

@@ -4,13 +4,14 @@ gathered and nothing is rendered here: the renderer does that from the queue."""
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from roomsnap.dal import SnapshotRepository
-from roomsnap.errors import Conflict, NotFound
+from roomsnap.errors import Conflict, NotFound, UnprocessableEntity
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
-from roomsnap.models import Snapshot, SnapshotIn, TaskStatus, utc_now
-from roomsnap.permissions import Action, roles_allowed
+from roomsnap.models import Snapshot, SnapshotIn, TaskStatus
+from roomsnap.permissions import Action
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
@@ -39,27 +40,32 @@ class SnapshotService:
     def create(
         self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str, idempotency_key: str | None = None
     ) -> tuple[Snapshot, bool]:
-        """One conditional transaction (authorization, record, audit line, Idempotency-Key), then
-        one message. Returns the snapshot and whether it is new (False: an idempotent replay)."""
-        now = utc_now()
+        """Records the snapshot and enqueues it: one table write and one message (the caller's
+        membership is usually known to this container already). Returns the snapshot and whether
+        it is new; an Idempotency-Key seen before returns the first snapshot instead."""
+        self.rooms.authorize(caller, room_id, Action.CREATE_SNAPSHOT)
+        now = datetime.now(timezone.utc)
+        created_at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         snapshot = Snapshot(
-            id=new_id(),
-            room_id=room_id,
-            created_by=caller.email,
-            created_at=now,
-            correlation_id=correlation_id,
-            **data.model_dump(),
+            id=new_id(), room_id=room_id, created_by=caller.email, created_at=created_at, correlation_id=correlation_id, **data.model_dump()
         )
-        audit = activity(caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=now)
-        member = None if caller.is_admin else caller.email
-        request_digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
-        stored = self.snapshots.create(
-            snapshot, audit, member, roles_allowed(Action.CREATE_SNAPSHOT), idempotency_key, request_digest
-        )
-        if stored.id != snapshot.id:
-            return stored, False
+        if idempotency_key:
+            digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
+            earlier = self.snapshots.claim_idempotency_key(caller.email, idempotency_key, digest, snapshot.id, now)
+            if earlier is not None:
+                return self._replay(earlier, digest), False
+        audit = activity(caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at)
+        self.snapshots.create(snapshot, audit)
         self.queue.send(snapshot.id, room_id, correlation_id)
         return snapshot, True
+
+    def _replay(self, claim: dict, request_digest: str) -> Snapshot:
+        if claim.get("request_digest") != request_digest:
+            raise UnprocessableEntity("this Idempotency-Key was used with a different request")
+        first = self.snapshots.get(claim["snapshot_id"])
+        if first is None:
+            raise Conflict("the snapshot first created with this Idempotency-Key is being created or was deleted")
+        return first
 
     def list_for_room(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
         self.rooms.authorize(caller, room_id, Action.READ)

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     # share of renders that fail transiently, and whether each render message is sent twice.
     fault_render_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_duplicate_sends: bool = False
+    fault_poison_title: str = ""  # snapshots with this title always fail transiently
 
     @field_validator("retry_backoff_seconds", mode="before")
     @classmethod

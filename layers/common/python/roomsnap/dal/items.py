@@ -89,9 +89,12 @@ def snapshot_key(snapshot_id: str) -> dict:
     return {"PK": {"S": f"SNAP#{snapshot_id}"}, "SK": {"S": "SNAP"}}
 
 
+def log_item(room_id: str, activity: Activity) -> dict:
+    return {"PK": {"S": f"ROOMLOG#{room_id}"}, "SK": {"S": activity.id}, **to_dynamo({"entity": "activity", **activity.model_dump()})}
+
+
 def log_put(table_name: str, room_id: str, activity: Activity) -> dict:
-    item = {"PK": {"S": f"ROOMLOG#{room_id}"}, "SK": {"S": activity.id}, **to_dynamo({"entity": "activity", **activity.model_dump()})}
-    return {"Put": {"TableName": table_name, "Item": item}}
+    return {"Put": {"TableName": table_name, "Item": log_item(room_id, activity)}}
 
 
 
@@ -122,6 +125,12 @@ class Repository:
             request["ExclusiveStartKey"] = start
         page = self.dynamodb.query(**request)
         return page["Items"], encode_cursor(page.get("LastEvaluatedKey"))
+
+    def batch_put(self, items: list[dict]) -> None:
+        """BatchWriteItem (up to 25 items), retrying unprocessed items (throttling) until all are in."""
+        request = {self.table_name: [{"PutRequest": {"Item": item}} for item in items]}
+        while request:
+            request = self.dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     def batch_get(self, keys: list[dict]) -> list[dict]:
         """BatchGetItem in chunks of 100, retrying unprocessed keys (throttling) until all are read."""

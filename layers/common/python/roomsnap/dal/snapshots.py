@@ -12,13 +12,13 @@ the same snapshot twice; a crashed renderer's lease simply runs out."""
 import hashlib
 import time
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from roomsnap.dal.items import Repository, is_condition_failure, log_put, record, room_key, snapshot_key, to_dynamo
-from roomsnap.errors import Conflict, Forbidden, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled, UnprocessableEntity
-from roomsnap.models import STAGES, Activity, Role, Snapshot, TaskStatus, utc_now
+from roomsnap.dal.items import Repository, is_condition_failure, log_item, record, snapshot_key, to_dynamo
+from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
+from roomsnap.models import STAGES, Activity, Snapshot, TaskStatus, utc_now
 
 ACTIVE = "ACTIVE"
 STALE_PDF_LOCK = timedelta(minutes=10)  # well past the cleanup function's timeout
@@ -42,97 +42,46 @@ class SnapshotRepository(Repository):
 
     # ---------------------------------------------------------------- API side
 
-    def create(
-        self,
-        snapshot: Snapshot,
-        audit: Activity,
-        member: str | None,
-        roles: Iterable[Role],
-        idempotency_key: str | None = None,
-        request_digest: str = "",
-    ) -> Snapshot:
-        """Writes the snapshot and its audit line in one transaction that also checks the caller's
-        standing (`member` must be a party of the room with one of `roles`; None means an admin,
-        for whom the room must merely exist) and claims the Idempotency-Key if one was sent.
-        Returns the snapshot: the new one, or the first one created with the same key."""
-        if member is None:
-            check = {"Key": room_key(snapshot.room_id), "ConditionExpression": "attribute_exists(PK)"}
-        else:
-            role_values = {f":r{i}": {"S": role.value} for i, role in enumerate(roles)}
-            check = {
-                "Key": room_key(snapshot.room_id, f"PARTY#{member}"),
-                "ConditionExpression": f"#role IN ({', '.join(role_values)})",
-                "ExpressionAttributeNames": {"#role": "role"},
-                "ExpressionAttributeValues": role_values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
+    def create(self, snapshot: Snapshot, audit: Activity) -> None:
+        """Writes the snapshot and its audit line in one BatchWriteItem: the request path's only
+        table write. (The id is fresh and random, so no condition is needed against overwriting.)"""
         created = datetime.fromisoformat(snapshot.created_at)
         item = {
-            **snapshot_key(snapshot.id),
-            **to_dynamo(
-                {
-                    "GSI1PK": f"ROOMSNAPS#{snapshot.room_id}",
-                    "GSI1SK": snapshot.id,
-                    "GSI2PK": ACTIVE,
-                    "GSI2SK": snapshot.created_at,
-                    "entity": "snapshot",
-                    "expires_at": int((created + self.retention).timestamp()),
-                    **snapshot.model_dump(mode="json"),
-                }
-            ),
+            "GSI1PK": f"ROOMSNAPS#{snapshot.room_id}",
+            "GSI1SK": snapshot.id,
+            "GSI2PK": ACTIVE,
+            "GSI2SK": snapshot.created_at,
+            "entity": "snapshot",
+            "expires_at": int((created + self.retention).timestamp()),
+            **snapshot.model_dump(mode="json"),
         }
-        transaction = [
-            {"ConditionCheck": {"TableName": self.table_name, **check}},
-            {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
-            log_put(self.table_name, snapshot.room_id, audit),
-        ]
-        if idempotency_key:
-            key = self._idempotency_key(snapshot.created_by, idempotency_key)
-            claim = to_dynamo(
-                {
-                    "snapshot_id": snapshot.id,
-                    "request_digest": request_digest,
-                    "entity": "idempotency",
-                    "expires_at": int((created + IDEMPOTENCY_WINDOW).timestamp()),
-                }
-            )
-            transaction.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": {**key, **claim},
-                        # An expired claim (TTL may lag) no longer counts.
-                        "ConditionExpression": "attribute_not_exists(PK) OR expires_at < :now",
-                        "ExpressionAttributeValues": {":now": {"N": str(int(created.timestamp()))}},
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                }
-            )
+        self.batch_put([{**snapshot_key(snapshot.id), **to_dynamo(item)}, log_item(snapshot.room_id, audit)])
+
+    def claim_idempotency_key(self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime) -> dict | None:
+        """Claims `key` for `user` for 24 hours, for the snapshot about to be created. Returns None
+        once claimed, or the earlier claim ({snapshot_id, request_digest}) while it is valid."""
+        claim = {
+            **self._idempotency_key(user, key),
+            **to_dynamo({"snapshot_id": snapshot_id, "request_digest": request_digest, "entity": "idempotency", "expires_at": int((at + IDEMPOTENCY_WINDOW).timestamp())}),
+        }
         try:
-            self.dynamodb.transact_write_items(TransactItems=transaction)
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=claim,
+                # An expired claim (TTL may lag) no longer counts.
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(at.timestamp()))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])
-            codes = [reason.get("Code") for reason in reasons]
-            if codes[:1] == ["ConditionalCheckFailed"]:
-                if member is not None and reasons[0].get("Item"):
-                    raise Forbidden("your role in this room may not create snapshots") from None
-                raise NotFound("room not found") from None
-            if idempotency_key and codes[3:4] == ["ConditionalCheckFailed"]:
-                return self._replay(record(reasons[3]["Item"]), request_digest)
+            if is_condition_failure(error):
+                return record(error.response.get("Item", {}))
             raise
-        return snapshot
+        return None
 
     def _idempotency_key(self, user: str, key: str) -> dict:
         digest = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
         return {"PK": {"S": f"IDEMP#{digest}"}, "SK": {"S": "IDEMP"}}
-
-    def _replay(self, claim: dict, request_digest: str) -> Snapshot:
-        if claim.get("request_digest") != request_digest:
-            raise UnprocessableEntity("this Idempotency-Key was used with a different request")
-        first = self.get(claim["snapshot_id"])
-        if first is None:
-            raise Conflict("the snapshot first created with this Idempotency-Key has been deleted")
-        return first
 
     def get(self, snapshot_id: str) -> Snapshot | None:
         item = self.dynamodb.get_item(TableName=self.table_name, Key=snapshot_key(snapshot_id), ConsistentRead=True).get("Item")
@@ -155,28 +104,20 @@ class SnapshotRepository(Repository):
 
     def delete(self, snapshot: Snapshot, audit: Activity) -> None:
         try:
-            self.dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self.table_name,
-                            "Key": snapshot_key(snapshot.id),
-                            "ConditionExpression": "attribute_exists(PK)",
-                        }
-                    },
-                    log_put(self.table_name, snapshot.room_id, audit),
-                ]
+            self.dynamodb.delete_item(
+                TableName=self.table_name, Key=snapshot_key(snapshot.id), ConditionExpression="attribute_exists(PK)"
             )
         except ClientError as error:
             if is_condition_failure(error):
                 raise NotFound("snapshot not found") from None
             raise
+        self.batch_put([log_item(snapshot.room_id, audit)])
 
     def cancel(self, snapshot: Snapshot, audit: Activity) -> Snapshot:
         """pending | running → cancelled. A renderer still working on it finds out at its next
         conditional write and discards its result."""
         fields = {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at}
-        old = self._finish(snapshot.id, fields, outcome="cancelled", extra=[log_put(self.table_name, snapshot.room_id, audit)])
+        old = self._finish(snapshot.id, fields, outcome="cancelled", audit=(snapshot.room_id, audit))
         if old is not None:
             raise Conflict(f"the task is already {old.get('task_status')}") if old else NotFound("task not found")
         return snapshot.model_copy(update=fields)
@@ -248,43 +189,25 @@ class SnapshotRepository(Repository):
             raise
 
     def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
-        """running → completed, logged for the metrics. Returns None when the task was cancelled
-        or the snapshot deleted meanwhile: the result is discarded."""
-        now = utc_now()
+        """running → completed, then logged for the metrics. Returns None when the task was
+        cancelled or the snapshot deleted meanwhile: the result is discarded."""
         fields = {
             "task_status": TaskStatus.COMPLETED,
             "progress": 100,
             "stage": STAGES[100],
-            "completed_at": now,
+            "completed_at": utc_now(),
             "content_hash": content_hash,
             "GSI2PK": f"PDF#{content_hash}",
             "GSI2SK": snapshot.id,
             **changes,
         }
-        names = {f"#{name}": name for name in fields}
-        values = to_dynamo({f":{name}": value for name, value in fields.items()})
-        try:
-            self.dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": snapshot_key(snapshot.id),
-                            "UpdateExpression": "SET " + ", ".join(f"#{n} = :{n}" for n in fields) + " REMOVE lease_until",
-                            "ConditionExpression": "task_status = :running",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": {**values, ":running": {"S": TaskStatus.RUNNING.value}},
-                        }
-                    },
-                    self._generation_event(snapshot.id, "completed", now, snapshot.created_at, **usage, **changes),
-                ]
-            )
-        except ClientError as error:
-            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if codes[:1] == ["ConditionalCheckFailed"]:
-                return None
-            raise
-        return snapshot.model_copy(update=fields)
+        updated = self._update(
+            snapshot.id, fields, condition="task_status = :running", values={":running": TaskStatus.RUNNING}, remove=("lease_until",)
+        )
+        if isinstance(updated, dict):
+            return None
+        self.batch_put([self._generation_event(updated, "completed", **usage)])
+        return updated
 
     def fail(self, snapshot_id: str, reason: str) -> bool:
         """pending | running → failed, with a reason a person can read. False if already settled."""
@@ -394,55 +317,37 @@ class SnapshotRepository(Repository):
 
     # ---------------------------------------------------------------- plumbing
 
-    def _generation_event(self, snapshot_id: str, outcome: str, at: str, created_at: str | None = None, **fields: Any) -> dict:
+    def _generation_event(self, snapshot: Snapshot, outcome: str, **usage: Any) -> dict:
         """One line of the generation log the metrics summary reads (it outlives the snapshot)."""
-        day = at[:10]
-        shard = ord(snapshot_id[-1]) % GENERATION_SHARDS  # spreads a busy day's writes
+        at = snapshot.completed_at
         moment = datetime.fromisoformat(at)
-        item = {
-            "PK": f"GEN#{day}#{shard}",
-            "SK": f"{at}#{snapshot_id}",
+        shard = ord(snapshot.id[-1]) % GENERATION_SHARDS  # spreads a busy day's writes
+        event = {
+            "PK": f"GEN#{at[:10]}#{shard}",
+            "SK": f"{at}#{snapshot.id}",
             "entity": "generation",
             "outcome": outcome,
             "expires_at": int((moment + GENERATION_LOG_RETENTION).timestamp()),
-            **fields,
+            "created_to_completed_ms": (moment - datetime.fromisoformat(snapshot.created_at)).total_seconds() * 1000,
+            **usage,
         }
-        if created_at:
-            item["created_to_completed_ms"] = (moment - datetime.fromisoformat(created_at)).total_seconds() * 1000
-        return {"Put": {"TableName": self.table_name, "Item": to_dynamo(item)}}
+        if outcome == "completed":
+            event.update(cache_layer=snapshot.cache_layer, file_size=snapshot.file_size, timings=snapshot.timings)
+        return to_dynamo(event)
 
-    def _finish(self, snapshot_id: str, fields: dict[str, Any], outcome: str, extra: list[dict] = ()) -> dict | None:
-        """pending | running → a terminal state, logged for the metrics. Returns None on success,
-        else the item as it was ({} when there is none)."""
-        names = {f"#{name}": name for name in fields}
-        values = to_dynamo({f":{name}": value for name, value in fields.items()})
-        try:
-            self.dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": snapshot_key(snapshot_id),
-                            "UpdateExpression": "SET " + ", ".join(f"#{n} = :{n}" for n in fields) + " REMOVE GSI2PK, GSI2SK, lease_until",
-                            "ConditionExpression": "task_status IN (:pending, :running)",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": {
-                                **values,
-                                ":pending": {"S": TaskStatus.PENDING.value},
-                                ":running": {"S": TaskStatus.RUNNING.value},
-                            },
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    },
-                    self._generation_event(snapshot_id, outcome, fields["completed_at"]),
-                    *extra,
-                ]
-            )
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return record(reasons[0].get("Item", {}))
-            raise
+    def _finish(self, snapshot_id: str, fields: dict[str, Any], outcome: str, audit: tuple[str, Activity] | None = None) -> dict | None:
+        """pending | running → a terminal state, then logged for the metrics (and the audit line,
+        if any). Returns None on success, else the item as it was ({} when there is none)."""
+        updated = self._update(
+            snapshot_id,
+            fields,
+            condition="task_status IN (:pending, :running)",
+            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
+            remove=("GSI2PK", "GSI2SK", "lease_until"),
+        )
+        if isinstance(updated, dict):
+            return updated
+        self.batch_put([self._generation_event(updated, outcome), *([log_item(*audit)] if audit else [])])
         return None
 
     def _update(
@@ -452,12 +357,15 @@ class SnapshotRepository(Repository):
         condition: str,
         values: dict[str, Any],
         add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
     ) -> Snapshot | dict:
         """Applies the update under `condition`. Returns the updated snapshot, or — when the
         condition failed — the item as it was ({} when there is none)."""
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
         if add:
             expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
         every = {**fields, **(add or {})}
         try:
             item = self.dynamodb.update_item(

@@ -1,0 +1,362 @@
+"""make bench: how the service performs, measured in one run on the local stack.
+
+Prints one table (measure | value | target | verdict), then the same table as Markdown. It measures
+and prints; it asserts no timings. The functions' code runs in subprocesses started with the
+function's own Lambda environment and sys.path (as infra.runtime starts its workers), so imports,
+memory and handler latency are the function's alone: `python tests/bench.py child <name>` runs one
+such helper. Only the standard library is imported at module level, for those helpers' sake.
+"""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER = "bench.owner@example.com"
+API_CALLS, API_WARMUP, API_ROUND = 300, 30, 25  # the bench queue is drained after every round
+RENDERS = 100
+CACHE_RUNS = 30
+BURST, BURST_ROOMS, CLIENT_THREADS = 200, 20, 4
+IMPORT_RUNS = 5
+L1_MB = 64
+# Copied from the render queue to the API helper's own queue (see measure_api).
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled", "RedrivePolicy",
+                    "DelaySeconds", "MaximumMessageSize", "ReceiveMessageWaitTimeSeconds")
+IMPORT_PROBE = ("import sys, time; sys.path[:0] = sys.argv[1:]; started = time.perf_counter(); import handler; "
+                "print((time.perf_counter() - started) * 1000)")
+
+
+def p50(values):
+    return statistics.median(values)
+
+
+def p99(values):
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def ms(seconds_list):
+    return [s * 1000 for s in seconds_list]
+
+
+def parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# ---------------------------------------------------------------------- helpers in a function's process
+
+
+def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dict | None = None) -> dict:
+    """Runs child_<name>(job) in a new process with the function's environment; returns its JSON result."""
+    from infra.runtime import lambda_environment
+
+    function = stack.template.functions()[logical_id]
+    environment = lambda_environment(function, stack.endpoint.environment(), overrides or {})
+    paths = [str(function.code_dir), *map(str, function.layer_dirs)]
+    done = subprocess.run([sys.executable, __file__, "child", name], input=json.dumps({"paths": paths, **job}),
+                          capture_output=True, text=True, cwd=function.code_dir, env=environment)
+    if done.returncode:
+        raise RuntimeError(f"{logical_id} helper {name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout)
+
+
+def child() -> None:
+    job = json.loads(sys.stdin.read())
+    sys.path[0:1] = job["paths"]  # the code directory and the layers replace this script's directory
+    sys.path.append(str(ROOT))  # for infra.worker.LambdaContext only
+    result = os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the function's own logs (stdout) are not the result
+    result.write(json.dumps(globals()[f"child_{sys.argv[2]}"](job)))
+    result.close()
+
+
+def child_api(job: dict) -> dict:
+    """The create handler, call by call, interleaved with the bare PutItem + SendMessage pair."""
+    import handler
+    from infra.worker import LambdaContext
+    from roomsnap.aws import client
+    from roomsnap.ids import new_id
+
+    dynamodb, sqs = client("dynamodb"), client("sqs")
+    table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
+    function_arn = f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{os.environ['AWS_LAMBDA_FUNCTION_NAME']}"
+    body = ""
+
+    def create() -> None:
+        nonlocal body
+        context = LambdaContext({"invoked_function_arn": function_arn, "request_id": new_id(),
+                                 "deadline_ms": (time.time() + 10) * 1000})
+        response = handler.lambda_handler(job["event"], context)
+        assert response["statusCode"] == 201, response
+        body = response["body"]
+
+    def bare_pair() -> None:
+        snapshot_id = new_id()
+        dynamodb.put_item(TableName=table, Item={"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "BENCH"},
+                                                 "data": {"S": body}})
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": job["room_id"]}),
+                         MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": "bench"}})
+
+    def drain() -> None:
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+            sqs.delete_message_batch(QueueUrl=queue, Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(messages)])
+
+    timings = {"handler": [], "aws_calls": []}
+    for done in range(API_WARMUP + API_CALLS):
+        for name, call in (("handler", create), ("aws_calls", bare_pair)):
+            started = time.perf_counter()
+            call()
+            if done >= API_WARMUP:
+                timings[name].append(time.perf_counter() - started)
+        if done % API_ROUND == API_ROUND - 1:
+            drain()
+    return timings
+
+
+def child_renderer(job: dict) -> dict:
+    """Render time, SnapshotRenderer.process by cache layer, then the peak RSS with the L1 full."""
+    import handler
+    from render_logic.cache import ByteBoundedLRU
+    from render_logic.content import gather
+    from report import render_report
+    from roomsnap.hashing import content_hash
+    from roomsnap.ids import new_id
+    from roomsnap.models import Activity, Snapshot, utc_now
+
+    renderer, room_id = handler.renderer, job["room_id"]
+
+    def new_snapshot(title: str, store: bool = True) -> Snapshot:
+        snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by=OWNER, created_at=utc_now())
+        if store:
+            audit = Activity(id=new_id(), at=snapshot.created_at, actor=OWNER, action="snapshot.created",
+                             detail=snapshot.id, category="audit")
+            renderer.snapshots.create(snapshot, audit)
+        return snapshot
+
+    content = gather(renderer.rooms, new_snapshot("Render check", store=False), date.today())
+    render_times = []
+    for done in range(5 + RENDERS):
+        started = time.perf_counter()
+        render_report(content)
+        if done >= 5:
+            render_times.append(time.perf_counter() - started)
+
+    def process(title: str, fresh_l1: bool) -> tuple[float, str]:
+        if fresh_l1:
+            renderer.memory = ByteBoundedLRU(L1_MB * 1024 * 1024)  # a container that has not seen it
+        snapshot = new_snapshot(title)
+        started = time.perf_counter()
+        outcome = renderer.process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+        return time.perf_counter() - started, outcome.cache_layer
+
+    layers = {"rendered": [], "s3": [], "memory": []}
+    for done in range(3 + CACHE_RUNS):
+        title = f"Cache check {new_id()}"  # a new title, so new content and a new hash
+        for expected, fresh_l1 in (("rendered", True), ("s3", True), ("memory", False)):
+            elapsed, layer = process(title, fresh_l1)
+            assert layer == expected, (expected, layer)
+            if done >= 3:
+                layers[layer].append(elapsed)
+
+    # Peak memory: the burst's worth of distinct renders into the L1, then real PDF bytes up to its bound.
+    memory = renderer.memory
+    pdf = b""
+    for index in range(BURST):
+        distinct = content.model_copy(update={"title": f"Burst {index}"})
+        pdf = render_report(distinct)
+        memory.put(content_hash(distinct, *renderer.versions), pdf)
+    filler = 0
+    while memory.evictions == 0:
+        memory.put(f"filler-{filler}", pdf + str(filler).encode())  # a new bytes object of a real PDF's size
+        filler += 1
+    return {"render": render_times, **layers, "pdf_bytes": len(pdf), "l1_entries": len(memory),
+            "l1_mb": memory.used_bytes / 2**20, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+# ---------------------------------------------------------------------- measures
+
+
+def cold_imports(stack) -> dict[str, list[float]]:
+    from infra.runtime import lambda_environment
+
+    times = {}
+    for logical_id in ("ApiFunction", "RendererFunction", "CleanupFunction"):
+        function = stack.template.functions()[logical_id]
+        environment = lambda_environment(function, stack.endpoint.environment(), {})
+        times[logical_id] = [float(subprocess.run(
+            [sys.executable, "-I", "-c", IMPORT_PROBE, str(function.code_dir), *map(str, function.layer_dirs)],
+            capture_output=True, text=True, check=True, cwd=function.code_dir, env=environment).stdout)
+            for _ in range(IMPORT_RUNS)]
+    return times
+
+
+def measure_api(stack, token: str, room_id: str) -> dict:
+    """The API helper sends to a queue of its own, made like the render queue and drained after every
+    round: the stack's renderers then stay idle, and moto's SendMessage never meets a long queue."""
+    import jwt
+
+    from infra.http_api import Request, Route, api_gateway_event
+
+    sqs = stack.client("sqs")
+    render_queue = stack.resources["RenderQueue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=render_queue, AttributeNames=["All"])["Attributes"]
+    bench_queue = sqs.create_queue(QueueName="bench-render-queue", Attributes={
+        name: value for name, value in attributes.items() if name in QUEUE_ATTRIBUTES})["QueueUrl"]
+    path = f"/api/v1/rooms/{room_id}/snapshots"
+    request = Request("POST", path, [("Host", "127.0.0.1"), ("Authorization", f"Bearer {token}"),
+                                     ("Content-Type", "application/json"), ("User-Agent", "bench")],
+                      json.dumps({"title": "Latency check", "snapshot_type": "pdf"}).encode(), "127.0.0.1")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    event = api_gateway_event(Route("ANY", "/api/v1/{proxy+}", "ApiFunction"), {"proxy": path.removeprefix("/api/v1/")},
+                              request, claims, "bench")
+    try:
+        return run_in_function(stack, "ApiFunction", "api", {"event": event, "room_id": room_id},
+                               {"RENDER_QUEUE_URL": bench_queue})
+    finally:
+        sqs.delete_queue(QueueUrl=bench_queue)
+
+
+def clone_room(stack, room_id: str, title: str, copies: int) -> list[str]:
+    """Copies of a room, written item by item (BatchWriteItem): every item that names the room, with
+    its id and title replaced. Building each through the API would cost ~175 transactions, and moto
+    deep-copies the whole table for each one, so that cost grows with the square of the table."""
+    sys.path.insert(0, str(ROOT / "layers/common/python"))
+    from roomsnap.ids import new_id
+
+    dynamodb, table = stack.client("dynamodb"), stack.resources["DataTable"]
+    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+             for item in page["Items"] if room_id in json.dumps(item)]
+    room_ids = []
+    for index in range(copies):
+        room_ids.append(new_id())
+        text = json.dumps(items).replace(room_id, room_ids[-1]).replace(title, f"Burst room {index:02d}")
+        copied = json.loads(text)
+        for start in range(0, len(copied), 25):
+            dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}} for item in copied[start:start + 25]]})
+    return room_ids
+
+
+def burst(stack, token: str, room_ids: list[str]) -> dict:
+    from tests.support import ApiClient
+
+    clients = [ApiClient(stack.base_url, token) for _ in range(CLIENT_THREADS)]
+    rooms = [room_ids[index % len(room_ids)] for index in range(BURST)]
+
+    def post(index: int) -> dict:
+        return clients[index % CLIENT_THREADS].create_snapshot(rooms[index], "Burst check")
+
+    started = time.time()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        created = list(pool.map(post, range(BURST)))
+    task_ids = [snapshot["task_id"] for snapshot in created]
+    deadline = time.monotonic() + 120
+    while True:
+        statuses = [task["status"] for start in range(0, BURST, 100) for task in clients[0].ok(
+            "POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[start:start + 100]})["tasks"]]
+        if all(status in ("completed", "failed", "cancelled") for status in statuses) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    def get(index: int) -> dict:
+        snapshot = created[index]
+        return clients[index % CLIENT_THREADS].ok("GET", f"/rooms/{snapshot['room_id']}/snapshots/{snapshot['id']}")
+
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        final = list(pool.map(get, range(BURST)))
+    completed = [snapshot for snapshot in final if snapshot["status"] == "completed"]
+    layers = {}
+    for snapshot in completed:
+        layers[snapshot["cache_layer"]] = layers.get(snapshot["cache_layer"], 0) + 1
+    latencies = [parse_time(s["completed_at"]) - parse_time(s["created_at"]) for s in completed]
+    return {"latencies": latencies, "completed": len(completed), "layers": layers,
+            "total": max(parse_time(s["completed_at"]) for s in completed) - started if completed else float("nan")}
+
+
+# ---------------------------------------------------------------------- report
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else "ok" if ok else "MISSED"
+
+
+def print_tables(title: str, rows: list[tuple[str, str, str, str]]) -> None:
+    header = ("measure", "value", "target", "verdict")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    print(title)
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print(f"\n**{title}**\n")
+    for row in [header, ("---", "---:", "---", "---"), *rows]:
+        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+
+
+def main() -> None:
+    from infra.stack import LocalStack
+    from tests.support import ApiClient, reference_room
+
+    run_started = time.monotonic()
+    title = (f"Room Snapshots benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+             f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}")
+    print(title + "\n", file=sys.stderr)
+    with LocalStack(port=0, start_schedules=False) as stack:
+        token = stack.mint_token(OWNER)
+        print("building the reference room and the burst's rooms...", file=sys.stderr)
+        reference = reference_room(ApiClient(stack.base_url, token), "Reference STS")
+        burst_rooms = clone_room(stack, reference, "Reference STS", BURST_ROOMS)
+        latency_room = ApiClient(stack.base_url, token).create_room("Latency room")["id"]
+        print("cold imports...", file=sys.stderr)
+        imports = cold_imports(stack)
+        print(f"API handler x {API_CALLS}...", file=sys.stderr)
+        api = {name: ms(values) for name, values in measure_api(stack, token, latency_room).items()}
+        print("renderer: render, cache layers, peak RSS...", file=sys.stderr)
+        rendering = run_in_function(stack, "RendererFunction", "renderer", {"room_id": reference},
+                                    {"MEMORY_CACHE_MB": str(L1_MB)})
+        print(f"burst of {BURST} snapshots over {BURST_ROOMS} rooms...", file=sys.stderr)
+        warm = ApiClient(stack.base_url, token)
+        warm.wait_for_task(warm.create_snapshot(latency_room, "Warm-up")["task_id"])  # one renderer started
+        bursting = burst(stack, token, burst_rooms)
+
+    render_p50 = p50(ms(rendering["render"]))
+    handler_p50, calls_p50 = p50(api["handler"]), p50(api["aws_calls"])
+    miss, s3_hit, memory_hit = (p50(ms(rendering[layer])) for layer in ("rendered", "s3", "memory"))
+    budget = BURST * render_p50 / 1000
+    burst_ms = ms(bursting["latencies"])
+    rows = [
+        ("POST /snapshots handler p50", f"{handler_p50:.1f} ms", "", ""),
+        ("POST /snapshots handler p99", f"{p99(api['handler']):.1f} ms", "", ""),
+        ("PutItem + SendMessage p50", f"{calls_p50:.1f} ms", "", ""),
+        ("PutItem + SendMessage p99", f"{p99(api['aws_calls']):.1f} ms", "", ""),
+        ("handler p50 / AWS calls p50", f"{handler_p50 / calls_p50:.2f}x", "<= 1.3x", verdict(handler_p50 / calls_p50 <= 1.3)),
+        ("Render p50, reference room", f"{render_p50:.1f} ms", "<= 20 ms", verdict(render_p50 <= 20)),
+        ("process() miss p50", f"{miss:.1f} ms", "", ""),
+        ("process() S3 hit p50", f"{s3_hit:.1f} ms", "", ""),
+        ("process() memory hit p50", f"{memory_hit:.1f} ms", "", ""),
+        ("miss / S3 hit", f"{miss / s3_hit:.1f}x", ">= 5x", verdict(miss / s3_hit >= 5)),
+        ("miss / memory hit", f"{miss / memory_hit:.1f}x", ">= 5x", verdict(miss / memory_hit >= 5)),
+        ("Burst created->completed p50", f"{p50(burst_ms):.0f} ms", "", ""),
+        ("Burst created->completed p99", f"{p99(burst_ms):.0f} ms", "", ""),
+        (f"Burst total, {BURST} over {BURST_ROOMS} rooms", f"{bursting['total']:.2f} s",
+         f"<= {1.5 * budget:.2f} s (1.5 x {BURST} x render p50)", verdict(bursting["total"] <= 1.5 * budget)),
+        ("Burst completed / cache layers", f"{bursting['completed']}/{BURST}: "
+         + ", ".join(f"{layer} {count}" for layer, count in sorted(bursting["layers"].items())), "", ""),
+    ]
+    for logical_id, target in (("ApiFunction", 300), ("RendererFunction", 400), ("CleanupFunction", None)):
+        value = p50(imports[logical_id])
+        rows.append((f"Cold import, {logical_id}", f"{value:.0f} ms", f"<= {target} ms" if target else "",
+                     verdict(value <= target) if target else ""))
+    rows.append((f"Renderer peak RSS, {L1_MB} MB L1 full", f"{rendering['peak_rss_mb']:.0f} MB", "<= 200 MB",
+                 verdict(rendering["peak_rss_mb"] <= 200)))
+    print_tables(title, rows)
+    print(f"\nL1 at the RSS reading: {rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB "
+          f"(one reference PDF: {rendering['pdf_bytes'] / 1024:.0f} KB). Run time {time.monotonic() - run_started:.0f} s.")
+
+
+if __name__ == "__main__":
+    child() if sys.argv[1:2] == ["child"] else main()
