@@ -3,11 +3,13 @@ claims arrive in the event."""
 
 import hashlib
 import json
+from http import HTTPStatus
 import re
 import time
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -49,6 +51,7 @@ Cursor = Annotated[str | None, Query(max_length=2048)]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1024)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 API = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024  # the largest valid request is a few kB
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -62,6 +65,13 @@ def caller() -> Caller:
 def page(items: list, cursor: str | None) -> Response:
     """A JSON array (the legacy shape); the next page's cursor travels in a header."""
     return json_response(200, items, {"X-Next-Cursor": cursor} if cursor else {})
+
+
+def limit_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_BYTES:
+        return problem(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    return next_middleware(app)
 
 
 def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
@@ -83,12 +93,42 @@ def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware)
             latency.record(f"{route.method} {path}", status, (time.perf_counter() - started) * 1000)
 
 
-app.use(middlewares=[record_latency])
+app.use(middlewares=[record_latency, limit_body])
+
+
+def problem(status: int, detail: str, **extra) -> Response:
+    """Every error, one shape: RFC 9457 problem details, with the request id to quote to support."""
+    body = {
+        "type": f"https://room-snapshots.dev/problems/{status}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": app.current_event.request_context.request_id,
+        **extra,
+    }
+    return Response(status, "application/problem+json", json.dumps(body, default=str))
 
 
 @app.exception_handler(DomainError)
 def domain_error(error: DomainError) -> Response:
-    return json_response(error.status, {"statusCode": error.status, "message": error.message})
+    return problem(error.status, error.message)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    errors = [{"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e["type"]} for e in error.errors()]
+    return problem(422, "the request does not match the API description", errors=errors)
+
+
+@app.not_found
+def no_route(error: NotFoundError) -> Response:
+    return problem(404, "no such route")
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    logger.exception("unhandled error")
+    return problem(500, "an unexpected error occurred; it has been logged")
 
 
 @app.get(f"{API}/health")

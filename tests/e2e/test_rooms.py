@@ -76,7 +76,7 @@ def test_non_members_get_404_and_a_viewer_cannot_write(as_user):
     ):
         response = viewer.request("POST", f"/rooms/{room_id}/{section}", json=body)
         assert response.status_code == 403, section
-        assert "viewer" in response.json()["message"] or "role" in response.json()["message"]
+        assert "viewer" in response.json()["detail"] or "role" in response.json()["detail"]
     # An admin sees every room
     assert as_user("root@x.io", admin=True).request("GET", f"/rooms/{room_id}").status_code == 200
     assert room_id in [r["id"] for r in as_user("root@x.io", admin=True).ok("GET", "/rooms")]
@@ -100,10 +100,15 @@ def test_bad_input_gets_a_4xx_with_a_json_body(as_user):
     for method, path, body in cases:
         response = owner.request(method, path, json=body)
         assert 400 <= response.status_code < 500, (method, path, response.status_code)
-        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.headers["Content-Type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["status"] == response.status_code and problem["title"] and problem["detail"] and problem["request_id"]
         assert response.json()
     malformed = owner.request("POST", "/rooms", data="{not json", headers={"Content-Type": "application/json"})
     assert 400 <= malformed.status_code < 500
+    huge = owner.request("POST", f"/rooms/{room_id}/approvals", json={"status": "approved", "comment": "x" * 70_000})
+    assert huge.status_code == 413 and huge.json()["status"] == 413
+    assert owner.request("GET", "/no/such/route").json()["status"] == 404
     # A duplicate party is a conflict, and nothing was lost: the room still reads back whole
     owner.add(room_id, "parties", {"email": "dup@x.io", "company": "D", "role": "viewer"})
     assert owner.request("POST", f"/rooms/{room_id}/parties", json={"email": "dup@x.io", "company": "D", "role": "viewer"}).status_code == 409

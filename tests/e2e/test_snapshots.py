@@ -104,7 +104,7 @@ def test_downloads_redirect_to_s3_on_request_and_wait_for_completion(stack, as_u
     assert presigned.status_code == 200 and presigned.content.startswith(b"%PDF-")
     assert "X-Amz-Expires=300" in redirect.headers["Location"]
     not_ready = owner.request("GET", f"/rooms/{room_id}/snapshots/{cancelled['id']}/download")
-    assert not_ready.status_code == 409 and "cancelled" in not_ready.json()["message"]
+    assert not_ready.status_code == 409 and "cancelled" in not_ready.json()["detail"]
     # Every create, download, cancel is in the room's activity log
     actions = [e["action"] for e in owner.ok("GET", f"/rooms/{room_id}/activity", params={"limit": 100})]
     assert {"snapshot.created", "snapshot.downloaded", "snapshot.cancelled"} <= set(actions)
