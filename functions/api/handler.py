@@ -52,6 +52,7 @@ IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=102
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 API = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest valid request is a few kB
+PROBLEM_JSON = "application/problem+json"
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -65,13 +66,6 @@ def caller() -> Caller:
 def page(items: list, cursor: str | None) -> Response:
     """A JSON array (the legacy shape); the next page's cursor travels in a header."""
     return json_response(200, items, {"X-Next-Cursor": cursor} if cursor else {})
-
-
-def limit_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_BYTES:
-        return problem(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
 
 
 def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
@@ -93,20 +87,24 @@ def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware)
             latency.record(f"{route.method} {path}", status, (time.perf_counter() - started) * 1000)
 
 
-app.use(middlewares=[record_latency, limit_body])
+app.use(middlewares=[record_latency])
 
 
-def problem(status: int, detail: str, **extra) -> Response:
+def problem_body(status: int, detail: str, request_id: str, **extra) -> str:
     """Every error, one shape: RFC 9457 problem details, with the request id to quote to support."""
     body = {
         "type": f"https://room-snapshots.dev/problems/{status}",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "request_id": app.current_event.request_context.request_id,
+        "request_id": request_id,
         **extra,
     }
-    return Response(status, "application/problem+json", json.dumps(body, default=str))
+    return json.dumps(body, default=str)
+
+
+def problem(status: int, detail: str, **extra) -> Response:
+    return Response(status, PROBLEM_JSON, problem_body(status, detail, app.current_event.request_context.request_id, **extra))
 
 
 @app.exception_handler(DomainError)
@@ -269,6 +267,10 @@ def cancel_task(task_id: TaskId):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context) -> dict:
+    if len(event.get("body") or "") > MAX_BODY_BYTES:  # refused before anything parses it
+        detail = f"the request body is larger than {MAX_BODY_BYTES} bytes"
+        body = problem_body(413, detail, event.get("requestContext", {}).get("requestId", ""))
+        return {"statusCode": 413, "headers": {"Content-Type": PROBLEM_JSON}, "body": body, "isBase64Encoded": False}
     response = app.resolve(event, context)
     latency.flush_if_due(on_create_path=event.get("requestContext", {}).get("http", {}).get("method") == "POST")
     return response
