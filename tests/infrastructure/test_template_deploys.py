@@ -24,7 +24,9 @@ import pytest
 
 FUNCTION = "AWS::Serverless::Function"
 # Resource types moto 5.2.5's CloudFormation skips; each is checked on the transformed template below.
-KNOWN_SKIPPED = {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::S3::BucketPolicy"}
+# moto's CloudFormation skips these; AWS::CloudWatch::Alarm only in part (it skips alarms on
+# metric math and with conditional actions), so alarms are checked on the transformed template.
+KNOWN_SKIPPED = {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm"}
 # AWS managed policies a function role may carry (SAM adds them for logging and event sources).
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
@@ -371,3 +373,14 @@ def test_the_only_wildcard_statement_is_the_tls_deny(stack):
                 if wild:
                     assert statement["Effect"] == "Deny", (rid, statement)
                     assert statement["Condition"]["Bool"]["aws:SecureTransport"] == "false", (rid, statement)
+
+
+# ---------------------------------------------------------------- alarms (checked on the template)
+def test_alarms_watch_the_dead_letter_queue_queue_age_renderer_errors_and_api_5xx_and_notify_the_topic(stack):
+    alarms = {lid: r["Properties"] for lid, r in stack.cfn["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {(p.get("Namespace"), p.get("MetricName")) for p in alarms.values()}
+    assert {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/Lambda", "Errors")} <= watched
+    math = [p for p in alarms.values() if "Metrics" in p]
+    assert any("5xx" in str(p["Metrics"]) and "Count" in str(p["Metrics"]) for p in math)
+    for properties in alarms.values():
+        assert properties["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
