@@ -28,6 +28,10 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
+NO_VALUE = object()  # what Ref AWS::NoValue resolves to: the key or list item is left out
+CONDITION_FUNCTIONS = ("Condition", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or")
+
+
 class TemplateError(ValueError):
     pass
 
@@ -136,14 +140,20 @@ class Template:
     # ------------------------------------------------------------------ intrinsic functions
 
     def resolve(self, value: Any) -> Any:
+        """The value with its intrinsic functions applied; Ref AWS::NoValue drops the key or item."""
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (key, argument), = value.items()
             if key == "Ref":
-                return self._ref(argument)
+                return NO_VALUE if argument == "AWS::NoValue" else self._ref(argument)
+            if key == "Fn::If":
+                condition, when_true, when_false = argument
+                return self.resolve(when_true if self.condition(condition) else when_false)
+            if key in CONDITION_FUNCTIONS:
+                return self._evaluate(value)
             if key == "Fn::GetAtt":
                 logical_id, attribute = _getatt_target(argument)
                 return self.attribute(logical_id, attribute)
@@ -157,7 +167,25 @@ class Template:
                 return items[int(index)]
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not supported by the local stack")
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        if name not in self.raw.get("Conditions", {}):
+            raise TemplateError(f"condition {name} is not defined")
+        return self._evaluate(self.raw["Conditions"][name])
+
+    def _evaluate(self, expression: dict) -> bool:
+        (function, argument), = expression.items()
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals":
+            left, right = self.resolve(argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not self._evaluate(argument[0])
+        outcomes = [self._evaluate(item) for item in argument]
+        return all(outcomes) if function == "Fn::And" else any(outcomes)
 
     def _ref(self, name: str) -> str:
         if name in self.pseudo_parameters:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 from roomsnap.config import settings
 from roomsnap.dal import SnapshotRepository
-from roomsnap.observability import logger, metrics
+from roomsnap.observability import logger, metrics, traced
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
@@ -30,6 +30,7 @@ METRIC_NAMES = {
 }
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:

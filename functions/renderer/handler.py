@@ -19,7 +19,7 @@ from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.errors import LeaseHeld, SnapshotSettled, TransientError
 from roomsnap.models import Id, ReportContent, Snapshot, TaskStatus
-from roomsnap.observability import logger, metrics
+from roomsnap.observability import logger, metrics, traced
 from roomsnap.storage import PdfStore
 
 from render_logic.cache import ByteBoundedLRU
@@ -133,6 +133,7 @@ def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes
     )
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:

@@ -112,7 +112,10 @@ class Stack:
         return client
 
     def resolve(self, value: Any) -> Any:
-        """A template value as the deployed stack sees it: parameter and resource Refs resolved."""
+        """A template value as the deployed stack sees it: parameter and resource Refs and Fn::If resolved."""
+        if isinstance(value, dict) and list(value) == ["Fn::If"]:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(condition) else when_false)
         if isinstance(value, dict) and list(value) == ["Ref"]:
             name = value["Ref"]
             if name in self.parameters:
@@ -121,6 +124,14 @@ class Stack:
                 return self.physical[name]
             raise KeyError(f"cannot resolve Ref {name}")
         return value
+
+
+    def condition(self, name: str) -> bool:
+        """The template's conditions use Fn::Equals and Fn::Not over Refs."""
+        expression = self.sam["Conditions"][name]
+        negate = "Fn::Not" in expression
+        left, right = (expression["Fn::Not"][0] if negate else expression)["Fn::Equals"]
+        return (self.resolve(left) == self.resolve(right)) != negate
 
 
 def _in_test_account(request, **_):

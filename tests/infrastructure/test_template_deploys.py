@@ -31,6 +31,8 @@ KNOWN_SKIPPED = {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::S3:
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+    # SAM adds it for `Tracing`; X-Ray's write actions have no resource-level permissions.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 WILDCARD_ACTION = re.compile(r"^(\*|[A-Za-z0-9*-]+:\*)$")
 

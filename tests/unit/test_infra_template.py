@@ -80,3 +80,11 @@ def test_merge_globals_follows_sam_rules():
     )
 
     assert merged == {"Timeout": 30, "Layers": ["a", "b"], "Environment": {"Variables": {"A": "1", "B": "2"}}}
+
+
+def test_conditions_and_fn_if_resolve_as_cloudformation_does():
+    template = Template(ROOT / "template.yaml")
+    alarm = template.raw["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+    assert "AlarmActions" not in template.resolve(alarm)  # no topic: Fn::If picks AWS::NoValue
+    template.set_parameters({"AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"})
+    assert template.resolve(alarm)["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:ops"]

@@ -1,51 +1,205 @@
-"""Response shapes of the legacy contract (field names fixed; fields are only ever added)."""
+"""Response shapes: the legacy contract (field names fixed; fields are only ever added) and the
+other bodies the API returns, as pydantic models so the OpenAPI description is generated from them."""
 
-from roomsnap.models import Snapshot, TaskStatus
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from roomsnap.models import DocumentStatus, Snapshot, TaskStatus, Timings
+
+
+class View(BaseModel):
+    """Every field of a response is always present (None where it has no value yet)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class SnapshotView(View):
+    id: str
+    room_id: str
+    title: str
+    created_by: str
+    created_at: str
+    status: Literal["generating", "completed", "failed", "cancelled"]
+    file_size: int
+    snapshot_type: Literal["pdf"]
+    download_url: str
+    task_id: str
+    include_documents: bool
+    include_activity: bool
+    include_approvals: bool
+    completed_at: str | None
+    error: str | None
+    content_hash: str | None
+    cache_layer: Literal["memory", "s3", "rendered"] | None
+    timings: Timings
+
+
+class TaskResult(View):
+    snapshot_id: str
+    room_id: str
+    file_size: int
+    download_url: str
+    content_hash: str | None
+    cache_layer: Literal["memory", "s3", "rendered"] | None
+
+
+class TaskView(View):
+    task_id: str
+    task_type: Literal["generate_pdf"] = "generate_pdf"
+    status: TaskStatus
+    progress: int = Field(ge=0, le=100)
+    stage: str
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    result: TaskResult | None = Field(description="Set once the task is completed")
+    error: str | None
 
 
 def snapshot_view(snapshot: Snapshot) -> dict:
-    return {
-        "id": snapshot.id,
-        "room_id": snapshot.room_id,
-        "title": snapshot.title,
-        "created_by": snapshot.created_by,
-        "created_at": snapshot.created_at,
-        "status": snapshot.status,
-        "file_size": snapshot.file_size,
-        "snapshot_type": snapshot.snapshot_type,
-        "download_url": snapshot.download_url,
-        "task_id": snapshot.task_id,
-        "include_documents": snapshot.include_documents,
-        "include_activity": snapshot.include_activity,
-        "include_approvals": snapshot.include_approvals,
-        "completed_at": snapshot.completed_at,
-        "error": snapshot.error,
-        "content_hash": snapshot.content_hash,
-        "cache_layer": snapshot.cache_layer,
-        "timings": snapshot.timings.model_dump(),
-    }
+    return SnapshotView.model_validate(snapshot, from_attributes=True).model_dump(mode="json")
 
 
 def task_view(snapshot: Snapshot) -> dict:
-    completed = snapshot.task_status is TaskStatus.COMPLETED
-    return {
-        "task_id": snapshot.task_id,
-        "task_type": "generate_pdf",
-        "status": snapshot.task_status.value,
-        "progress": snapshot.progress,
-        "stage": snapshot.stage,
-        "created_at": snapshot.created_at,
-        "started_at": snapshot.started_at,
-        "completed_at": snapshot.completed_at,
-        "result": {
-            "snapshot_id": snapshot.id,
-            "room_id": snapshot.room_id,
-            "file_size": snapshot.file_size,
-            "download_url": snapshot.download_url,
-            "content_hash": snapshot.content_hash,
-            "cache_layer": snapshot.cache_layer,
-        }
-        if completed
+    return TaskView(
+        task_id=snapshot.task_id,
+        status=snapshot.task_status,
+        progress=snapshot.progress,
+        stage=snapshot.stage,
+        created_at=snapshot.created_at,
+        started_at=snapshot.started_at,
+        completed_at=snapshot.completed_at,
+        result=TaskResult(
+            snapshot_id=snapshot.id,
+            room_id=snapshot.room_id,
+            file_size=snapshot.file_size,
+            download_url=snapshot.download_url,
+            content_hash=snapshot.content_hash,
+            cache_layer=snapshot.cache_layer,
+        )
+        if snapshot.task_status is TaskStatus.COMPLETED
         else None,
-        "error": snapshot.error,
-    }
+        error=snapshot.error,
+    ).model_dump(mode="json")
+
+
+class BulkStatusView(View):
+    tasks: list[TaskView]
+    not_found: list[str] = Field(description="Task ids that do not exist or that the caller may not see")
+
+
+class DocumentStatusView(View):
+    id: str
+    status: DocumentStatus
+    updated_at: str
+
+
+class HealthView(View):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, bool]
+
+
+# ------------------------------------------------------------------ errors
+
+
+class ProblemError(View):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error the API function returns."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str = Field(description="Quote it to support")
+    errors: list[ProblemError] | None = Field(default=None, description="What did not match the API description (422 only)")
+
+
+class GatewayError(View):
+    """The body of API Gateway's own responses, such as 401 for a missing or invalid token."""
+
+    message: str
+
+
+# ------------------------------------------------------------------ admin metrics summary
+
+
+class TimeStatistics(View):
+    min: float | None
+    max: float | None
+    mean: float | None
+    median: float | None
+    p95: float | None
+    p99: float | None
+    count: int
+
+
+class LatencyStatistics(View):
+    mean: float | None
+    p95: float | None
+    p99: float | None
+    count: int
+
+
+class SummaryStatistics(View):
+    pdf_generation_time: TimeStatistics
+
+
+class Summary(View):
+    total_metrics: int
+    statistics: SummaryStatistics
+
+
+class PdfGeneration(View):
+    total_generations: int
+    cached_count: int
+    generated_count: int
+    cache_hit_rate_percent: float
+    by_layer: dict[Literal["memory", "s3", "rendered"], int]
+    failed_count: int
+    cancelled_count: int
+    statistics: TimeStatistics
+    render_time: TimeStatistics
+    created_to_completed: TimeStatistics
+
+
+class ApiPerformance(View):
+    total_requests: int
+    endpoints: dict[str, LatencyStatistics] = Field(description='By route, e.g. "POST /rooms/{room_id}/snapshots"')
+    status_classes: dict[str, LatencyStatistics] = Field(description='By status class, e.g. "2xx"')
+
+
+class CacheStatistics(View):
+    memory_entries: int
+    memory_used_mb: float
+    warm_renderers: int
+    memory_hits: int
+    s3_hits: int
+    cache_misses: int
+    hit_rate_percent: float
+
+
+class QueueDepth(View):
+    visible: int
+    in_flight: int
+    delayed: int
+
+
+class QueueStatistics(View):
+    render_queue: QueueDepth
+    dead_letter_queue: QueueDepth
+    oldest_unfinished_task_age_seconds: float
+
+
+class MetricsSummary(View):
+    timestamp: str
+    period_hours: int
+    summary: Summary
+    pdf_generation: PdfGeneration
+    api_performance: ApiPerformance
+    cache: CacheStatistics
+    queue: QueueStatistics
