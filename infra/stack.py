@@ -12,19 +12,21 @@ from infra.logs import LogBook
 from infra.provision import provision
 from infra.runtime import Runtime
 from infra.schedules import Scheduler
-from infra.template import Template
+from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
 
 
 class LocalStack:
     """Provisions the template's resources, then serves its HTTP API, SQS mappings, schedules and TTL.
 
-    Note that moto keeps its state per process: stacks started in one process share their resources.
+    Note that moto keeps its state per process: stacks started in one process share their resources
+    unless they are given different stack names (resource names start with the stack name).
     """
 
     def __init__(self, template_path: str = "template.yaml", port: int = 3000,
                  env_overrides: dict[str, dict[str, str]] | None = None,
-                 parameter_overrides: dict[str, Any] | None = None, start_schedules: bool = True):
+                 parameter_overrides: dict[str, Any] | None = None, start_schedules: bool = True,
+                 stack_name: str = STACK_NAME):
         self._stopped = False
         self._http: HttpApi | None = None
         self._background: list[Scheduler | SqsPoller | TtlSweeper] = []
@@ -32,7 +34,7 @@ class LocalStack:
         self.endpoint = Endpoint()
         try:
             self.endpoint_url = self.endpoint.url
-            self.template = Template(template_path, region=self.endpoint.region)
+            self.template = Template(template_path, region=self.endpoint.region, stack_name=stack_name)
             self.template.set_parameters({**local_issuer_parameters(self.template), **(parameter_overrides or {})})
             self.resources = provision(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,13 @@ def p99(values):
 
 def ms(seconds_list):
     return [s * 1000 for s in seconds_list]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: a child spawned by a large parent
+    starts with the parent's peak in it."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def parse_time(text: str) -> float:
@@ -132,7 +138,7 @@ def child_renderer(job: dict) -> dict:
     from roomsnap.ids import new_id
     from roomsnap.models import Activity, Snapshot, utc_now
 
-    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_after_import = peak_rss_mb()
     renderer, room_id = handler.renderer, job["room_id"]
 
     def new_snapshot(title: str, store: bool = True) -> Snapshot:
@@ -184,7 +190,7 @@ def child_renderer(job: dict) -> dict:
         memory.put(f"filler-{filler}", pdf + str(filler).encode())  # a new bytes object of a real PDF's size
         filler += 1
     return {"render": render_times, **layers, "gather": gather_times, "rss_after_import_mb": rss_after_import, "pdf_bytes": len(pdf), "l1_entries": len(memory),
-            "l1_mb": memory.used_bytes / 2**20, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "l1_mb": memory.used_bytes / 2**20, "peak_rss_mb": peak_rss_mb()}
 
 
 # ---------------------------------------------------------------------- measures

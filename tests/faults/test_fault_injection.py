@@ -24,7 +24,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(port=0, env_overrides=FAULTS, start_schedules=False) as running:
+    with LocalStack(port=0, env_overrides=FAULTS, start_schedules=False, stack_name="room-snapshots-faults") as running:
         yield running
 
 

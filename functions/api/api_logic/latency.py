@@ -11,13 +11,11 @@ from datetime import datetime, timezone
 from roomsnap.dal.stats import StatsRepository
 from roomsnap.histogram import bucket_of
 
-FLUSH_EVERY_S = 60
-FLUSH_AT_LATEST_S = 300
-
-
 class LatencyRecorder:
-    def __init__(self, stats: StatsRepository):
+    def __init__(self, stats: StatsRepository, flush_every_s: int = 60):
         self.stats = stats
+        self.flush_every_s = flush_every_s
+        self.flush_at_latest_s = 5 * flush_every_s
         self.pending: dict[tuple[str, str, str], list] = defaultdict(lambda: [defaultdict(int), 0, 0.0])
         self.last_flush = time.monotonic()
 
@@ -30,7 +28,7 @@ class LatencyRecorder:
 
     def flush_if_due(self, on_create_path: bool) -> None:
         waited = time.monotonic() - self.last_flush
-        if self.pending and (waited >= FLUSH_AT_LATEST_S or (waited >= FLUSH_EVERY_S and not on_create_path)):
+        if self.pending and (waited >= self.flush_at_latest_s or (waited >= self.flush_every_s and not on_create_path)):
             self.flush()
 
     def flush(self) -> None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from roomsnap.dal import SnapshotRepository
-from roomsnap.errors import Conflict, NotFound, UnprocessableEntity
+from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
-from roomsnap.models import Snapshot, SnapshotIn, TaskStatus
+from roomsnap.models import MAX_BULK_TASKS, Snapshot, SnapshotIn, TaskStatus
 from roomsnap.permissions import Action
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
@@ -91,6 +91,8 @@ class SnapshotService:
 
     def bulk_status(self, caller: Caller, task_ids: list[str]) -> tuple[list[Snapshot], list[str]]:
         """The tasks the caller may see, and the ids reported as not found (missing or not visible)."""
+        if len(task_ids) > MAX_BULK_TASKS:
+            raise BadRequest(f"at most {MAX_BULK_TASKS} task ids per call; {len(task_ids)} were sent")
         wanted = {task_id: task_id.removeprefix("snapshot-") for task_id in dict.fromkeys(task_ids)}
         found = self.snapshots.get_many(list(wanted.values()))
         readable = self.rooms.readable(caller, {snapshot.room_id for snapshot in found})

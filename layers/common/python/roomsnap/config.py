@@ -25,6 +25,8 @@ class Settings(BaseModel):
     max_requeues: int = Field(default=3, ge=0)
     # A cached PDF that no snapshot references and nothing used for this long is deleted.
     pdf_retention_days: float = Field(default=7, ge=0)
+    # API latency histograms are flushed to the table at most this often per container (0: always).
+    api_stats_flush_seconds: int = Field(default=60, ge=0)
     max_receive_count: int = Field(default=4, ge=1)
     # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)

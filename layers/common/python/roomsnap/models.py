@@ -130,8 +130,11 @@ class SnapshotIn(Input):
 TaskIdText = Annotated[str, StringConstraints(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
 
 
+MAX_BULK_TASKS = 100
+
+
 class BulkStatusIn(Input):
-    task_ids: list[TaskIdText] = Field(min_length=1, max_length=100)
+    task_ids: list[TaskIdText] = Field(min_length=1, description=f"1 to {MAX_BULK_TASKS} task ids; more is a 400")
 
 
 # ------------------------------------------------------------------ stored records
