@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/r
 run: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m infra run
 
-test: $(VENV)/.installed lint
+test: $(VENV)/.installed lint sam-check
 	$(PY) -m pytest -q tests
 
 # cfn-lint with our own rules (cfn_rules/): log groups with retention, DLQs, no IAM wildcards,

@@ -1,5 +1,9 @@
 """Fuzzing the API from its own description (schemathesis): generated requests, valid and invalid,
-against the local stack. No answer may be a server error or break the description."""
+against the local stack. No answer may be a server error or break the description.
+
+The description is docs/openapi.json, which the stack serves byte for byte (checked below and, against
+the code, by test_openapi_drift). It is loaded at collection, as @schema.parametrize needs; pytest 9 has
+no room for schemathesis.pytest.from_fixture (it sets Node._nodeid, gone in pytest 9.2)."""
 
 import hypothesis
 import pytest
@@ -21,50 +25,52 @@ MAX_EXAMPLES = 25  # per operation and generation mode (valid, invalid) in the f
 SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    database=None,  # nothing written to the working tree; a failure prints its reproduction
+    database=None,  # nothing is written to the working tree; a failure prints how to reproduce it
     suppress_health_check=list(HealthCheck),
 )
 STATEFUL = hypothesis.settings(SETTINGS, max_examples=30, stateful_step_count=6)
 
-
-@pytest.fixture(scope="module")
-def api_schema(stack, seeded):
-    """The description the stack serves. Half the generated path parameters are replaced by values
-    that exist (the seeded room, document, snapshot and task), so success responses are reached too."""
-    schema = schemathesis.openapi.from_url(f"{stack.base_url}/api/v1/openapi.json")
-
-    @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
-        if context.operation.method.upper() == "DELETE":  # the seeded snapshot must outlive the run
-            return st.just(path_parameters)
-        existing = {name: seeded[name] for name in path_parameters if name in seeded}
-        return st.sampled_from([path_parameters, {**path_parameters, **existing}])
-
-    return schema
+schema = schemathesis.openapi.from_path(COMMITTED)
+EXISTING: dict[str, str] = {}  # path parameter values that exist, set by the `existing` fixture
 
 
-def authorization(tokens: dict[str, str], path: str) -> dict[str, str]:
-    """The owner of the seeded room; an admin for the admins' metrics, so their shape is checked too."""
-    token = tokens["admin"] if path.endswith("/metrics/summary") else tokens["owner"]
-    return {"Authorization": f"Bearer {token}"}
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    """Half the cases use values that exist, so that success responses are reached too. Deleting
+    is left to the stateful test: the seeded snapshot must outlive the run."""
+    if context.operation.method.upper() == "DELETE":
+        return st.just(path_parameters)
+    existing = {name: EXISTING[name] for name in path_parameters if name in EXISTING}
+    return st.sampled_from([path_parameters, {**path_parameters, **existing}])
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+@pytest.fixture(scope="module", autouse=True)
+def existing(seeded):
+    EXISTING.update(seeded)
+    yield
+    EXISTING.clear()
+
+
+def call_kwargs(stack, tokens: dict[str, str], case) -> dict:
+    """The stack's URL and a token: the owner of the seeded room, or an admin for the admins' metrics
+    (so that their shape is checked too)."""
+    token = tokens["admin"] if case.path.endswith("/metrics/summary") else tokens["owner"]
+    return {"base_url": stack.base_url, "headers": {"Authorization": f"Bearer {token}"}}
 
 
 @schema.parametrize()
 @SETTINGS
-def test_every_operation_answers_as_described(case, tokens):
-    case.call_and_validate(headers=authorization(tokens, case.path), checks=CHECKS)
+def test_every_operation_answers_as_described(case, stack, tokens):
+    case.call_and_validate(checks=CHECKS, **call_kwargs(stack, tokens, case))
 
 
-def test_linked_operations_answer_as_described(api_schema, tokens):
+def test_linked_operations_answer_as_described(stack, tokens):
     """Stateful: follows the description's links (a new room to its operations, a new snapshot to
     reading, downloading, polling, cancelling and deleting it)."""
 
-    class Workflow(api_schema.as_state_machine()):
+    class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
-            return {"headers": authorization(tokens, case.path)}
+            return call_kwargs(stack, tokens, case)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
@@ -72,11 +78,11 @@ def test_linked_operations_answer_as_described(api_schema, tokens):
     Workflow.run(settings=STATEFUL)
 
 
-def test_the_stack_serves_the_committed_description_and_its_documentation_offline(stack):
+def test_the_stack_serves_this_description_and_its_documentation_offline(stack):
     described = requests.get(f"{stack.base_url}/api/v1/openapi.json", timeout=30)
     assert described.status_code == 200 and described.headers["Content-Type"] == "application/json"
     assert described.text == COMMITTED.read_text(encoding="utf-8")
     docs = requests.get(f"{stack.base_url}/api/v1/docs", timeout=30)
     assert docs.status_code == 200 and docs.headers["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in docs.text and "Room Snapshots" in docs.text
-    assert "<script src=" not in docs.text and "<link rel=\"stylesheet\" href=" not in docs.text  # assets inline
+    assert "<script src=" not in docs.text and "rel='stylesheet'" not in docs.text  # swagger-ui's assets are inline
