@@ -38,9 +38,9 @@ EXISTING: dict[str, str] = {}  # path parameter values that exist, set by the `e
 def flatmap_path_parameters(context, path_parameters):
     """Half the cases use values that exist, so that success responses are reached too. Deleting
     is left to the stateful test: the seeded snapshot must outlive the run."""
-    if context.operation.method.upper() == "DELETE":
+    existing = {name: EXISTING[name] for name in path_parameters or {} if name in EXISTING}
+    if not existing or context.operation.method.upper() == "DELETE":
         return st.just(path_parameters)
-    existing = {name: EXISTING[name] for name in path_parameters if name in EXISTING}
     return st.sampled_from([path_parameters, {**path_parameters, **existing}])
 
 
