@@ -62,7 +62,8 @@ def snapshot(**flags) -> Snapshot:
 
 
 def digest(detail, activity, snap=None, today=TODAY) -> str:
-    return content_hash(gather(FakeRooms(detail, activity), snap or snapshot(), today), "t1", "rl1")
+    content, _ = gather(FakeRooms(detail, activity), snap or snapshot(), today)
+    return content_hash(content, "t1", "rl1")
 
 
 BASE = digest(*room())
@@ -131,7 +132,7 @@ def test_who_asked_and_when_do_not_change_the_hash_but_the_title_and_sections_do
 def test_the_day_expiry_is_checked_on_and_the_versions_are_part_of_the_hash():
     detail, activity = room()
     assert digest(detail, activity, today=date(2026, 11, 29)) != BASE
-    content = gather(FakeRooms(detail, activity), snapshot(), TODAY)
+    content, _ = gather(FakeRooms(detail, activity), snapshot(), TODAY)
     assert content_hash(content, "t2", "rl1") != BASE
     assert content_hash(content, "t1", "rl2") != BASE
 

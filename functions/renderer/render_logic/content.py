@@ -29,7 +29,8 @@ def _lines(model, records) -> list:
     return sorted(lines, key=lambda line: line.model_dump_json())
 
 
-def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> ReportContent:
+def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[ReportContent, int]:
+    """What the snapshot prints, and the room version it was read at."""
     detail = rooms.get_room_detail(snapshot.room_id)
     if detail is None:
         raise PermanentRenderError("the room no longer exists")
@@ -50,4 +51,4 @@ def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> ReportCont
     rows = sum(len(section or []) for section in (content.parties, content.vessels, content.documents, content.approvals, content.activity))
     if rows > MAX_REPORT_ROWS:
         raise PermanentRenderError(f"the room holds {rows} rows to print; one report holds at most {MAX_REPORT_ROWS}")
-    return content
+    return content, detail.version

@@ -1,23 +1,33 @@
-"""One snapshot through its task: claim → gather → hash → L1 → S3 → render on a miss → complete.
+"""One snapshot through its task: claim → content hash → L1 → S3 → render on a miss → complete.
 
 Every status change is a conditional write (roomsnap.dal.snapshots), so a redelivered message, a
-cancelled task or a deleted snapshot never moves a record backwards or completes it twice."""
+cancelled task or a deleted snapshot never moves a record backwards or completes it twice.
 
+A cache hit should not pay for reading the whole room. A room's `version` counts every change to
+its data, so the room's id and version, the snapshot's title and sections, the expiry-check day
+and the template and library versions — the content key — determine what the report prints. The
+content hash found for a content key is remembered (in this container and in the table); a
+later snapshot with the same key needs one small read of the room's version instead of reading
+the room."""
+
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.snapshots import STALE_PDF_LOCK
 from roomsnap.errors import PermanentRenderError
-from roomsnap.hashing import content_hash
+from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings
 from roomsnap.storage import PdfStore
 
 from render_logic.cache import ByteBoundedLRU
 from render_logic.content import gather
+
+KNOWN_KEYS_LIMIT = 10_000
 
 
 @dataclass
@@ -52,6 +62,7 @@ class SnapshotRenderer:
         self.memory = memory
         self.render = render
         self.versions = (template_version, library_version)
+        self.known_hashes: dict[str, str] = {}  # content key -> content hash
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
@@ -60,16 +71,23 @@ class SnapshotRenderer:
         started = time.perf_counter()
         snapshot = self.snapshots.claim(snapshot_id, lease_seconds)
         timings = Timings(queue_wait_ms=max(0.0, (datetime.now(timezone.utc) - sent_at).total_seconds() * 1000))
+        today = datetime.now(timezone.utc).date()
         try:
             step = time.perf_counter()
-            content = gather(self.rooms, snapshot, datetime.now(timezone.utc).date())
+            version = self.rooms.room_version(snapshot.room_id)
+            if version is None:
+                raise PermanentRenderError("the room no longer exists")
+            digest, content = self._known_hash(self._content_key(snapshot, version, today)), None
+            if digest is None:
+                content, digest = self._gather(snapshot, today)
             timings.gather_ms = _ms_since(step)
             self.snapshots.progress(snapshot_id, 30)
-            digest = content_hash(content, *self.versions)
             self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
             pdf, layer = self._cached(digest)
             self.snapshots.progress(snapshot_id, 60)
             if pdf is None:
+                if content is None:  # known content, but its PDF is gone from both caches
+                    content, digest = self._gather(snapshot, today)
                 pdf, layer = self._render_and_store(content, digest, timings)
                 self.snapshots.progress(snapshot_id, 80)
         except PermanentRenderError as error:
@@ -80,11 +98,43 @@ class SnapshotRenderer:
         completed = self.snapshots.complete(snapshot, digest, usage, file_size=len(pdf), cache_layer=layer, timings=timings)
         return Outcome(completed, layer, len(pdf))
 
+    def _content_key(self, snapshot: Snapshot, version: int, today: date) -> str:
+        parts = {
+            "room_id": snapshot.room_id,
+            "version": version,
+            "title": snapshot.title,
+            "sections": [snapshot.include_documents, snapshot.include_approvals, snapshot.include_activity],
+            "expiry_checked_on": today.isoformat(),
+            "versions": self.versions,
+        }
+        return hashlib.sha256(canonical_json(parts)).hexdigest()
+
+    def _known_hash(self, key: str) -> str | None:
+        if key not in self.known_hashes and (digest := self.snapshots.known_content_hash(key)):
+            self._remember(key, digest)
+        return self.known_hashes.get(key)
+
+    def _remember(self, key: str, digest: str) -> None:
+        if len(self.known_hashes) >= KNOWN_KEYS_LIMIT:
+            self.known_hashes.clear()
+        self.known_hashes[key] = digest
+
+    def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, str]:
+        """Reads the room, hashes what it prints, and records the hash under the content key of
+        the version actually read (the room may have changed since its version was looked up)."""
+        content, version = gather(self.rooms, snapshot, today)
+        digest = content_hash(content, *self.versions)
+        key = self._content_key(snapshot, version, today)
+        self.snapshots.remember_content_hash(key, digest)
+        self._remember(key, digest)
+        return content, digest
+
     def _cached(self, digest: str) -> tuple[bytes | None, str | None]:
         if (pdf := self.memory.get(digest)) is not None:
-            # One conditional PUT both confirms the object and restores it if the cleanup removed
-            # it since this container cached it: a memory hit never points a snapshot at nothing.
-            self.pdfs.put_if_absent(digest, pdf)
+            # The cleanup may have removed the object since this container cached it: put it back,
+            # so a memory hit never points a snapshot at nothing.
+            if not self.pdfs.exists(digest):
+                self.pdfs.put_if_absent(digest, pdf)
             return pdf, "memory"
         if (pdf := self.pdfs.get(digest)) is not None:
             self.memory.put(digest, pdf)

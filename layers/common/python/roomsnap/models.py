@@ -148,6 +148,7 @@ class Room(BaseModel):
     created_by: str
     created_at: str
     updated_at: str
+    version: int = 1  # +1 with every change to the room's data
 
 
 # Each record extends the part of it that a report prints: the report models hold exactly the

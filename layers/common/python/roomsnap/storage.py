@@ -28,6 +28,15 @@ class PdfStore:
                 return None
             raise
 
+    def exists(self, content_hash: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=pdf_key(content_hash))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def put_if_absent(self, content_hash: str, pdf: bytes) -> bool:
         """Stores the PDF unless an object with this hash exists. Same hash means same bytes, so a
         concurrent writer that got there first is as good as our own write: returns False then."""

@@ -10,14 +10,21 @@ from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party,
 
 
 class RoomRepository(Repository):
-    """Rooms and what they hold. Every change to a room's data is one transaction that also bumps
-    the room's `updated_at` (its "data as of") and appends to its activity log."""
+    """Rooms and what they hold. Every change to a room's data is one transaction that also sets
+    the room's `updated_at` (its "data as of"), counts up its `version` and appends to its activity
+    log: equal versions of a room hold equal data."""
 
     # ---------------------------------------------------------------- reads
 
     def get_room(self, room_id: str) -> Room | None:
         item = self.dynamodb.get_item(TableName=self.table_name, Key=room_key(room_id), ConsistentRead=True).get("Item")
         return Room.model_validate(record(item)) if item else None
+
+    def room_version(self, room_id: str) -> int | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key=room_key(room_id), ConsistentRead=True, ProjectionExpression="version"
+        ).get("Item")
+        return int(item["version"]["N"]) if item else None
 
     def get_party(self, room_id: str, email: str) -> Party | None:
         item = self.dynamodb.get_item(
@@ -145,9 +152,9 @@ class RoomRepository(Repository):
             "Update": {
                 "TableName": self.table_name,
                 "Key": room_key(room_id),
-                "UpdateExpression": "SET updated_at = :at",
+                "UpdateExpression": "SET updated_at = :at ADD version :one",
                 "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":at": {"S": activity.at}},
+                "ExpressionAttributeValues": {":at": {"S": activity.at}, ":one": {"N": "1"}},
             }
         }
         try:

@@ -11,7 +11,7 @@ the same snapshot twice; a crashed renderer's lease simply runs out."""
 
 import hashlib
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,7 @@ from roomsnap.models import STAGES, Activity, Snapshot, TaskStatus, utc_now
 
 ACTIVE = "ACTIVE"
 STALE_PDF_LOCK = timedelta(minutes=10)  # well past the cleanup function's timeout
+CONTENT_KEY_RETENTION = timedelta(days=2)  # a content key names one day's expiry checks
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 GENERATION_SHARDS = 4
 GENERATION_LOG_RETENTION = timedelta(days=8)  # the metrics summary looks back at most 168 h
@@ -29,6 +30,10 @@ GENERATION_LOG_RETENTION = timedelta(days=8)  # the metrics summary looks back a
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _content_key_item(content_key: str) -> dict:
+    return {"PK": {"S": f"CONTENT#{content_key}"}, "SK": {"S": "CONTENT"}}
 
 
 def pdf_item_key(content_hash: str) -> dict:
@@ -213,6 +218,16 @@ class SnapshotRepository(Repository):
         """pending | running → failed, with a reason a person can read. False if already settled."""
         fields = {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000], "completed_at": utc_now()}
         return self._finish(snapshot_id, fields, outcome="failed") is None
+
+    def known_content_hash(self, content_key: str) -> str | None:
+        """The content hash recorded for a content key (see render_logic.render), if any."""
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=_content_key_item(content_key)).get("Item")
+        return item["content_hash"]["S"] if item else None
+
+    def remember_content_hash(self, content_key: str, content_hash: str) -> None:
+        expires_at = int((datetime.now(timezone.utc) + CONTENT_KEY_RETENTION).timestamp())
+        item = {**_content_key_item(content_key), **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at})}
+        self.dynamodb.put_item(TableName=self.table_name, Item=item)
 
     # ---------------------------------------------------------------- cleanup side
 
