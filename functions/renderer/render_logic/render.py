@@ -28,6 +28,10 @@ from render_logic.cache import ByteBoundedLRU
 from render_logic.content import gather
 
 KNOWN_KEYS_LIMIT = 10_000
+# Intermediate progress (30, 60, 80) is written only when this long has passed since the last
+# write: a poller asks at most once a second, and a cache hit is over in milliseconds, so most
+# such writes would never be seen. Claiming (10) and completing (100) are always written.
+PROGRESS_INTERVAL_S = 0.2
 
 
 @dataclass
@@ -35,6 +39,20 @@ class Outcome:
     snapshot: Snapshot | None  # None: cancelled or deleted while rendering, result discarded
     cache_layer: str | None = None
     pdf_bytes: int = 0
+
+
+class Progress:
+    """Writes intermediate progress only when a poller could see it (PROGRESS_INTERVAL_S)."""
+
+    def __init__(self, snapshots: SnapshotRepository, snapshot_id: str):
+        self.snapshots = snapshots
+        self.snapshot_id = snapshot_id
+        self.last_write = time.monotonic()  # the claim wrote progress 10
+
+    def __call__(self, percent: int) -> None:
+        if time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
+            self.snapshots.progress(self.snapshot_id, percent)
+            self.last_write = time.monotonic()
 
 
 def _iso(moment: datetime) -> str:
@@ -70,6 +88,8 @@ class SnapshotRenderer:
         error) to be retried; a PermanentRenderError fails the snapshot here and returns."""
         started = time.perf_counter()
         snapshot = self.snapshots.claim(snapshot_id, lease_seconds)
+        progress = Progress(self.snapshots, snapshot_id)
+
         timings = Timings(queue_wait_ms=max(0.0, (datetime.now(timezone.utc) - sent_at).total_seconds() * 1000))
         today = datetime.now(timezone.utc).date()
         try:
@@ -81,15 +101,15 @@ class SnapshotRenderer:
             if digest is None:
                 content, digest = self._gather(snapshot, today)
             timings.gather_ms = _ms_since(step)
-            self.snapshots.progress(snapshot_id, 30)
+            progress(30)
             self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
             pdf, layer = self._cached(digest)
-            self.snapshots.progress(snapshot_id, 60)
+            progress(60)
             if pdf is None:
                 if content is None:  # known content, but its PDF is gone from both caches
                     content, digest = self._gather(snapshot, today)
                 pdf, layer = self._render_and_store(content, digest, timings)
-                self.snapshots.progress(snapshot_id, 80)
+                progress(80)
         except PermanentRenderError as error:
             failed = snapshot.model_copy(update={"task_status": TaskStatus.FAILED, "error": str(error)})
             return Outcome(failed if self.snapshots.fail(snapshot_id, str(error)) else None)
