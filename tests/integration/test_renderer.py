@@ -2,6 +2,7 @@
 duplicate deliveries, cancellation."""
 
 import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -154,3 +155,26 @@ def test_a_deleted_room_fails_the_snapshot_with_a_reason(parts, aws):
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.FAILED
     assert stored.task_status is TaskStatus.FAILED and "no longer exists" in stored.error
+
+
+class Crash(BaseException):
+    """A renderer dying mid-render (the process is gone: nothing is released)."""
+
+
+def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
+    room_id = new_room(parts, "Crash room")
+    snapshot = new_snapshot(parts, room_id)
+
+    def dies(content):
+        raise Crash()
+
+    with pytest.raises(Crash):
+        make_renderer(parts, dies).process(snapshot.id, datetime.now(timezone.utc), lease_seconds=0.3)
+    assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.RUNNING
+    # The message comes back; once the dead renderer's lease has run out, the next one takes over
+    with pytest.raises(LeaseHeld):
+        process(make_renderer(parts), snapshot)
+    time.sleep(0.35)
+    outcome = make_renderer(parts).process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+    stored = parts["snapshots"].get(snapshot.id)
+    assert outcome.snapshot.task_status is TaskStatus.COMPLETED and stored.attempts == 2
