@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test token fire bench lint sam-check clean
+.PHONY: run test token fire bench lint sam-check openapi clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ token: $(VENV)/.installed
 # Fires a schedule of the running stack now: make fire FUNCTION=CleanupFunction
 fire: $(VENV)/.installed
 	@$(PY) -m infra fire $(FUNCTION)
+
+# Regenerates docs/openapi.json from the code (a contract test fails while they differ).
+openapi: $(VENV)/.installed
+	$(PY) -m tests.contract.openapi
 
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench

@@ -327,7 +327,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         log.info("%s %s %d %.1f ms", self.command, self.path, response.status, (time.monotonic() - started) * 1000)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_TRACE = do_QUERY = _handle
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # _handle logs one line per request

@@ -40,7 +40,7 @@ from roomsnap.models import (
     Vessel,
     VesselIn,
 )
-from roomsnap.observability import logger
+from roomsnap.observability import logger, traced
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
@@ -97,7 +97,8 @@ app.configure_openapi(
 )
 app.enable_swagger(path=f"{API}/docs", compress=True)  # serves its own swagger-ui assets: works offline
 PUBLIC = {"security": []}  # operations outside the JWT authorizer (Auth: Authorizer: NONE in template.yaml)
-STRING = {"type": "string"}
+WRITE_ERRORS = (413, 415)  # of POST and PATCH operations: refused before parsing (see lambda_handler)
+NO_CONTENT: dict = {}  # declared so that no body (and no media type) is expected
 
 
 def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
@@ -123,7 +124,7 @@ def links(operation_ids: list[str], **parameters: str) -> dict:
 
 
 def header(description: str, required: bool = False) -> dict:
-    return {"description": description, "required": required, "schema": STRING}
+    return {"description": description, "required": required, "schema": {"type": "string"}}
 
 
 NEXT_PAGE = {"X-Next-Cursor": header("Cursor of the next page; absent on the last page")}
@@ -132,13 +133,12 @@ TASK_HEADERS = {
     "Cache-Control": header("no-cache", required=True),
     "Retry-After": header("Seconds before polling again is worthwhile; absent once the task is terminal"),
 }
-NO_CONTENT: dict = {}  # declared so that no body (and no media type) is expected
 
 
 @cache
 def openapi_json() -> str:
     """The OpenAPI description of this API, generated from the routes and models (sorted, stable)."""
-    return json.dumps(json.loads(app.get_openapi_json_schema()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(json.loads(app.get_openapi_json_schema()), indent=2, sort_keys=True) + "\n"
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -154,8 +154,16 @@ def page(items: list, cursor: str | None) -> Response:
     return json_response(200, items, {"X-Next-Cursor": cursor} if cursor else {})
 
 
+def record_latency_of(status: int) -> None:
+    """Counts this request under its route (in the legacy notation) and status class."""
+    if route := app.context.get("_route"):
+        path = re.sub(r"<(\w+)>", r"{\1}", route.path.removeprefix(API))
+        latency.record(f"{route.method} {path}", status, (time.perf_counter() - app.context["started"]) * 1000)
+
+
 def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    started = time.perf_counter()
+    """Requests that pass validation; those that fail it are counted by invalid_request, since
+    Powertools validates before any middleware of ours runs."""
     status = 500
     try:
         response = next_middleware(app)
@@ -164,13 +172,8 @@ def record_latency(app: APIGatewayHttpResolver, next_middleware: NextMiddleware)
     except DomainError as error:
         status = error.status
         raise
-    except RequestValidationError:
-        status = 422
-        raise
     finally:
-        if route := app.context.get("_route"):
-            path = re.sub(r"<(\w+)>", r"{\1}", route.path.removeprefix(API))  # the legacy route notation
-            latency.record(f"{route.method} {path}", status, (time.perf_counter() - started) * 1000)
+        record_latency_of(status)
 
 
 app.use(middlewares=[record_latency])
@@ -200,6 +203,7 @@ def domain_error(error: DomainError) -> Response:
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response:
+    record_latency_of(422)
     errors = [{"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e["type"]} for e in error.errors()]
     return problem(422, "the request does not match the API description", errors=errors)
 
@@ -252,7 +256,7 @@ def health():
                 room_id="$response.body#/id",
             ),
         ),
-        **errors(413),
+        **errors(*WRITE_ERRORS),
     },
 )
 def create_room(body: RoomIn):
@@ -269,12 +273,12 @@ def get_room(room_id: RoomId):
     return json_response(200, rooms.get_room(caller(), room_id).model_dump(mode="json"))
 
 
-@app.post(f"{API}/rooms/<room_id>/parties", operation_id="addParty", responses={201: returns(Party, "The party added"), **errors(404, 413)})
+@app.post(f"{API}/rooms/<room_id>/parties", operation_id="addParty", responses={201: returns(Party, "The party added"), **errors(404, 409, *WRITE_ERRORS)})
 def add_party(room_id: RoomId, body: PartyIn):
     return json_response(201, rooms.add_party(caller(), room_id, body).model_dump(mode="json"))
 
 
-@app.post(f"{API}/rooms/<room_id>/vessels", operation_id="addVessel", responses={201: returns(Vessel, "The vessel added"), **errors(404, 413)})
+@app.post(f"{API}/rooms/<room_id>/vessels", operation_id="addVessel", responses={201: returns(Vessel, "The vessel added"), **errors(404, 409, *WRITE_ERRORS)})
 def add_vessel(room_id: RoomId, body: VesselIn):
     return json_response(201, rooms.add_vessel(caller(), room_id, body).model_dump(mode="json"))
 
@@ -288,7 +292,7 @@ def add_vessel(room_id: RoomId, body: VesselIn):
             "The document added",
             links=links(["setDocumentStatus"], room_id="$request.path.room_id", document_id="$response.body#/id"),
         ),
-        **errors(404, 413),
+        **errors(404, *WRITE_ERRORS),
     },
 )
 def add_document(room_id: RoomId, body: DocumentIn):
@@ -298,13 +302,13 @@ def add_document(room_id: RoomId, body: DocumentIn):
 @app.patch(
     f"{API}/rooms/<room_id>/documents/<document_id>",
     operation_id="setDocumentStatus",
-    responses={200: returns(DocumentStatusView, "The document's new status"), **errors(404, 413)},
+    responses={200: returns(DocumentStatusView, "The document's new status"), **errors(404, *WRITE_ERRORS)},
 )
 def set_document_status(room_id: RoomId, document_id: ItemId, body: DocumentPatch):
     return json_response(200, rooms.set_document_status(caller(), room_id, document_id, body))
 
 
-@app.post(f"{API}/rooms/<room_id>/approvals", operation_id="addApproval", responses={201: returns(Approval, "The approval recorded"), **errors(404, 413)})
+@app.post(f"{API}/rooms/<room_id>/approvals", operation_id="addApproval", responses={201: returns(Approval, "The approval recorded"), **errors(404, *WRITE_ERRORS)})
 def add_approval(room_id: RoomId, body: ApprovalIn):
     return json_response(201, rooms.add_approval(caller(), room_id, body).model_dump(mode="json"))
 
@@ -338,7 +342,7 @@ def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
                 **links(["getTask", "cancelTask"], task_id="$response.body#/task_id"),
             },
         ),
-        **errors(404, 409, 413),
+        **errors(404, 409, *WRITE_ERRORS),
     },
 )
 def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: IdempotencyKey = None):
@@ -428,7 +432,7 @@ def get_task(task_id: TaskId, if_none_match: IfNoneMatch = None):
 @app.post(
     f"{API}/snapshots/tasks/bulk-status",
     operation_id="bulkTaskStatus",
-    responses={200: returns(BulkStatusView, "The tasks found, in the order asked"), **errors(413)},
+    responses={200: returns(BulkStatusView, "The tasks found, in the order asked"), **errors(400, *WRITE_ERRORS)},
 )
 def bulk_status(body: BulkStatusIn):
     found, missing = snapshots.bulk_status(caller(), body.task_ids)
@@ -449,7 +453,7 @@ def metrics_summary(hours: Annotated[int, Query(ge=1, le=168)] = 24):
 @app.post(
     f"{API}/snapshots/tasks/<task_id>/cancel",
     operation_id="cancelTask",
-    responses={200: returns(TaskView, "The task, cancelled"), **errors(404, 409)},
+    responses={200: returns(TaskView, "The task, cancelled"), **errors(404, 409, *WRITE_ERRORS)},
 )
 def cancel_task(task_id: TaskId):
     return json_response(200, task_view(snapshots.cancel(caller(), task_id)))
@@ -460,12 +464,28 @@ def openapi():
     return Response(200, content_types.APPLICATION_JSON, openapi_json())
 
 
+def refusal(event: dict, status: int, detail: str) -> dict:
+    """A problem answered before anything parses the request."""
+    body = problem_body(status, detail, event.get("requestContext", {}).get("requestId", ""))
+    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": body, "isBase64Encoded": False}
+
+
+def json_or_no_body(event: dict) -> bool:
+    """Request bodies are JSON. The resolver would also try form and multipart parsers on a POST or
+    PATCH (and answer a multipart type without a boundary with a 500)."""
+    method = event.get("requestContext", {}).get("http", {}).get("method")
+    content_type = (event.get("headers") or {}).get("content-type", "").strip()
+    return method not in ("POST", "PATCH") or not content_type or content_type.startswith(content_types.APPLICATION_JSON)
+
+
+@traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context) -> dict:
-    if len(event.get("body") or "") > MAX_BODY_BYTES:  # refused before anything parses it
-        detail = f"the request body is larger than {MAX_BODY_BYTES} bytes"
-        body = problem_body(413, detail, event.get("requestContext", {}).get("requestId", ""))
-        return {"statusCode": 413, "headers": {"Content-Type": PROBLEM_JSON}, "body": body, "isBase64Encoded": False}
+    if len(event.get("body") or "") > MAX_BODY_BYTES:
+        return refusal(event, 413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not json_or_no_body(event):
+        return refusal(event, 415, "request bodies must be application/json")
+    app.append_context(started=time.perf_counter())
     response = app.resolve(event, context)
     latency.flush_if_due(on_create_path=event.get("requestContext", {}).get("http", {}).get("method") == "POST")
     return response
