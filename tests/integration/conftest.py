@@ -9,6 +9,8 @@ import pytest
 from infra.endpoint import Endpoint
 from infra.provision import provision
 from infra.template import Template
+from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.storage import PdfStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,3 +33,15 @@ def aws():
         os.environ.clear()
         os.environ.update(saved)
         endpoint.stop()
+
+
+@pytest.fixture
+def parts(aws):
+    resources, endpoint = aws
+    return {
+        "rooms": RoomRepository(resources["DataTable"]),
+        "snapshots": SnapshotRepository(resources["DataTable"]),
+        "pdfs": PdfStore(resources["PdfBucket"]),
+        "s3": endpoint.client("s3"),
+        "bucket": resources["PdfBucket"],
+    }

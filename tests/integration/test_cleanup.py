@@ -10,7 +10,7 @@ from roomsnap.errors import PdfBeingDeleted
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
-from tests.integration.test_renderer import make_renderer, new_room, new_snapshot, objects, parts, process  # noqa: F401  (fixture)
+from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
 @pytest.fixture

@@ -6,54 +6,12 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-import reportlab
-from render_logic.cache import ByteBoundedLRU
-from render_logic.render import SnapshotRenderer
-from report import TEMPLATE_VERSION, render_report
-from roomsnap.dal import RoomRepository, SnapshotRepository
+from report import render_report
 from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
-from roomsnap.models import Activity, Party, Role, Room, Snapshot, TaskStatus, utc_now
-from roomsnap.storage import PdfStore, pdf_key
+from roomsnap.models import Activity, TaskStatus, utc_now
 
-
-@pytest.fixture
-def parts(aws):
-    resources, endpoint = aws
-    return {
-        "rooms": RoomRepository(resources["DataTable"]),
-        "snapshots": SnapshotRepository(resources["DataTable"]),
-        "pdfs": PdfStore(resources["PdfBucket"]),
-        "s3": endpoint.client("s3"),
-        "bucket": resources["PdfBucket"],
-    }
-
-
-def make_renderer(parts, render=render_report) -> SnapshotRenderer:
-    return SnapshotRenderer(parts["rooms"], parts["snapshots"], parts["pdfs"], ByteBoundedLRU(8 << 20), render, TEMPLATE_VERSION, reportlab.Version)
-
-
-def new_room(parts, title="Integration room") -> str:
-    now = utc_now()
-    room = Room(id=new_id(), title=title, location="Off Malta", operation_time="2026-12-01T06:00:00+00:00", created_by="o@x.io", created_at=now, updated_at=now)
-    owner = Party(email="o@x.io", company="Owner", role=Role.OWNER, added_at=now)
-    parts["rooms"].create_room(room, owner, Activity(id=new_id(), at=now, actor="o@x.io", action="room.created"))
-    return room.id
-
-
-def new_snapshot(parts, room_id: str, title="Same") -> Snapshot:
-    snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by="o@x.io", created_at=utc_now())
-    audit = Activity(id=new_id(), at=snapshot.created_at, actor="o@x.io", action="snapshot.created", category="audit")
-    parts["snapshots"].create(snapshot, audit)
-    return snapshot
-
-
-def process(renderer, snapshot):
-    return renderer.process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
-
-
-def objects(parts, content_hash):
-    return parts["s3"].list_objects_v2(Bucket=parts["bucket"], Prefix=pdf_key(content_hash)).get("KeyCount", 0)
+from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
 def test_a_miss_renders_then_memory_then_s3_serve_the_same_pdf(parts):

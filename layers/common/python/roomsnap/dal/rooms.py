@@ -4,7 +4,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from roomsnap.dal.items import Repository, is_condition_failure, log_put, record, room_key, to_dynamo
+from roomsnap.dal.items import Repository, log_put, record, room_key, to_dynamo
 from roomsnap.errors import Conflict, NotFound
 from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
 
