@@ -49,6 +49,7 @@ renderer = SnapshotRenderer(
     TEMPLATE_VERSION,
     # The bytes depend on the PDF library and on zlib, which compresses the page streams.
     f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
+    touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
 )
 processor = BatchProcessor(event_type=EventType.SQS)
 

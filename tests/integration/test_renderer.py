@@ -136,3 +136,22 @@ def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
     outcome = make_renderer(parts).process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.COMPLETED and stored.attempts == 2
+
+
+def test_a_warm_container_confirms_a_pdf_once_within_its_touch_window(parts):
+    room_id = new_room(parts, "Touch window")
+    touches = []
+
+    class CountingSnapshots(type(parts["snapshots"])):
+        def touch_pdf(self, content_hash, stale_lock_before):
+            touches.append(content_hash)
+            return super().touch_pdf(content_hash, stale_lock_before)
+
+    renderer = make_renderer(parts)
+    renderer.snapshots = CountingSnapshots(parts["snapshots"].table_name)
+    renderer.touch_valid_s = 60
+    layers = [process(renderer, new_snapshot(parts, room_id)).cache_layer for _ in range(3)]
+    assert layers == ["rendered", "memory", "memory"] and len(touches) == 1
+    renderer.touch_valid_s = 0  # outside the window every use touches again
+    process(renderer, new_snapshot(parts, room_id))
+    assert len(touches) == 2

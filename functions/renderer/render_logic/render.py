@@ -11,6 +11,7 @@ later snapshot with the same key needs one small read of the room's version inst
 the room."""
 
 import hashlib
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class SnapshotRenderer:
         render: Callable[[ReportContent], bytes],
         template_version: str,
         library_version: str,
+        touch_valid_s: float = 0,
     ):
         self.rooms = rooms
         self.snapshots = snapshots
@@ -81,6 +83,8 @@ class SnapshotRenderer:
         self.render = render
         self.versions = (template_version, library_version)
         self.known_hashes: dict[str, str] = {}  # content key -> content hash
+        self.touch_valid_s = touch_valid_s  # well inside the cleanup's PDF retention
+        self.touched: dict[str, float] = {}  # content hash -> when this container touched it
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
@@ -102,7 +106,6 @@ class SnapshotRenderer:
                 content, digest = self._gather(snapshot, today)
             timings.gather_ms = _ms_since(step)
             progress(30)
-            self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
             pdf, layer = self._cached(digest)
             progress(60)
             if pdf is None:
@@ -150,10 +153,20 @@ class SnapshotRenderer:
         return content, digest
 
     def _cached(self, digest: str) -> tuple[bytes | None, str | None]:
+        """Touches the PDF's record, then looks in L1 and S3 — unless this container touched it
+        within `touch_valid_s`: the PDF was then stored after that touch (every path through
+        process() makes sure of it), and the cleanup cannot delete it for the retention period."""
+        confirmed = time.monotonic() - self.touched.get(digest, -math.inf) < self.touch_valid_s
+        if not confirmed:
+            touched_at = time.monotonic()
+            self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
+            if len(self.touched) >= KNOWN_KEYS_LIMIT:
+                self.touched.clear()
+            self.touched[digest] = touched_at
         if (pdf := self.memory.get(digest)) is not None:
             # The cleanup may have removed the object since this container cached it: put it back,
             # so a memory hit never points a snapshot at nothing.
-            if not self.pdfs.exists(digest):
+            if not confirmed and not self.pdfs.exists(digest):
                 self.pdfs.put_if_absent(digest, pdf)
             return pdf, "memory"
         if (pdf := self.pdfs.get(digest)) is not None:
