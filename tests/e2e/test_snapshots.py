@@ -91,12 +91,21 @@ def test_a_second_identical_snapshot_is_served_from_the_cache_and_shares_the_pdf
     assert [s["id"] for s in rest] == [first["id"]]
 
 
+def cancelled_snapshot(api, room_id: str, attempts: int = 5) -> dict:
+    """A snapshot cancelled before it completed. The cancel races a renderer that starts within
+    milliseconds; a lost race (409, already completed) is tried again with a new snapshot."""
+    for attempt in range(attempts):
+        snapshot = api.create_snapshot(room_id, f"Never rendered {attempt}")
+        if api.request("POST", f"/snapshots/tasks/{snapshot['task_id']}/cancel").status_code == 200:
+            return snapshot
+    raise AssertionError(f"the renderer completed {attempts} snapshots before they could be cancelled")
+
+
 def test_downloads_redirect_to_s3_on_request_and_wait_for_completion(stack, as_user):
     owner = as_user("owner.dl@x.io")
     room_id = room_with_data(owner)
     snapshot = owner.create_snapshot(room_id, "Redirected")
-    cancelled = owner.create_snapshot(room_id, "Never rendered")
-    owner.ok("POST", f"/snapshots/tasks/{cancelled['task_id']}/cancel")
+    cancelled = cancelled_snapshot(owner, room_id)
     owner.wait_for_task(snapshot["task_id"])
     redirect = owner.request("GET", f"/rooms/{room_id}/snapshots/{snapshot['id']}/download", params={"redirect": "true"}, allow_redirects=False)
     assert redirect.status_code == 307
