@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from roomsnap.dal import SnapshotRepository
 from roomsnap.dal.snapshots import STALE_PDF_LOCK
+from roomsnap.models import iso
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
 
@@ -20,10 +21,6 @@ class Report:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Maintenance:
@@ -46,7 +43,7 @@ class Maintenance:
     def recover_stuck(self, now: datetime, report: Report) -> None:
         """Unfinished tasks silent for too long have lost their message (a crash on the last
         delivery, or a send that never happened): re-enqueue them, a bounded number of times."""
-        for snapshot, heartbeat in self.snapshots.stale_active(_iso(now - self.stuck_after)):
+        for snapshot, heartbeat in self.snapshots.stale_active(iso(now - self.stuck_after)):
             if snapshot.requeues >= self.max_requeues:
                 reason = f"no renderer finished it after {snapshot.requeues} re-enqueues; last error: {snapshot.last_error or 'none recorded'}"
                 report.failed_stuck += bool(self.snapshots.fail(snapshot.id, reason))
@@ -61,7 +58,7 @@ class Maintenance:
         while marked waits and retries. So a PDF that is referenced, or about to be, stays."""
         cutoff = now - self.pdf_retention
         for content_hash in self.pdfs.hashes_older_than(cutoff):
-            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=_iso(cutoff), stale_lock_before=_iso(now - STALE_PDF_LOCK))
+            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=iso(cutoff), stale_lock_before=iso(now - STALE_PDF_LOCK))
             if lock is None:
                 continue
             if self.snapshots.references(content_hash):

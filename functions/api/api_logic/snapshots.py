@@ -10,7 +10,7 @@ from roomsnap.dal import SnapshotRepository
 from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
-from roomsnap.models import MAX_BULK_TASKS, Snapshot, SnapshotIn, TaskStatus
+from roomsnap.models import MAX_BULK_TASKS, Snapshot, SnapshotIn, TaskStatus, iso
 from roomsnap.permissions import Action
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
@@ -45,7 +45,7 @@ class SnapshotService:
         it is new; an Idempotency-Key seen before returns the first snapshot instead."""
         self.rooms.authorize(caller, room_id, Action.CREATE_SNAPSHOT)
         now = datetime.now(timezone.utc)
-        created_at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        created_at = iso(now)
         snapshot = Snapshot(
             id=new_id(), room_id=room_id, created_by=caller.email, created_at=created_at, correlation_id=correlation_id, **data.model_dump()
         )

@@ -22,7 +22,7 @@ from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.snapshots import STALE_PDF_LOCK
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import canonical_json, content_hash
-from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings
+from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings, iso
 from roomsnap.storage import PdfStore
 
 from render_logic.cache import ByteBoundedLRU
@@ -54,10 +54,6 @@ class Progress:
         if time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
             self.snapshots.progress(self.snapshot_id, percent)
             self.last_write = time.monotonic()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _ms_since(start: float) -> float:
@@ -159,7 +155,7 @@ class SnapshotRenderer:
         confirmed = time.monotonic() - self.touched.get(digest, -math.inf) < self.touch_valid_s
         if not confirmed:
             touched_at = time.monotonic()
-            self.snapshots.touch_pdf(digest, stale_lock_before=_iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
+            self.snapshots.touch_pdf(digest, stale_lock_before=iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
             if len(self.touched) >= KNOWN_KEYS_LIMIT:
                 self.touched.clear()
             self.touched[digest] = touched_at

@@ -15,8 +15,13 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
+def iso(moment: datetime) -> str:
+    """The one timestamp format of records: UTC, milliseconds, a trailing Z (sorts as text)."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(timezone.utc))
 
 
 class Role(str, Enum):

@@ -6,6 +6,7 @@ from typing import Any
 
 from roomsnap.dal.items import Repository, record, to_dynamo
 from roomsnap.dal.snapshots import ACTIVE, GENERATION_LOG_RETENTION, GENERATION_SHARDS
+from roomsnap.models import iso
 
 
 def _days(since: datetime, until: datetime) -> list[str]:
@@ -14,10 +15,6 @@ def _days(since: datetime, until: datetime) -> list[str]:
         days.append(day.isoformat())
         day += timedelta(days=1)
     return days
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class StatsRepository(Repository):
@@ -29,8 +26,8 @@ class StatsRepository(Repository):
                     KeyConditionExpression="PK = :pk AND SK BETWEEN :since AND :until",
                     ExpressionAttributeValues={
                         ":pk": {"S": f"GEN#{day}#{shard}"},
-                        ":since": {"S": _iso(since)},
-                        ":until": {"S": _iso(until) + "~"},
+                        ":since": {"S": iso(since)},
+                        ":until": {"S": iso(until) + "~"},
                     },
                 )
                 events.extend({**record(item), "at": item["SK"]["S"][:24]} for item in items)
