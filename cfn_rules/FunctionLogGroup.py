@@ -18,7 +18,7 @@ def _sub_function(name) -> str | None:
         value, variables = value[0], (value[1] if len(value) > 1 and isinstance(value[1], dict) else {})
     if not isinstance(value, str) or not value.startswith("/aws/lambda/${") or not value.endswith("}"):
         return None
-    target = value[len("/aws/lambda/${"):-1]
+    target = value[len("/aws/lambda/${") : -1]
     if not target or "$" in target or "{" in target or "." in target or target in variables:
         return None
     return target
@@ -45,16 +45,20 @@ class FunctionLogGroup(CloudFormationLintRule):
             if target in functions:
                 groups.setdefault(target, []).append(group_id)
                 if "RetentionInDays" not in properties:
-                    matches.append(RuleMatch(
-                        ["Resources", group_id, "Properties"],
-                        f"Log group {group_id} of function {target} has no RetentionInDays "
-                        "(logs would be kept forever)",
-                    ))
+                    matches.append(
+                        RuleMatch(
+                            ["Resources", group_id, "Properties"],
+                            f"Log group {group_id} of function {target} has no RetentionInDays "
+                            "(logs would be kept forever)",
+                        )
+                    )
         for function_id in functions:
             if function_id not in groups:
-                matches.append(RuleMatch(
-                    ["Resources", function_id],
-                    f"Function {function_id} has no AWS::Logs::LogGroup with "
-                    f"LogGroupName: !Sub /aws/lambda/${{{function_id}}} and RetentionInDays",
-                ))
+                matches.append(
+                    RuleMatch(
+                        ["Resources", function_id],
+                        f"Function {function_id} has no AWS::Logs::LogGroup with "
+                        f"LogGroupName: !Sub /aws/lambda/${{{function_id}}} and RetentionInDays",
+                    )
+                )
         return matches

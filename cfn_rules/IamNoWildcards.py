@@ -75,21 +75,27 @@ class IamNoWildcards(CloudFormationLintRule):
                     where = f"{logical_id} statement {sid or (i if i is not None else 0)}"
                     for key in ("NotAction", "NotResource"):
                         if key in statement:
-                            matches.append(RuleMatch(
-                                spath + [key],
-                                f"{where}: Allow with {key} grants everything not listed; name the "
-                                f"{'actions' if key == 'NotAction' else 'resources'} instead",
-                            ))
+                            matches.append(
+                                RuleMatch(
+                                    spath + [key],
+                                    f"{where}: Allow with {key} grants everything not listed; name the "
+                                    f"{'actions' if key == 'NotAction' else 'resources'} instead",
+                                )
+                            )
                     for action in _as_list(statement.get("Action")):
                         if isinstance(action, str) and WILDCARD_ACTION.match(action):
-                            matches.append(RuleMatch(
-                                spath + ["Action"],
-                                f"{where}: wildcard Action {action!r}; list the specific actions needed",
-                            ))
+                            matches.append(
+                                RuleMatch(
+                                    spath + ["Action"],
+                                    f"{where}: wildcard Action {action!r}; list the specific actions needed",
+                                )
+                            )
                     for target in _as_list(statement.get("Resource")):
                         if target == "*":
-                            matches.append(RuleMatch(
-                                spath + ["Resource"],
-                                f"{where}: Resource '*'; name the specific resource ARNs",
-                            ))
+                            matches.append(
+                                RuleMatch(
+                                    spath + ["Resource"],
+                                    f"{where}: Resource '*'; name the specific resource ARNs",
+                                )
+                            )
         return matches

@@ -19,7 +19,11 @@ def _refs(value, wanted: set[str]) -> set[str]:
             if key == "Ref" and isinstance(item, str) and item in wanted:
                 found.add(item)
             elif key == "Fn::GetAtt":
-                target = item.split(".", 1)[0] if isinstance(item, str) else (item[0] if isinstance(item, list) and item else None)
+                target = (
+                    item.split(".", 1)[0]
+                    if isinstance(item, str)
+                    else (item[0] if isinstance(item, list) and item else None)
+                )
                 if target in wanted:
                     found.add(target)
             elif key == "Fn::Sub":
@@ -78,7 +82,9 @@ class QueueRedrivePolicy(CloudFormationLintRule):
         "needs RedrivePolicy with deadLetterTargetArn and maxReceiveCount, so a poison message ends "
         "in a DLQ instead of being retried until it expires."
     )
-    source_url = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html"
+    source_url = (
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html"
+    )
     tags = ["resources", "sqs", "room-snapshots"]
 
     def match(self, cfn):
@@ -90,7 +96,9 @@ class QueueRedrivePolicy(CloudFormationLintRule):
         for queue_id in sorted(queues):
             if queue_id in dlq_targets and queue_id not in sources:
                 continue  # a dead-letter queue: nothing to redrive to
-            why = f"is the event source of {sources[queue_id]}" if queue_id in sources else "is not a dead-letter target"
+            why = (
+                f"is the event source of {sources[queue_id]}" if queue_id in sources else "is not a dead-letter target"
+            )
             properties = resources[queue_id].get("Properties") or {}
             policy = properties.get("RedrivePolicy") if isinstance(properties, dict) else None
             if isinstance(policy, str):
@@ -99,11 +107,12 @@ class QueueRedrivePolicy(CloudFormationLintRule):
                 except ValueError:
                     policy = None
             if not isinstance(policy, dict):
-                matches.append(RuleMatch(
-                    ["Resources", queue_id],
-                    f"Queue {queue_id} {why} but has no RedrivePolicy "
-                    "(deadLetterTargetArn + maxReceiveCount)",
-                ))
+                matches.append(
+                    RuleMatch(
+                        ["Resources", queue_id],
+                        f"Queue {queue_id} {why} but has no RedrivePolicy (deadLetterTargetArn + maxReceiveCount)",
+                    )
+                )
                 continue
             path = ["Resources", queue_id, "Properties", "RedrivePolicy"]
             target = policy.get("deadLetterTargetArn")

@@ -29,7 +29,7 @@ def _scope(resource, bucket: str) -> str | None:
         return "all"
     if not isinstance(resource, dict) or len(resource) != 1:
         return None
-    (fn, arg), = resource.items()
+    ((fn, arg),) = resource.items()
     if fn == "Fn::GetAtt":
         target = arg.split(".", 1) if isinstance(arg, str) else arg
         return "bucket" if isinstance(target, list) and target[:2] == [bucket, "Arn"] else None
@@ -76,34 +76,39 @@ class S3BucketSecure(CloudFormationLintRule):
             properties = bucket.get("Properties") or {}
             block = properties.get("PublicAccessBlockConfiguration") if isinstance(properties, dict) else None
             if not isinstance(block, dict):
-                matches.append(RuleMatch(
-                    ["Resources", bucket_id],
-                    f"Bucket {bucket_id} has no PublicAccessBlockConfiguration "
-                    f"({', '.join(PUBLIC_ACCESS_FLAGS)} must all be true)",
-                ))
+                matches.append(
+                    RuleMatch(
+                        ["Resources", bucket_id],
+                        f"Bucket {bucket_id} has no PublicAccessBlockConfiguration "
+                        f"({', '.join(PUBLIC_ACCESS_FLAGS)} must all be true)",
+                    )
+                )
             else:
                 missing = [flag for flag in PUBLIC_ACCESS_FLAGS if not _true(block.get(flag))]
                 if missing:
-                    matches.append(RuleMatch(
-                        ["Resources", bucket_id, "Properties", "PublicAccessBlockConfiguration"],
-                        f"Bucket {bucket_id} does not block all public access: "
-                        f"{', '.join(missing)} must be true",
-                    ))
+                    matches.append(
+                        RuleMatch(
+                            ["Resources", bucket_id, "Properties", "PublicAccessBlockConfiguration"],
+                            f"Bucket {bucket_id} does not block all public access: {', '.join(missing)} must be true",
+                        )
+                    )
             matches.extend(self._check_policy(bucket_id, policies))
         return matches
 
     def _check_policy(self, bucket_id: str, policies: dict) -> list[RuleMatch]:
         mine = {
-            policy_id: policy for policy_id, policy in policies.items()
-            if isinstance(policy.get("Properties"), dict)
-            and policy["Properties"].get("Bucket") == {"Ref": bucket_id}
+            policy_id: policy
+            for policy_id, policy in policies.items()
+            if isinstance(policy.get("Properties"), dict) and policy["Properties"].get("Bucket") == {"Ref": bucket_id}
         }
         if not mine:
-            return [RuleMatch(
-                ["Resources", bucket_id],
-                f"Bucket {bucket_id} has no AWS::S3::BucketPolicy (Bucket: !Ref {bucket_id}) "
-                "denying requests with aws:SecureTransport false",
-            )]
+            return [
+                RuleMatch(
+                    ["Resources", bucket_id],
+                    f"Bucket {bucket_id} has no AWS::S3::BucketPolicy (Bucket: !Ref {bucket_id}) "
+                    "denying requests with aws:SecureTransport false",
+                )
+            ]
         problems: list[RuleMatch] = []
         for policy_id, policy in mine.items():
             document = policy["Properties"].get("PolicyDocument")
@@ -122,13 +127,17 @@ class S3BucketSecure(CloudFormationLintRule):
                     gaps.append(f"Resource must cover both the bucket ARN and ${{{bucket_id}.Arn}}/*")
                 if not gaps:
                     return []
-                problems.append(RuleMatch(
-                    path, f"Bucket {bucket_id} TLS-only Deny in {policy_id} is incomplete: " + "; ".join(gaps)
-                ))
+                problems.append(
+                    RuleMatch(
+                        path, f"Bucket {bucket_id} TLS-only Deny in {policy_id} is incomplete: " + "; ".join(gaps)
+                    )
+                )
         if problems:
             return problems
-        return [RuleMatch(
-            ["Resources", next(iter(mine))],
-            f"Bucket policy of {bucket_id} has no Deny statement with Condition "
-            "Bool aws:SecureTransport: 'false' (TLS-only access)",
-        )]
+        return [
+            RuleMatch(
+                ["Resources", next(iter(mine))],
+                f"Bucket policy of {bucket_id} has no Deny statement with Condition "
+                "Bool aws:SecureTransport: 'false' (TLS-only access)",
+            )
+        ]

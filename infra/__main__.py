@@ -15,8 +15,7 @@ import requests
 def run(args: argparse.Namespace) -> None:
     from infra.stack import LocalStack
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s.%(msecs)03d %(name)s %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s.%(msecs)03d %(name)s %(message)s", datefmt="%H:%M:%S")
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -24,9 +23,12 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nLocal stack on {stack.base_url} (AWS endpoint {stack.endpoint_url})")
         for logical_id, physical_id in stack.resources.items():
             print(f"  {logical_id:<28} {physical_id}")
-        print(f"\nA token: make -s token EMAIL=you@example.com [ADMIN=1]\n"
-              f"  curl -H \"Authorization: Bearer $(make -s token EMAIL=you@example.com)\" {stack.base_url}/...\n"
-              f"Ctrl-C stops.\n", flush=True)
+        print(
+            f"\nA token: make -s token EMAIL=you@example.com [ADMIN=1]\n"
+            f'  curl -H "Authorization: Bearer $(make -s token EMAIL=you@example.com)" {stack.base_url}/...\n'
+            f"Ctrl-C stops.\n",
+            flush=True,
+        )
         stopping.wait()
         print("Stopping...", flush=True)
 
@@ -41,8 +43,9 @@ def token(args: argparse.Namespace) -> None:
 
 def fire(args: argparse.Namespace) -> None:
     target = "/".join(filter(None, [args.function, args.event]))
-    response = requests.post(f"http://127.0.0.1:{os.environ.get('PORT', '3000')}/_local/schedules/{target}",
-                             timeout=900)
+    response = requests.post(
+        f"http://127.0.0.1:{os.environ.get('PORT', '3000')}/_local/schedules/{target}", timeout=900
+    )
     print(response.text)
     sys.exit(0 if response.ok else 1)
 

@@ -50,8 +50,15 @@ class SigningKey:
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
         return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def mint(self, email: str, admin: bool = False, ttl: int = 3600, issuer: str = LOCAL_ISSUER,
-             audience: str = LOCAL_AUDIENCE, **claims: Any) -> str:
+    def mint(
+        self,
+        email: str,
+        admin: bool = False,
+        ttl: int = 3600,
+        issuer: str = LOCAL_ISSUER,
+        audience: str = LOCAL_AUDIENCE,
+        **claims: Any,
+    ) -> str:
         """A Cognito-like ID token for the given user."""
         now = int(time.time())
         payload = {
@@ -87,8 +94,13 @@ def _create_key_file(path: Path) -> None:
 class JwtAuthorizer:
     """Checks a request as an HTTP API JWT authorizer does: kid, RS256 signature, iss, aud or client_id, exp, nbf, iat."""
 
-    def __init__(self, issuer: str, audiences: list[str], jwks: dict[str, Any],
-                 identity_source: str = "$request.header.Authorization"):
+    def __init__(
+        self,
+        issuer: str,
+        audiences: list[str],
+        jwks: dict[str, Any],
+        identity_source: str = "$request.header.Authorization",
+    ):
         self.issuer = issuer
         self.audiences = set(audiences)
         self.keys = {key.key_id: key for key in jwt.PyJWKSet.from_dict(jwks).keys}
@@ -104,8 +116,13 @@ class JwtAuthorizer:
             key = self.keys.get(jwt.get_unverified_header(token).get("kid"))
             if key is None:
                 raise Unauthorized("signing key not found")
-            claims = jwt.decode(token, key.key, algorithms=["RS256"], issuer=self.issuer,
-                                options={"verify_aud": False, "require": ["exp", "iss"]})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "iss"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.PyJWTError as error:

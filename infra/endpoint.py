@@ -60,8 +60,12 @@ class Endpoint:
 
     def environment(self) -> dict[str, str]:
         """The variables that point an AWS SDK (boto3 reads AWS_ENDPOINT_URL) at this endpoint."""
-        return {"AWS_ENDPOINT_URL": self.url, "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
-                **self.credentials}
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **self.credentials,
+        }
 
     def client(self, service: str):
         return self._session.client(service, endpoint_url=self.url)

@@ -21,8 +21,14 @@ from infra.template import Template
 log = logging.getLogger("infra.sqs")
 
 SQS_MAX_MESSAGES = 10  # per ReceiveMessage call
-SUPPORTED_PROPERTIES = {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",
-                        "ScalingConfig", "Enabled"}
+SUPPORTED_PROPERTIES = {
+    "Queue",
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "FunctionResponseTypes",
+    "ScalingConfig",
+    "Enabled",
+}
 
 
 @dataclass(frozen=True)
@@ -50,33 +56,41 @@ def mappings_from_template(template: Template) -> list[QueueMapping]:
             event = template.resolve(properties)
             if event.get("Enabled", True) in (False, "false"):
                 continue
-            mappings.append(QueueMapping(
-                function=function.logical_id,
-                event_name=name,
-                queue_url=template.attribute(queue, "QueueUrl"),
-                queue_arn=template.attribute(queue, "Arn"),
-                batch_size=int(event.get("BatchSize", 10)),
-                batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
-                report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
-                pollers=concurrency(function),
-            ))
+            mappings.append(
+                QueueMapping(
+                    function=function.logical_id,
+                    event_name=name,
+                    queue_url=template.attribute(queue, "QueueUrl"),
+                    queue_arn=template.attribute(queue, "Arn"),
+                    batch_size=int(event.get("BatchSize", 10)),
+                    batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
+                    report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
+                    pollers=concurrency(function),
+                )
+            )
     return mappings
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """The event Lambda builds from received messages."""
-    return {"Records": [{
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {name: _lambda_attribute(value)
-                              for name, value in message.get("MessageAttributes", {}).items()},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    } for message in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {
+                    name: _lambda_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
 
 
 def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -168,13 +182,20 @@ class SqsPoller:
             return
         consumed = records_to_delete(messages, result, mapping.report_item_failures)
         for start in range(0, len(consumed), SQS_MAX_MESSAGES):
-            self._sqs.delete_message_batch(QueueUrl=mapping.queue_url, Entries=[
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                for index, message in enumerate(consumed[start:start + SQS_MAX_MESSAGES])
-            ])
+            self._sqs.delete_message_batch(
+                QueueUrl=mapping.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(consumed[start : start + SQS_MAX_MESSAGES])
+                ],
+            )
         if len(consumed) < len(messages):
-            log.info("%s: %d of %d records failed, left on the queue", mapping.function,
-                     len(messages) - len(consumed), len(messages))
+            log.info(
+                "%s: %d of %d records failed, left on the queue",
+                mapping.function,
+                len(messages) - len(consumed),
+                len(messages),
+            )
 
     def stop(self) -> None:
         self._stopping.set()

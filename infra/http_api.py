@@ -121,16 +121,22 @@ def routes_from_template(template: Template, jwks: dict[str, Any]) -> list[Route
                 settings = auth["Authorizers"][authorizer_name]
                 if "JwtConfiguration" not in settings:
                     raise ValueError(f"{function.logical_id}: only JWT authorizers run locally")
-                authorizer = JwtAuthorizer(LOCAL_ISSUER, [LOCAL_AUDIENCE], jwks,
-                                           settings.get("IdentitySource", "$request.header.Authorization"))
-            routes.append(Route(
-                method=str(event.get("Method", "ANY")).upper(),
-                path=event.get("Path", "$default"),
-                function=function.logical_id,
-                api_id=template.attribute(api) if api else "local",
-                authorizer=authorizer,
-                timeout=min(API_TIMEOUT, int(event.get("TimeoutInMillis", API_TIMEOUT * 1000)) / 1000),
-            ))
+                authorizer = JwtAuthorizer(
+                    LOCAL_ISSUER,
+                    [LOCAL_AUDIENCE],
+                    jwks,
+                    settings.get("IdentitySource", "$request.header.Authorization"),
+                )
+            routes.append(
+                Route(
+                    method=str(event.get("Method", "ANY")).upper(),
+                    path=event.get("Path", "$default"),
+                    function=function.logical_id,
+                    api_id=template.attribute(api) if api else "local",
+                    authorizer=authorizer,
+                    timeout=min(API_TIMEOUT, int(event.get("TimeoutInMillis", API_TIMEOUT * 1000)) / 1000),
+                )
+            )
     return routes
 
 
@@ -154,8 +160,9 @@ class Request:
         return joined
 
 
-def api_gateway_event(route: Route, path_parameters: dict[str, str], request: Request,
-                      claims: dict[str, Any] | None, request_id: str) -> dict[str, Any]:
+def api_gateway_event(
+    route: Route, path_parameters: dict[str, str], request: Request, claims: dict[str, Any] | None, request_id: str
+) -> dict[str, Any]:
     raw_path, _, raw_query = request.target.partition("?")
     headers = request.joined_headers()
     cookie_header = headers.pop("cookie", "")
@@ -163,8 +170,12 @@ def api_gateway_event(route: Route, path_parameters: dict[str, str], request: Re
     headers.setdefault("x-forwarded-for", request.source_ip)
     headers.setdefault("x-forwarded-proto", "http")
     now = datetime.now(timezone.utc)
-    event: dict[str, Any] = {"version": "2.0", "routeKey": route.route_key, "rawPath": raw_path,
-                             "rawQueryString": raw_query}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
     if cookie_header:
         event["cookies"] = [cookie.strip() for cookie in cookie_header.split(";") if cookie.strip()]
     event["headers"] = headers
@@ -176,12 +187,20 @@ def api_gateway_event(route: Route, path_parameters: dict[str, str], request: Re
     event["requestContext"] = {
         "accountId": ACCOUNT_ID,
         "apiId": route.api_id,
-        **({"authorizer": {"jwt": {"claims": request_context_claims(claims), "scopes": None}}}
-           if claims is not None else {}),
+        **(
+            {"authorizer": {"jwt": {"claims": request_context_claims(claims), "scopes": None}}}
+            if claims is not None
+            else {}
+        ),
         "domainName": host,
         "domainPrefix": host.split(".")[0],
-        "http": {"method": request.method, "path": raw_path, "protocol": "HTTP/1.1",
-                 "sourceIp": request.source_ip, "userAgent": headers.get("user-agent", "")},
+        "http": {
+            "method": request.method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
         "requestId": request_id,
         "routeKey": route.route_key,
         "stage": "$default",
@@ -221,8 +240,11 @@ class Response:
         body = body if isinstance(body, str) else json.dumps(body)
         headers = [(name, str(value)) for name, value in (result.get("headers") or {}).items()]
         headers += [("set-cookie", cookie) for cookie in result.get("cookies") or []]
-        return cls(int(result["statusCode"]), headers,
-                   base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8"))
+        return cls(
+            int(result["statusCode"]),
+            headers,
+            base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8"),
+        )
 
 
 # ---------------------------------------------------------------------- server
@@ -231,8 +253,14 @@ class Response:
 class HttpApi:
     """Routes requests to functions; also serves the local extras under /_local/."""
 
-    def __init__(self, routes: list[Route], invoke: Callable[[str, Any], Any], jwks: dict[str, Any],
-                 fire_schedule: Callable[[str, str | None], Any], port: int = 3000):
+    def __init__(
+        self,
+        routes: list[Route],
+        invoke: Callable[[str, Any], Any],
+        jwks: dict[str, Any],
+        fire_schedule: Callable[[str, str | None], Any],
+        port: int = 3000,
+    ):
         self.routes = routes
         self._invoke = invoke
         self._jwks = jwks

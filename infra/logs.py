@@ -12,8 +12,19 @@ from typing import Any, TextIO
 RECORDS_KEPT = 5000
 # Powertools fields that repeat on every line and say nothing about the event itself.
 NOISY_FIELDS = {
-    "level", "message", "timestamp", "location", "service", "xray_trace_id", "sampling_rate", "cold_start",
-    "function_name", "function_memory_size", "function_arn", "function_request_id", "exception",
+    "level",
+    "message",
+    "timestamp",
+    "location",
+    "service",
+    "xray_trace_id",
+    "sampling_rate",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "exception",
 }
 
 

@@ -49,23 +49,46 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
 def _table(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
     name = template.physical_name(logical_id)
     dynamodb = endpoint.client("dynamodb")
-    _warn_unapplied(logical_id, properties, {
-        "TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput",
-        "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification", "StreamSpecification", "Tags",
-        "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
-    })
+    _warn_unapplied(
+        logical_id,
+        properties,
+        {
+            "TableName",
+            "KeySchema",
+            "AttributeDefinitions",
+            "BillingMode",
+            "ProvisionedThroughput",
+            "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes",
+            "SSESpecification",
+            "StreamSpecification",
+            "Tags",
+            "TimeToLiveSpecification",
+            "PointInTimeRecoverySpecification",
+        },
+    )
     try:
         dynamodb.describe_table(TableName=name)
         log.info("%s: reusing table %s", logical_id, name)
     except dynamodb.exceptions.ResourceNotFoundException:
-        request = {key: properties[key] for key in (
-            "KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput",
-            "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-        ) if key in properties}
+        request = {
+            key: properties[key]
+            for key in (
+                "KeySchema",
+                "AttributeDefinitions",
+                "BillingMode",
+                "ProvisionedThroughput",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+            )
+            if key in properties
+        }
         if "SSESpecification" in properties:
             sse = properties["SSESpecification"]
-            request["SSESpecification"] = {"Enabled": sse["SSEEnabled"],
-                                           **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse}}
+            request["SSESpecification"] = {
+                "Enabled": sse["SSEEnabled"],
+                **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse},
+            }
         if "StreamSpecification" in properties:
             request["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
         if "Tags" in properties:
@@ -74,8 +97,10 @@ def _table(template: Template, endpoint: Endpoint, logical_id: str, properties: 
         dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
         log.info("%s: created table %s", logical_id, name)
     ttl = properties.get("TimeToLiveSpecification")
-    if ttl and dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"].get(
-            "TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+    if ttl and dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"].get("TimeToLiveStatus") not in (
+        "ENABLED",
+        "ENABLING",
+    ):
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
     if "PointInTimeRecoverySpecification" in properties:
         dynamodb.update_continuous_backups(
@@ -90,7 +115,9 @@ def _queue(template: Template, endpoint: Endpoint, logical_id: str, properties: 
     name = template.physical_name(logical_id)
     sqs = endpoint.client("sqs")
     # Every other property is a queue attribute of the same name, given as a string.
-    attributes = {key: _attribute_string(value) for key, value in properties.items() if key not in ("QueueName", "Tags")}
+    attributes = {
+        key: _attribute_string(value) for key, value in properties.items() if key not in ("QueueName", "Tags")
+    }
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         log.info("%s: reusing queue %s", logical_id, url)
@@ -114,10 +141,19 @@ def _attribute_string(value: Any) -> str:
 def _bucket(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
     name = template.physical_name(logical_id)
     s3 = endpoint.client("s3")
-    _warn_unapplied(logical_id, properties, {
-        "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
-        "LifecycleConfiguration", "VersioningConfiguration", "Tags",
-    })
+    _warn_unapplied(
+        logical_id,
+        properties,
+        {
+            "BucketName",
+            "BucketEncryption",
+            "PublicAccessBlockConfiguration",
+            "OwnershipControls",
+            "LifecycleConfiguration",
+            "VersioningConfiguration",
+            "Tags",
+        },
+    )
     try:
         s3.head_bucket(Bucket=name)
         log.info("%s: reusing bucket %s", logical_id, name)
@@ -125,19 +161,23 @@ def _bucket(template: Template, endpoint: Endpoint, logical_id: str, properties:
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
             raise
-    location = {} if endpoint.region == "us-east-1" else {
-        "CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+    location = (
+        {} if endpoint.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": endpoint.region}}
+    )
     s3.create_bucket(Bucket=name, **location)
     if "BucketEncryption" in properties:
         rules = [
-            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-             **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+            {
+                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+            }
             for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         ]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     if "PublicAccessBlockConfiguration" in properties:
-        s3.put_public_access_block(Bucket=name,
-                                   PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
     if "OwnershipControls" in properties:
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
     if "VersioningConfiguration" in properties:
@@ -162,9 +202,16 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
         converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
     if "NoncurrentVersionExpiration" in rule:
         converted["NoncurrentVersionExpiration"] = {
-            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
-    unapplied = set(rule) - {"Id", "Status", "Prefix", "AbortIncompleteMultipartUpload", "ExpirationInDays",
-                             "NoncurrentVersionExpiration"}
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    unapplied = set(rule) - {
+        "Id",
+        "Status",
+        "Prefix",
+        "AbortIncompleteMultipartUpload",
+        "ExpirationInDays",
+        "NoncurrentVersionExpiration",
+    }
     if unapplied:
         log.warning("lifecycle rule %s: not applied locally: %s", rule.get("Id", ""), ", ".join(sorted(unapplied)))
     return converted
@@ -176,10 +223,16 @@ def _bucket_policy(template: Template, endpoint: Endpoint, logical_id: str, prop
     enforceable = [statement for statement in statements if _locally_enforceable(statement)]
     for statement in statements:
         if statement not in enforceable:
-            log.warning("%s: statement %s not applied locally: moto takes its %s condition as always met",
-                        logical_id, statement.get("Sid", "(no Sid)"), "/".join(statement["Condition"]))
+            log.warning(
+                "%s: statement %s not applied locally: moto takes its %s condition as always met",
+                logical_id,
+                statement.get("Sid", "(no Sid)"),
+                "/".join(statement["Condition"]),
+            )
     if enforceable:
-        endpoint.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps({**document, "Statement": enforceable}))
+        endpoint.client("s3").put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps({**document, "Statement": enforceable})
+        )
     return bucket
 
 

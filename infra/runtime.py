@@ -52,8 +52,9 @@ def concurrency(function: Function) -> int:
     return min(int(limit) for limit in limits if limit)
 
 
-def lambda_environment(function: Function, aws_environment: dict[str, str],
-                       overrides: dict[str, str]) -> dict[str, str]:
+def lambda_environment(
+    function: Function, aws_environment: dict[str, str], overrides: dict[str, str]
+) -> dict[str, str]:
     """What a function's process sees: Lambda's reserved variables, the endpoint, then its own variables."""
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -82,8 +83,12 @@ class Worker:
         started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(WORKER_SCRIPT), *map(str, function.layer_dirs)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=environment, cwd=function.code_dir, encoding="utf-8",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=function.code_dir,
+            encoding="utf-8",
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops its workers
         )
         self._replies: queue.Queue = queue.Queue()
@@ -130,13 +135,17 @@ class Worker:
             reply = self._replies.get(timeout=timeout)
         except queue.Empty:
             self.stop()
-            raise FunctionTimeout(self.function.logical_id,
-                                  {"errorType": "Sandbox.Timedout", "errorMessage": timeout_message}) from None
+            raise FunctionTimeout(
+                self.function.logical_id, {"errorType": "Sandbox.Timedout", "errorMessage": timeout_message}
+            ) from None
         if reply is None:
-            raise FunctionError(self.function.logical_id, {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"Runtime exited with error: exit status {self.process.wait()}",
-            })
+            raise FunctionError(
+                self.function.logical_id,
+                {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"Runtime exited with error: exit status {self.process.wait()}",
+                },
+            )
         return reply
 
     def _read_replies(self) -> None:
@@ -166,8 +175,7 @@ class Worker:
 class FunctionPool:
     """The warm environments of one function, at most `size` at a time; callers wait for a free one."""
 
-    def __init__(self, function: Function, environment: Callable[[], dict[str, str]], on_output: OutputSink,
-                 size: int):
+    def __init__(self, function: Function, environment: Callable[[], dict[str, str]], on_output: OutputSink, size: int):
         self.function = function
         self.size = size
         self._environment = environment
@@ -188,16 +196,23 @@ class FunctionPool:
             self._release(worker)
             init = f" Init Duration: {worker.init_duration * 1000:.2f} ms" if worker.cold else ""
             worker.cold = False
-            log.info("%s REPORT RequestId: %s Duration: %.2f ms%s", self.function.logical_id, request_id,
-                     (time.monotonic() - started) * 1000, init)
+            log.info(
+                "%s REPORT RequestId: %s Duration: %.2f ms%s",
+                self.function.logical_id,
+                request_id,
+                (time.monotonic() - started) * 1000,
+                init,
+            )
 
     def _acquire(self) -> Worker:
         with self._changed:
             while not self._idle and len(self._workers) + self._starting >= self.size and not self._stopped:
                 self._changed.wait()
             if self._stopped:
-                raise FunctionError(self.function.logical_id,
-                                    {"errorType": "Runtime.Stopped", "errorMessage": "the local stack is stopping"})
+                raise FunctionError(
+                    self.function.logical_id,
+                    {"errorType": "Runtime.Stopped", "errorMessage": "the local stack is stopping"},
+                )
             if self._idle:
                 return self._idle.pop()
             self._starting += 1
@@ -229,8 +244,13 @@ class FunctionPool:
 
 
 class Runtime:
-    def __init__(self, functions: dict[str, Function], aws_environment: dict[str, str], on_output: OutputSink,
-                 env_overrides: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self,
+        functions: dict[str, Function],
+        aws_environment: dict[str, str],
+        on_output: OutputSink,
+        env_overrides: dict[str, dict[str, str]] | None = None,
+    ):
         self.functions = functions
         overrides = env_overrides or {}
         self._pools = {

@@ -134,8 +134,15 @@ def schedules_from_template(template: Template) -> list[Schedule]:
             expression = event.get("Schedule") or event.get("ScheduleExpression")
             is_enabled = event.get("Enabled", True) not in (False, "false") and event.get("State") != "DISABLED"
             raw_input = event.get("Input")
-            schedules.append(Schedule(function.logical_id, name, parse_schedule(expression), is_enabled,
-                                      json.loads(raw_input) if raw_input else None))
+            schedules.append(
+                Schedule(
+                    function.logical_id,
+                    name,
+                    parse_schedule(expression),
+                    is_enabled,
+                    json.loads(raw_input) if raw_input else None,
+                )
+            )
     return schedules
 
 

@@ -23,10 +23,15 @@ class LocalStack:
     unless they are given different stack names (resource names start with the stack name).
     """
 
-    def __init__(self, template_path: str = "template.yaml", port: int = 3000,
-                 env_overrides: dict[str, dict[str, str]] | None = None,
-                 parameter_overrides: dict[str, Any] | None = None, start_schedules: bool = True,
-                 stack_name: str = STACK_NAME):
+    def __init__(
+        self,
+        template_path: str = "template.yaml",
+        port: int = 3000,
+        env_overrides: dict[str, dict[str, str]] | None = None,
+        parameter_overrides: dict[str, Any] | None = None,
+        start_schedules: bool = True,
+        stack_name: str = STACK_NAME,
+    ):
         self._stopped = False
         self._http: HttpApi | None = None
         self._background: list[Scheduler | SqsPoller | TtlSweeper] = []
@@ -39,16 +44,20 @@ class LocalStack:
             self.resources = provision(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()
             self._logbook = LogBook()
-            self.runtime = Runtime(self.template.functions(), self.endpoint.environment(), self._logbook.write,
-                                   env_overrides)
+            self.runtime = Runtime(
+                self.template.functions(), self.endpoint.environment(), self._logbook.write, env_overrides
+            )
             self._scheduler = Scheduler(self.template, self.runtime.invoke)
             self._ttl = TtlSweeper(self.template, self.endpoint.client("dynamodb"))
             sqs = self.endpoint.client("sqs")
-            pollers = [SqsPoller(mapping, sqs, self.runtime.invoke, self.endpoint.region)
-                       for mapping in mappings_from_template(self.template)]
+            pollers = [
+                SqsPoller(mapping, sqs, self.runtime.invoke, self.endpoint.region)
+                for mapping in mappings_from_template(self.template)
+            ]
             jwks = self._signing_key.jwks()
-            self._http = HttpApi(routes_from_template(self.template, jwks), self.runtime.invoke, jwks,
-                                 self._scheduler.fire, port)
+            self._http = HttpApi(
+                routes_from_template(self.template, jwks), self.runtime.invoke, jwks, self._scheduler.fire, port
+            )
             self.base_url = f"http://127.0.0.1:{self._http.port}"
             self._background = [*pollers, self._ttl] + ([self._scheduler] if start_schedules else [])
             for part in self._background:

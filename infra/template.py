@@ -58,8 +58,13 @@ class Function:
 
 
 class Template:
-    def __init__(self, path: str | Path = "template.yaml", region: str = "us-east-1",
-                 stack_name: str = STACK_NAME, parameter_overrides: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        path: str | Path = "template.yaml",
+        region: str = "us-east-1",
+        stack_name: str = STACK_NAME,
+        parameter_overrides: dict[str, Any] | None = None,
+    ):
         self.path = Path(path).resolve()
         self.root = self.path.parent
         self.raw = cfn_yaml.load(str(self.path))
@@ -146,7 +151,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return NO_VALUE if argument == "AWS::NoValue" else self._ref(argument)
             if key == "Fn::If":
@@ -176,7 +181,7 @@ class Template:
         return self._evaluate(self.raw["Conditions"][name])
 
     def _evaluate(self, expression: dict) -> bool:
-        (function, argument), = expression.items()
+        ((function, argument),) = expression.items()
         if function == "Condition":
             return self.condition(argument)
         if function == "Fn::Equals":
@@ -271,7 +276,9 @@ class Template:
             runtime=properties.get("Runtime", ""),
             handler=properties["Handler"],
             code_dir=(self.root / code_uri).resolve(),
-            layer_dirs=[self._layer_dir(layer) for layer in properties.get("Layers", []) if self._is_local_layer(layer)],
+            layer_dirs=[
+                self._layer_dir(layer) for layer in properties.get("Layers", []) if self._is_local_layer(layer)
+            ],
             timeout=int(self.resolve(properties.get("Timeout", DEFAULT_FUNCTION_TIMEOUT))),
             memory_size=int(self.resolve(properties.get("MemorySize", DEFAULT_FUNCTION_MEMORY))),
             environment={name: _environment_value(value) for name, value in variables.items()},

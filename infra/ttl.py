@@ -39,7 +39,9 @@ class TtlSweeper:
         return {table: self._sweep_table(table, attribute) for table, attribute in self.tables.items()}
 
     def _sweep_table(self, table: str, attribute: str) -> int:
-        key_names = [key["AttributeName"] for key in self._dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        key_names = [
+            key["AttributeName"] for key in self._dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+        ]
         pages = self._dynamodb.get_paginator("scan").paginate(
             TableName=table,
             FilterExpression="attribute_type(#ttl, :number) AND #ttl < :now",
@@ -51,8 +53,10 @@ class TtlSweeper:
             for item in page["Items"]:
                 try:  # unless the item got a later expiry since the scan
                     self._dynamodb.delete_item(
-                        TableName=table, Key={name: item[name] for name in key_names},
-                        ConditionExpression="#ttl < :now", ExpressionAttributeNames={"#ttl": attribute},
+                        TableName=table,
+                        Key={name: item[name] for name in key_names},
+                        ConditionExpression="#ttl < :now",
+                        ExpressionAttributeNames={"#ttl": attribute},
                         ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
                     )
                     removed += 1

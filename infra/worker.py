@@ -50,13 +50,22 @@ def load_handler():
     except SyntaxError as error:
         raise InitError(error_of(error, "Runtime.UserCodeSyntaxError")) from error
     except ImportError as error:
-        raise InitError({**error_of(error, "Runtime.ImportModuleError"),
-                         "errorMessage": f"Unable to import module '{module_name}': {error}"}) from error
+        raise InitError(
+            {
+                **error_of(error, "Runtime.ImportModuleError"),
+                "errorMessage": f"Unable to import module '{module_name}': {error}",
+            }
+        ) from error
     except Exception as error:
         raise InitError(error_of(error)) from error
     if not hasattr(module, function_name):
-        raise InitError({"errorType": "Runtime.HandlerNotFound", "stackTrace": [],
-                         "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'"})
+        raise InitError(
+            {
+                "errorType": "Runtime.HandlerNotFound",
+                "stackTrace": [],
+                "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
+            }
+        )
     return getattr(module, function_name)
 
 
@@ -103,11 +112,17 @@ def invoke(handler, request: dict) -> dict:
     try:
         size = len(json.dumps(result).encode())
     except (TypeError, ValueError) as error:
-        return {"error": {**error_of(error, "Runtime.MarshalError"),
-                          "errorMessage": f"Unable to marshal response: {error}"}}
+        return {
+            "error": {**error_of(error, "Runtime.MarshalError"), "errorMessage": f"Unable to marshal response: {error}"}
+        }
     if size > MAX_RESPONSE_BYTES:
-        return {"error": {"errorType": "Function.ResponseSizeTooLarge", "stackTrace": [], "errorMessage":
-                          f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."}}
+        return {
+            "error": {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "stackTrace": [],
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+            }
+        }
     return {"result": result}
 
 

@@ -28,10 +28,19 @@ BURST, BURST_ROOMS, CLIENT_THREADS = 200, 20, 4
 IMPORT_RUNS = 5
 L1_MB = 64
 # Copied from the render queue to the API helper's own queue (see measure_api).
-QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled", "RedrivePolicy",
-                    "DelaySeconds", "MaximumMessageSize", "ReceiveMessageWaitTimeSeconds")
-IMPORT_PROBE = ("import sys, time; sys.path[:0] = sys.argv[1:]; started = time.perf_counter(); import handler; "
-                "print((time.perf_counter() - started) * 1000)")
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "SqsManagedSseEnabled",
+    "RedrivePolicy",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+)
+IMPORT_PROBE = (
+    "import sys, time; sys.path[:0] = sys.argv[1:]; started = time.perf_counter(); import handler; "
+    "print((time.perf_counter() - started) * 1000)"
+)
 
 
 def p50(values):
@@ -67,8 +76,14 @@ def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dic
     function = stack.template.functions()[logical_id]
     environment = lambda_environment(function, stack.endpoint.environment(), overrides or {})
     paths = [str(function.code_dir), *map(str, function.layer_dirs)]
-    done = subprocess.run([sys.executable, __file__, "child", name], input=json.dumps({"paths": paths, **job}),
-                          capture_output=True, text=True, cwd=function.code_dir, env=environment)
+    done = subprocess.run(
+        [sys.executable, __file__, "child", name],
+        input=json.dumps({"paths": paths, **job}),
+        capture_output=True,
+        text=True,
+        cwd=function.code_dir,
+        env=environment,
+    )
     if done.returncode:
         raise RuntimeError(f"{logical_id} helper {name} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout)
@@ -93,28 +108,40 @@ def child_api(job: dict) -> dict:
 
     dynamodb, sqs = client("dynamodb"), client("sqs")
     table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
-    function_arn = f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{os.environ['AWS_LAMBDA_FUNCTION_NAME']}"
+    function_arn = (
+        f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{os.environ['AWS_LAMBDA_FUNCTION_NAME']}"
+    )
     body = ""
 
     def create() -> None:
         nonlocal body
-        context = LambdaContext({"invoked_function_arn": function_arn, "request_id": new_id(),
-                                 "deadline_ms": (time.time() + 10) * 1000})
+        context = LambdaContext(
+            {"invoked_function_arn": function_arn, "request_id": new_id(), "deadline_ms": (time.time() + 10) * 1000}
+        )
         response = handler.lambda_handler(job["event"], context)
         assert response["statusCode"] == 201, response
         body = response["body"]
 
     def bare_pair() -> None:
         snapshot_id = new_id()
-        dynamodb.put_item(TableName=table, Item={"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "BENCH"},
-                                                 "data": {"S": body}})
-        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": job["room_id"]}),
-                         MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": "bench"}})
+        dynamodb.put_item(
+            TableName=table, Item={"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "BENCH"}, "data": {"S": body}}
+        )
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": job["room_id"]}),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": "bench"}},
+        )
 
     def drain() -> None:
         while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-            sqs.delete_message_batch(QueueUrl=queue, Entries=[
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(messages)])
+            sqs.delete_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(messages)
+                ],
+            )
 
     timings = {"handler": [], "aws_calls": []}
     for done in range(API_WARMUP + API_CALLS):
@@ -144,8 +171,14 @@ def child_renderer(job: dict) -> dict:
     def new_snapshot(title: str, store: bool = True) -> Snapshot:
         snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by=OWNER, created_at=utc_now())
         if store:
-            audit = Activity(id=new_id(), at=snapshot.created_at, actor=OWNER, action="snapshot.created",
-                             detail=snapshot.id, category="audit")
+            audit = Activity(
+                id=new_id(),
+                at=snapshot.created_at,
+                actor=OWNER,
+                action="snapshot.created",
+                detail=snapshot.id,
+                category="audit",
+            )
             renderer.snapshots.create(snapshot, audit)
         return snapshot
 
@@ -190,8 +223,16 @@ def child_renderer(job: dict) -> dict:
     while memory.evictions == 0:
         memory.put(f"filler-{filler}", pdf + str(filler).encode())  # a new bytes object of a real PDF's size
         filler += 1
-    return {"render": render_times, **layers, "gather": gather_times, "pdf_bytes": len(pdf), "l1_entries": len(memory),
-            "l1_mb": memory.used_bytes / 2**20, "rss_after_import_mb": rss_after_import, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "render": render_times,
+        **layers,
+        "gather": gather_times,
+        "pdf_bytes": len(pdf),
+        "l1_entries": len(memory),
+        "l1_mb": memory.used_bytes / 2**20,
+        "rss_after_import_mb": rss_after_import,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 # ---------------------------------------------------------------------- measures
@@ -204,10 +245,19 @@ def cold_imports(stack) -> dict[str, list[float]]:
     for logical_id in ("ApiFunction", "RendererFunction", "CleanupFunction"):
         function = stack.template.functions()[logical_id]
         environment = lambda_environment(function, stack.endpoint.environment(), {})
-        times[logical_id] = [float(subprocess.run(
-            [sys.executable, "-I", "-c", IMPORT_PROBE, str(function.code_dir), *map(str, function.layer_dirs)],
-            capture_output=True, text=True, check=True, cwd=function.code_dir, env=environment).stdout)
-            for _ in range(IMPORT_RUNS)]
+        times[logical_id] = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-I", "-c", IMPORT_PROBE, str(function.code_dir), *map(str, function.layer_dirs)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=function.code_dir,
+                    env=environment,
+                ).stdout
+            )
+            for _ in range(IMPORT_RUNS)
+        ]
     return times
 
 
@@ -221,18 +271,35 @@ def measure_api(stack, token: str, room_id: str) -> dict:
     sqs = stack.client("sqs")
     render_queue = stack.resources["RenderQueue"]
     attributes = sqs.get_queue_attributes(QueueUrl=render_queue, AttributeNames=["All"])["Attributes"]
-    bench_queue = sqs.create_queue(QueueName="bench-render-queue", Attributes={
-        name: value for name, value in attributes.items() if name in QUEUE_ATTRIBUTES})["QueueUrl"]
+    bench_queue = sqs.create_queue(
+        QueueName="bench-render-queue",
+        Attributes={name: value for name, value in attributes.items() if name in QUEUE_ATTRIBUTES},
+    )["QueueUrl"]
     path = f"/api/v1/rooms/{room_id}/snapshots"
-    request = Request("POST", path, [("Host", "127.0.0.1"), ("Authorization", f"Bearer {token}"),
-                                     ("Content-Type", "application/json"), ("User-Agent", "bench")],
-                      json.dumps({"title": "Latency check", "snapshot_type": "pdf"}).encode(), "127.0.0.1")
+    request = Request(
+        "POST",
+        path,
+        [
+            ("Host", "127.0.0.1"),
+            ("Authorization", f"Bearer {token}"),
+            ("Content-Type", "application/json"),
+            ("User-Agent", "bench"),
+        ],
+        json.dumps({"title": "Latency check", "snapshot_type": "pdf"}).encode(),
+        "127.0.0.1",
+    )
     claims = jwt.decode(token, options={"verify_signature": False})
-    event = api_gateway_event(Route("ANY", "/api/v1/{proxy+}", "ApiFunction"), {"proxy": path.removeprefix("/api/v1/")},
-                              request, claims, "bench")
+    event = api_gateway_event(
+        Route("ANY", "/api/v1/{proxy+}", "ApiFunction"),
+        {"proxy": path.removeprefix("/api/v1/")},
+        request,
+        claims,
+        "bench",
+    )
     try:
-        return run_in_function(stack, "ApiFunction", "api", {"event": event, "room_id": room_id},
-                               {"RENDER_QUEUE_URL": bench_queue})
+        return run_in_function(
+            stack, "ApiFunction", "api", {"event": event, "room_id": room_id}, {"RENDER_QUEUE_URL": bench_queue}
+        )
     finally:
         sqs.delete_queue(QueueUrl=bench_queue)
 
@@ -244,15 +311,19 @@ def clone_room(stack, room_id: str, title: str, copies: int) -> list[str]:
     from roomsnap.ids import new_id
 
     dynamodb, table = stack.client("dynamodb"), stack.resources["DataTable"]
-    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table)
-             for item in page["Items"] if room_id in json.dumps(item)]
+    items = [
+        item
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+        if room_id in json.dumps(item)
+    ]
     room_ids = []
     for index in range(copies):
         room_ids.append(new_id())
         text = json.dumps(items).replace(room_id, room_ids[-1]).replace(title, f"Burst room {index:02d}")
         copied = [{"PutRequest": {"Item": item}} for item in json.loads(text)]
         for start in range(0, len(copied), 25):
-            dynamodb.batch_write_item(RequestItems={table: copied[start:start + 25]})
+            dynamodb.batch_write_item(RequestItems={table: copied[start : start + 25]})
     return room_ids
 
 
@@ -271,8 +342,13 @@ def burst(stack, token: str, room_ids: list[str]) -> dict:
     task_ids = [snapshot["task_id"] for snapshot in created]
     deadline = time.monotonic() + 120
     while True:
-        statuses = [task["status"] for start in range(0, BURST, 100) for task in clients[0].ok(
-            "POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[start:start + 100]})["tasks"]]
+        statuses = [
+            task["status"]
+            for start in range(0, BURST, 100)
+            for task in clients[0].ok(
+                "POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[start : start + 100]}
+            )["tasks"]
+        ]
         if all(status in ("completed", "failed", "cancelled") for status in statuses) or time.monotonic() > deadline:
             break
         time.sleep(2)  # completed_at times the burst: polling more often would only load moto
@@ -290,8 +366,14 @@ def burst(stack, token: str, room_ids: list[str]) -> dict:
     processing = [snapshot["timings"]["total_ms"] for snapshot in completed]
     gathering = [snapshot["timings"]["gather_ms"] for snapshot in completed]
     latencies = [parse_time(s["completed_at"]) - parse_time(s["created_at"]) for s in completed]
-    return {"latencies": latencies, "processing": processing, "gathering": gathering, "completed": len(completed),
-            "layers": layers, "total": max(parse_time(s["completed_at"]) for s in completed) - started if completed else float("nan")}
+    return {
+        "latencies": latencies,
+        "processing": processing,
+        "gathering": gathering,
+        "completed": len(completed),
+        "layers": layers,
+        "total": max(parse_time(s["completed_at"]) for s in completed) - started if completed else float("nan"),
+    }
 
 
 # ---------------------------------------------------------------------- report
@@ -318,13 +400,19 @@ def main() -> None:
     from tests.support import ApiClient, reference_room
 
     run_started = time.monotonic()
-    title = (f"Room Snapshots benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: local stack (moto), "
-             f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}")
+    title = (
+        f"Room Snapshots benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
+    )
     log_path = ROOT / ".local" / "bench-functions.log"
     log_path.parent.mkdir(exist_ok=True)
     print(f"{title}\nfunction logs: {log_path}", file=sys.stderr)
     # The stack prints its functions' logs to stdout, which is for the table: they go to the file.
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalStack(port=0, start_schedules=False) as stack:
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalStack(port=0, start_schedules=False) as stack,
+    ):
         token = stack.mint_token(OWNER)
         print("building the reference room and the burst's rooms...", file=sys.stderr)
         reference = reference_room(ApiClient(stack.base_url, token), "Reference STS")
@@ -335,8 +423,9 @@ def main() -> None:
         print(f"API handler x {API_CALLS}...", file=sys.stderr)
         api = {name: ms(values) for name, values in measure_api(stack, token, latency_room).items()}
         print("renderer: render, cache layers, peak RSS...", file=sys.stderr)
-        rendering = run_in_function(stack, "RendererFunction", "renderer", {"room_id": reference},
-                                    {"MEMORY_CACHE_MB": str(L1_MB)})
+        rendering = run_in_function(
+            stack, "RendererFunction", "renderer", {"room_id": reference}, {"MEMORY_CACHE_MB": str(L1_MB)}
+        )
         print(f"burst of {BURST} snapshots over {BURST_ROOMS} rooms...", file=sys.stderr)
         warm = ApiClient(stack.base_url, token)
         warm.wait_for_task(warm.create_snapshot(latency_room, "Warm-up")["task_id"])  # one renderer started
@@ -352,7 +441,12 @@ def main() -> None:
         ("POST /snapshots handler p99", f"{p99(api['handler']):.1f} ms", "", ""),
         ("PutItem + SendMessage p50", f"{calls_p50:.1f} ms", "", ""),
         ("PutItem + SendMessage p99", f"{p99(api['aws_calls']):.1f} ms", "", ""),
-        ("handler p50 / AWS calls p50", f"{handler_p50 / calls_p50:.2f}x", "<= 1.3x", verdict(handler_p50 / calls_p50 <= 1.3)),
+        (
+            "handler p50 / AWS calls p50",
+            f"{handler_p50 / calls_p50:.2f}x",
+            "<= 1.3x",
+            verdict(handler_p50 / calls_p50 <= 1.3),
+        ),
         ("Render p50, reference room", f"{render_p50:.1f} ms", "<= 20 ms", verdict(render_p50 <= 20)),
         ("process() miss p50", f"{miss:.1f} ms", "", ""),
         ("process() S3 hit p50", f"{s3_hit:.1f} ms", "", ""),
@@ -362,23 +456,50 @@ def main() -> None:
         ("miss / memory hit", f"{miss / memory_hit:.1f}x", ">= 5x", verdict(miss / memory_hit >= 5)),
         ("Burst created->completed p50", f"{p50(burst_ms):.0f} ms", "", ""),
         ("Burst created->completed p99", f"{p99(burst_ms):.0f} ms", "", ""),
-        ("Burst renderer time per snapshot p50", f"{p50(bursting['processing']):.0f} ms "
-         f"(gather {p50(bursting['gathering']):.0f} ms)", "", ""),
-        (f"Burst total, {BURST} over {BURST_ROOMS} rooms", f"{bursting['total']:.2f} s",
-         f"<= {1.5 * budget:.2f} s (1.5 x {BURST} x render p50)", verdict(bursting["total"] <= 1.5 * budget)),
-        ("Burst completed / cache layers", f"{bursting['completed']}/{BURST}: "
-         + ", ".join(f"{layer} {count}" for layer, count in sorted(bursting["layers"].items())), "", ""),
+        (
+            "Burst renderer time per snapshot p50",
+            f"{p50(bursting['processing']):.0f} ms (gather {p50(bursting['gathering']):.0f} ms)",
+            "",
+            "",
+        ),
+        (
+            f"Burst total, {BURST} over {BURST_ROOMS} rooms",
+            f"{bursting['total']:.2f} s",
+            f"<= {1.5 * budget:.2f} s (1.5 x {BURST} x render p50)",
+            verdict(bursting["total"] <= 1.5 * budget),
+        ),
+        (
+            "Burst completed / cache layers",
+            f"{bursting['completed']}/{BURST}: "
+            + ", ".join(f"{layer} {count}" for layer, count in sorted(bursting["layers"].items())),
+            "",
+            "",
+        ),
     ]
     for logical_id, target in (("ApiFunction", 300), ("RendererFunction", 400), ("CleanupFunction", None)):
         value = p50(imports[logical_id])
-        rows.append((f"Cold import, {logical_id}", f"{value:.0f} ms", f"<= {target} ms" if target else "",
-                     verdict(value <= target) if target else ""))
-    rows.append((f"Renderer peak RSS, {L1_MB} MB L1 full", f"{rendering['peak_rss_mb']:.0f} MB", "<= 200 MB",
-                 verdict(rendering["peak_rss_mb"] <= 200)))
+        rows.append(
+            (
+                f"Cold import, {logical_id}",
+                f"{value:.0f} ms",
+                f"<= {target} ms" if target else "",
+                verdict(value <= target) if target else "",
+            )
+        )
+    rows.append(
+        (
+            f"Renderer peak RSS, {L1_MB} MB L1 full",
+            f"{rendering['peak_rss_mb']:.0f} MB",
+            "<= 200 MB",
+            verdict(rendering["peak_rss_mb"] <= 200),
+        )
+    )
     print_tables(title, rows)
-    print(f"\nRenderer RSS after import: {rendering['rss_after_import_mb']:.0f} MB; L1 at the peak reading: "
-          f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB (a reference PDF: {rendering['pdf_bytes'] / 1024:.0f} KB). "
-          f"Run time {time.monotonic() - run_started:.0f} s.")
+    print(
+        f"\nRenderer RSS after import: {rendering['rss_after_import_mb']:.0f} MB; L1 at the peak reading: "
+        f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB (a reference PDF: {rendering['pdf_bytes'] / 1024:.0f} KB). "
+        f"Run time {time.monotonic() - run_started:.0f} s."
+    )
 
 
 if __name__ == "__main__":

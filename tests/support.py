@@ -23,13 +23,20 @@ class ApiClient:
         return response.json() if response.content else None
 
     def create_room(self, title: str = "STS Malta", location: str = "Hurd's Bank", **extra) -> dict:
-        return self.ok("POST", "/rooms", 201, json={"title": title, "location": location, "operation_time": "2026-12-01T06:00:00Z", **extra})
+        return self.ok(
+            "POST",
+            "/rooms",
+            201,
+            json={"title": title, "location": location, "operation_time": "2026-12-01T06:00:00Z", **extra},
+        )
 
     def add(self, room_id: str, section: str, body: dict) -> dict:
         return self.ok("POST", f"/rooms/{room_id}/{section}", 201, json=body)
 
     def create_snapshot(self, room_id: str, title: str = "Pre-transfer check", **flags) -> dict:
-        return self.ok("POST", f"/rooms/{room_id}/snapshots", 201, json={"title": title, "snapshot_type": "pdf", **flags})
+        return self.ok(
+            "POST", f"/rooms/{room_id}/snapshots", 201, json={"title": title, "snapshot_type": "pdf", **flags}
+        )
 
     def wait_for_task(self, task_id: str, timeout: float = 60, terminal=("completed", "failed", "cancelled")) -> dict:
         deadline = time.monotonic() + timeout
@@ -45,21 +52,62 @@ class ApiClient:
 IMOS = ["9074729", "9176187", "9321483", "9395044", "9462691", "9505118", "9612612", "9703291", "9811000", "9866770"]
 
 
-def reference_room(api: ApiClient, title: str = "Reference STS", parties: int = 10, vessels: int = 5, documents: int = 40, approvals: int = 20, activity: int = 100) -> str:
+def reference_room(
+    api: ApiClient,
+    title: str = "Reference STS",
+    parties: int = 10,
+    vessels: int = 5,
+    documents: int = 40,
+    approvals: int = 20,
+    activity: int = 100,
+) -> str:
     """The benchmark's reference room. Adding its records writes activity lines too; extra
     document status changes top the log up to `activity` lines."""
     room_id = api.create_room(title)["id"]
     for i in range(parties - 1):
-        api.add(room_id, "parties", {"email": f"party{i}@fleet{i}.example", "company": f"Fleet {i} Shipping", "role": ["broker", "operator", "inspector", "viewer"][i % 4]})
+        api.add(
+            room_id,
+            "parties",
+            {
+                "email": f"party{i}@fleet{i}.example",
+                "company": f"Fleet {i} Shipping",
+                "role": ["broker", "operator", "inspector", "viewer"][i % 4],
+            },
+        )
     for i in range(vessels):
-        api.add(room_id, "vessels", {"name": f"MT Vessel {i}", "imo": IMOS[i], "vessel_type": "crude tanker", "flag": ["MT", "PA", "LR", "MH", "GR"][i]})
+        api.add(
+            room_id,
+            "vessels",
+            {
+                "name": f"MT Vessel {i}",
+                "imo": IMOS[i],
+                "vessel_type": "crude tanker",
+                "flag": ["MT", "PA", "LR", "MH", "GR"][i],
+            },
+        )
     document_ids = []
     for i in range(documents):
-        document = api.add(room_id, "documents", {"name": f"Certificate {i}", "document_type": "certificate", "status": "uploaded", "expires_on": f"2027-0{1 + i % 9}-15", "vessel_imo": IMOS[i % vessels]})
+        document = api.add(
+            room_id,
+            "documents",
+            {
+                "name": f"Certificate {i}",
+                "document_type": "certificate",
+                "status": "uploaded",
+                "expires_on": f"2027-0{1 + i % 9}-15",
+                "vessel_imo": IMOS[i % vessels],
+            },
+        )
         document_ids.append(document["id"])
     for i in range(approvals):
-        api.add(room_id, "approvals", {"status": ["approved", "pending", "rejected"][i % 3], "comment": f"Checked item {i}"})
+        api.add(
+            room_id, "approvals", {"status": ["approved", "pending", "rejected"][i % 3], "comment": f"Checked item {i}"}
+        )
     written = parties + vessels + documents + approvals  # one line per change, including the room's creation
     for i in range(max(0, activity - written)):
-        api.ok("PATCH", f"/rooms/{room_id}/documents/{document_ids[i % documents]}", json={"status": ["approved", "uploaded"][i % 2]})
+        api.ok(
+            "PATCH",
+            f"/rooms/{room_id}/documents/{document_ids[i % documents]}",
+            json={"status": ["approved", "uploaded"][i % 2]},
+        )
     return room_id

@@ -70,7 +70,9 @@ snapshots = SnapshotService(
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
 )
-metrics_service = MetricsService(StatsRepository(SETTINGS.table_name), SETTINGS.render_queue_url, SETTINGS.dead_letter_queue_url)
+metrics_service = MetricsService(
+    StatsRepository(SETTINGS.table_name), SETTINGS.render_queue_url, SETTINGS.dead_letter_queue_url
+)
 latency = LatencyRecorder(StatsRepository(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -80,7 +82,9 @@ TaskId = Annotated[str, Path(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="The X-Next-Cursor of the previous page")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1024)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+]
 Redirect = Annotated[bool, Query(description="Answer with a redirect to a presigned S3 URL instead of the bytes")]
 API = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest valid request is a few kB
@@ -102,7 +106,10 @@ NO_CONTENT: dict = {}  # declared so that no body (and no media type) is expecte
 
 
 def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
-    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"model": Problem}}} for status in statuses}
+    return {
+        status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"model": Problem}}}
+        for status in statuses
+    }
 
 
 def errors(*statuses: int) -> dict[int, OpenAPIResponse]:
@@ -193,7 +200,9 @@ def problem_body(status: int, detail: str, request_id: str, **extra) -> str:
 
 
 def problem(status: int, detail: str, **extra) -> Response:
-    return Response(status, PROBLEM_JSON, problem_body(status, detail, app.current_event.request_context.request_id, **extra))
+    return Response(
+        status, PROBLEM_JSON, problem_body(status, detail, app.current_event.request_context.request_id, **extra)
+    )
 
 
 @app.exception_handler(DomainError)
@@ -252,7 +261,16 @@ def health():
             Room,
             "The room, with the caller as its owner",
             links=links(
-                ["getRoom", "addParty", "addVessel", "addDocument", "addApproval", "listActivity", "createSnapshot", "listSnapshots"],
+                [
+                    "getRoom",
+                    "addParty",
+                    "addVessel",
+                    "addDocument",
+                    "addApproval",
+                    "listActivity",
+                    "createSnapshot",
+                    "listSnapshots",
+                ],
                 room_id="$response.body#/id",
             ),
         ),
@@ -263,22 +281,38 @@ def create_room(body: RoomIn):
     return json_response(201, rooms.create_room(caller(), body).model_dump())
 
 
-@app.get(f"{API}/rooms", operation_id="listRooms", responses={200: returns(list[Room], "The caller's rooms (every room for an admin)"), **errors()})
+@app.get(
+    f"{API}/rooms",
+    operation_id="listRooms",
+    responses={200: returns(list[Room], "The caller's rooms (every room for an admin)"), **errors()},
+)
 def list_rooms():
     return json_response(200, [room.model_dump() for room in rooms.list_rooms(caller())])
 
 
-@app.get(f"{API}/rooms/<room_id>", operation_id="getRoom", responses={200: returns(RoomDetail, "The room and its data"), **errors(404)})
+@app.get(
+    f"{API}/rooms/<room_id>",
+    operation_id="getRoom",
+    responses={200: returns(RoomDetail, "The room and its data"), **errors(404)},
+)
 def get_room(room_id: RoomId):
     return json_response(200, rooms.get_room(caller(), room_id).model_dump(mode="json"))
 
 
-@app.post(f"{API}/rooms/<room_id>/parties", operation_id="addParty", responses={201: returns(Party, "The party added"), **errors(404, 409, *WRITE_ERRORS)})
+@app.post(
+    f"{API}/rooms/<room_id>/parties",
+    operation_id="addParty",
+    responses={201: returns(Party, "The party added"), **errors(404, 409, *WRITE_ERRORS)},
+)
 def add_party(room_id: RoomId, body: PartyIn):
     return json_response(201, rooms.add_party(caller(), room_id, body).model_dump(mode="json"))
 
 
-@app.post(f"{API}/rooms/<room_id>/vessels", operation_id="addVessel", responses={201: returns(Vessel, "The vessel added"), **errors(404, 409, *WRITE_ERRORS)})
+@app.post(
+    f"{API}/rooms/<room_id>/vessels",
+    operation_id="addVessel",
+    responses={201: returns(Vessel, "The vessel added"), **errors(404, 409, *WRITE_ERRORS)},
+)
 def add_vessel(room_id: RoomId, body: VesselIn):
     return json_response(201, rooms.add_vessel(caller(), room_id, body).model_dump(mode="json"))
 
@@ -308,7 +342,11 @@ def set_document_status(room_id: RoomId, document_id: ItemId, body: DocumentPatc
     return json_response(200, rooms.set_document_status(caller(), room_id, document_id, body))
 
 
-@app.post(f"{API}/rooms/<room_id>/approvals", operation_id="addApproval", responses={201: returns(Approval, "The approval recorded"), **errors(404, *WRITE_ERRORS)})
+@app.post(
+    f"{API}/rooms/<room_id>/approvals",
+    operation_id="addApproval",
+    responses={201: returns(Approval, "The approval recorded"), **errors(404, *WRITE_ERRORS)},
+)
 def add_approval(room_id: RoomId, body: ApprovalIn):
     return json_response(201, rooms.add_approval(caller(), room_id, body).model_dump(mode="json"))
 
@@ -316,7 +354,10 @@ def add_approval(room_id: RoomId, body: ApprovalIn):
 @app.get(
     f"{API}/rooms/<room_id>/activity",
     operation_id="listActivity",
-    responses={200: returns(list[Activity], "The room's activity, newest first", headers=NEXT_PAGE), **errors(400, 404)},
+    responses={
+        200: returns(list[Activity], "The room's activity, newest first", headers=NEXT_PAGE),
+        **errors(400, 404),
+    },
 )
 def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
     entries, next_cursor = rooms.list_activity(caller(), room_id, limit, cursor)
@@ -338,7 +379,11 @@ def list_activity(room_id: RoomId, limit: Limit = 50, cursor: Cursor = None):
                 "Idempotent-Replayed": header('"true" when an earlier request with this Idempotency-Key is answered'),
             },
             links={
-                **links(["getSnapshot", "downloadSnapshot", "deleteSnapshot"], room_id="$response.body#/room_id", snapshot_id="$response.body#/id"),
+                **links(
+                    ["getSnapshot", "downloadSnapshot", "deleteSnapshot"],
+                    room_id="$response.body#/room_id",
+                    snapshot_id="$response.body#/id",
+                ),
                 **links(["getTask", "cancelTask"], task_id="$response.body#/task_id"),
             },
         ),
@@ -357,14 +402,21 @@ def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: Idempote
 @app.get(
     f"{API}/rooms/<room_id>/snapshots",
     operation_id="listSnapshots",
-    responses={200: returns(list[SnapshotView], "The room's snapshots, newest first", headers=NEXT_PAGE), **errors(400, 404)},
+    responses={
+        200: returns(list[SnapshotView], "The room's snapshots, newest first", headers=NEXT_PAGE),
+        **errors(400, 404),
+    },
 )
 def list_snapshots(room_id: RoomId, limit: Limit = 20, cursor: Cursor = None):
     items, next_cursor = snapshots.list_for_room(caller(), room_id, limit, cursor)
     return page([snapshot_view(snapshot) for snapshot in items], next_cursor)
 
 
-@app.get(f"{API}/rooms/<room_id>/snapshots/<snapshot_id>", operation_id="getSnapshot", responses={200: returns(SnapshotView, "The snapshot"), **errors(404)})
+@app.get(
+    f"{API}/rooms/<room_id>/snapshots/<snapshot_id>",
+    operation_id="getSnapshot",
+    responses={200: returns(SnapshotView, "The snapshot"), **errors(404)},
+)
 def get_snapshot(room_id: RoomId, snapshot_id: ItemId):
     return json_response(200, snapshot_view(snapshots.get(caller(), room_id, snapshot_id)))
 
@@ -411,7 +463,11 @@ def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: Redirect =
     operation_id="getTask",
     responses={
         200: returns(TaskView, "The task", headers=TASK_HEADERS),
-        304: {"description": "Unchanged since the ETag in If-None-Match", "headers": TASK_HEADERS, "content": NO_CONTENT},
+        304: {
+            "description": "Unchanged since the ETag in If-None-Match",
+            "headers": TASK_HEADERS,
+            "content": NO_CONTENT,
+        },
         **errors(404),
     },
 )
@@ -475,7 +531,9 @@ def json_or_no_body(event: dict) -> bool:
     PATCH (and answer a multipart type without a boundary with a 500)."""
     method = event.get("requestContext", {}).get("http", {}).get("method")
     content_type = (event.get("headers") or {}).get("content-type", "").strip()
-    return method not in ("POST", "PATCH") or not content_type or content_type.startswith(content_types.APPLICATION_JSON)
+    return (
+        method not in ("POST", "PATCH") or not content_type or content_type.startswith(content_types.APPLICATION_JSON)
+    )
 
 
 @traced

@@ -24,7 +24,15 @@ class Report:
 
 
 class Maintenance:
-    def __init__(self, snapshots: SnapshotRepository, pdfs: PdfStore, queue: RenderQueue, stuck_after: timedelta, max_requeues: int, pdf_retention: timedelta):
+    def __init__(
+        self,
+        snapshots: SnapshotRepository,
+        pdfs: PdfStore,
+        queue: RenderQueue,
+        stuck_after: timedelta,
+        max_requeues: int,
+        pdf_retention: timedelta,
+    ):
         self.snapshots = snapshots
         self.pdfs = pdfs
         self.queue = queue
@@ -58,7 +66,9 @@ class Maintenance:
         while marked waits and retries. So a PDF that is referenced, or about to be, stays."""
         cutoff = now - self.pdf_retention
         for content_hash in self.pdfs.hashes_older_than(cutoff):
-            lock = self.snapshots.lock_pdf_for_deletion(content_hash, unused_since=iso(cutoff), stale_lock_before=iso(now - STALE_PDF_LOCK))
+            lock = self.snapshots.lock_pdf_for_deletion(
+                content_hash, unused_since=iso(cutoff), stale_lock_before=iso(now - STALE_PDF_LOCK)
+            )
             if lock is None:
                 continue
             if self.snapshots.references(content_hash):

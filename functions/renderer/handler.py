@@ -97,7 +97,9 @@ def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
     metrics.add_metric(name="RenderRetries", unit=MetricUnit.Count, value=1)
     logger.warning("render will be retried", extra={"deliveries": deliveries, "retry_in_s": delay, "error": reason})
     client("sqs").change_message_visibility(
-        QueueUrl=SETTINGS.render_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=int(min(delay, 43_200))
+        QueueUrl=SETTINGS.render_queue_url,
+        ReceiptHandle=record.receipt_handle,
+        VisibilityTimeout=int(min(delay, 43_200)),
     )
 
 
@@ -127,10 +129,16 @@ def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes
     if snapshot.timings.render_ms is not None:
         metrics.add_metric(name="RenderTime", unit=MetricUnit.Milliseconds, value=snapshot.timings.render_ms)
     metrics.add_metric(name="PdfBytes", unit=MetricUnit.Bytes, value=pdf_bytes)
-    metrics.add_metric(name="CreatedToCompleted", unit=MetricUnit.Milliseconds, value=created_to_completed.total_seconds() * 1000)
+    metrics.add_metric(
+        name="CreatedToCompleted", unit=MetricUnit.Milliseconds, value=created_to_completed.total_seconds() * 1000
+    )
     logger.info(
         "snapshot completed",
-        extra={"cache_layer": cache_layer, "file_size": pdf_bytes, "timings": snapshot.timings.model_dump(exclude_none=True)},
+        extra={
+            "cache_layer": cache_layer,
+            "file_size": pdf_bytes,
+            "timings": snapshot.timings.model_dump(exclude_none=True),
+        },
     )
 
 

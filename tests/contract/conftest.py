@@ -29,4 +29,9 @@ def seeded(stack, tokens) -> dict[str, str]:
     document = owner.add(room_id, "documents", {"name": "Q88", "document_type": "questionnaire", "status": "uploaded"})
     snapshot = owner.create_snapshot(room_id, "Seeded")
     owner.wait_for_task(snapshot["task_id"])
-    return {"room_id": room_id, "document_id": document["id"], "snapshot_id": snapshot["id"], "task_id": snapshot["task_id"]}
+    return {
+        "room_id": room_id,
+        "document_id": document["id"],
+        "snapshot_id": snapshot["id"],
+        "task_id": snapshot["task_id"],
+    }

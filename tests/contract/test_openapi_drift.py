@@ -10,7 +10,9 @@ GENERATE = "import sys; from tests.contract.openapi import generate; sys.stdout.
 
 def test_the_committed_openapi_description_is_the_one_the_code_generates():
     # Given the description generated from the handler's routes and models (in a process of its own)
-    generated = subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, capture_output=True, text=True, encoding="utf-8", check=True).stdout
+    generated = subprocess.run(
+        [sys.executable, "-c", GENERATE], cwd=ROOT, capture_output=True, text=True, encoding="utf-8", check=True
+    ).stdout
     # Then the committed file is identical
     assert COMMITTED.read_text(encoding="utf-8") == generated, (
         f"{COMMITTED.relative_to(ROOT)} differs from what the code generates: run `make openapi` and commit the result"

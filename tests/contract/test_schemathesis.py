@@ -21,7 +21,13 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.contract.openapi import COMMITTED
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 MAX_EXAMPLES = 100  # per operation, valid and invalid requests together (fuzzing phase; the coverage phase adds its boundary cases)
 SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES,

@@ -16,7 +16,9 @@ PER_TITLE = 4  # the first of each title renders; the other three are cache hits
 @pytest.fixture(scope="module")
 def stack():
     flush_always = {"ApiFunction": {"API_STATS_FLUSH_SECONDS": "0"}}
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-metrics", env_overrides=flush_always) as running:
+    with LocalStack(
+        port=0, start_schedules=False, stack_name="room-snapshots-metrics", env_overrides=flush_always
+    ) as running:
         yield running
 
 
@@ -64,7 +66,11 @@ def test_counts_hit_rate_and_percentiles_are_exact_for_a_known_workload(stack, w
     assert generation["total_generations"] == rendered + hits == len(workload["snapshots"])
     assert generation["generated_count"] == rendered == generation["by_layer"]["rendered"]
     assert generation["cached_count"] == hits
-    assert generation["cache_hit_rate_percent"] == round(100 * hits / (rendered + hits), 2) == summary["cache"]["hit_rate_percent"]
+    assert (
+        generation["cache_hit_rate_percent"]
+        == round(100 * hits / (rendered + hits), 2)
+        == summary["cache"]["hit_rate_percent"]
+    )
     assert generation["failed_count"] == 0
     assert generation["cancelled_count"] == (1 if workload["cancelled"] else 0)
     # The percentiles agree with a direct computation over the timings each snapshot recorded
@@ -72,7 +78,9 @@ def test_counts_hit_rate_and_percentiles_are_exact_for_a_known_workload(stack, w
     stats = summary["summary"]["statistics"]["pdf_generation_time"]
     assert stats == generation["statistics"]
     assert stats["count"] == len(recorded)
-    assert stats["min"] == pytest.approx(min(recorded), abs=1e-3) and stats["max"] == pytest.approx(max(recorded), abs=1e-3)
+    assert stats["min"] == pytest.approx(min(recorded), abs=1e-3) and stats["max"] == pytest.approx(
+        max(recorded), abs=1e-3
+    )
     assert stats["mean"] == pytest.approx(statistics.fmean(recorded), abs=1e-3)
     for name, fraction in (("median", 0.5), ("p95", 0.95), ("p99", 0.99)):
         assert stats[name] == pytest.approx(nearest_rank(recorded, fraction), abs=1e-3), name
@@ -112,7 +120,11 @@ def test_task_polling_revalidates_with_etags(stack, workload):
     owner.wait_for_task(fresh["task_id"])
     done = owner.request("GET", f"/snapshots/tasks/{fresh['task_id']}")
     assert "Retry-After" not in done.headers and done.headers["ETag"]
-    unchanged = owner.request("GET", f"/snapshots/tasks/{fresh['task_id']}", headers={"If-None-Match": done.headers["ETag"]})
-    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == done.headers["ETag"]
+    unchanged = owner.request(
+        "GET", f"/snapshots/tasks/{fresh['task_id']}", headers={"If-None-Match": done.headers["ETag"]}
+    )
+    assert (
+        unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == done.headers["ETag"]
+    )
     stale = owner.request("GET", f"/snapshots/tasks/{fresh['task_id']}", headers={"If-None-Match": '"stale"'})
     assert stale.status_code == 200 and stale.json()["status"] == "completed"

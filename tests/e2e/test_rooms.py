@@ -23,8 +23,20 @@ def test_an_owner_builds_a_room_and_reads_it_back(as_user):
     room = owner.create_room("STS Ceuta", company="Owner Co")
     # When they add a party, a vessel, a document and an approval
     owner.add(room["id"], "parties", {"email": "Broker@X.io", "company": "Broker & Co", "role": "broker"})
-    owner.add(room["id"], "vessels", {"name": "MT Example", "imo": f"IMO {IMOS[0]}", "vessel_type": "tanker", "flag": "MT"})
-    document = owner.add(room["id"], "documents", {"name": "Q88", "document_type": "questionnaire", "status": "uploaded", "expires_on": "2027-03-01", "vessel_imo": IMOS[0]})
+    owner.add(
+        room["id"], "vessels", {"name": "MT Example", "imo": f"IMO {IMOS[0]}", "vessel_type": "tanker", "flag": "MT"}
+    )
+    document = owner.add(
+        room["id"],
+        "documents",
+        {
+            "name": "Q88",
+            "document_type": "questionnaire",
+            "status": "uploaded",
+            "expires_on": "2027-03-01",
+            "vessel_imo": IMOS[0],
+        },
+    )
     owner.ok("PATCH", f"/rooms/{room['id']}/documents/{document['id']}", json={"status": "approved"})
     owner.add(room["id"], "approvals", {"status": "approved", "comment": "berthing plan agreed"})
     # Then the room reads back with everything in it
@@ -51,7 +63,13 @@ def test_tokens_are_checked_as_api_gateway_does(stack, as_user):
     forged = jwt.encode(claims, "a-secret-that-is-not-the-signing-key", algorithm="HS256")
     expired = stack.mint_token("someone@x.io", exp=int(time.time()) - 60)
     wrong_audience = stack.mint_token("someone@x.io", aud="someone-else")
-    for headers in ({}, {"Authorization": f"Bearer {forged}"}, {"Authorization": f"Bearer {expired}"}, {"Authorization": f"Bearer {wrong_audience}"}, {"Authorization": "Bearer garbage"}):
+    for headers in (
+        {},
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": f"Bearer {expired}"},
+        {"Authorization": f"Bearer {wrong_audience}"},
+        {"Authorization": "Bearer garbage"},
+    ):
         response = requests.get(room_url, headers=headers, timeout=10)
         assert response.status_code == 401, headers
         assert response.json() == {"message": "Unauthorized"}
@@ -65,7 +83,12 @@ def test_non_members_get_404_and_a_viewer_cannot_write(as_user):
     stranger, viewer = as_user("stranger@x.io"), as_user("viewer.perm@x.io")
     # A non-member learns nothing, not even that the room exists
     assert stranger.request("GET", f"/rooms/{room_id}").status_code == 404
-    assert stranger.request("POST", f"/rooms/{room_id}/vessels", json={"name": "X", "imo": IMOS[1], "vessel_type": "t", "flag": "MT"}).status_code == 404
+    assert (
+        stranger.request(
+            "POST", f"/rooms/{room_id}/vessels", json={"name": "X", "imo": IMOS[1], "vessel_type": "t", "flag": "MT"}
+        ).status_code
+        == 404
+    )
     # A viewer reads but may not change anything
     assert viewer.request("GET", f"/rooms/{room_id}").status_code == 200
     for section, body in (
@@ -102,7 +125,12 @@ def test_bad_input_gets_a_4xx_with_a_json_body(as_user):
         assert 400 <= response.status_code < 500, (method, path, response.status_code)
         assert response.headers["Content-Type"] == "application/problem+json"
         problem = response.json()
-        assert problem["status"] == response.status_code and problem["title"] and problem["detail"] and problem["request_id"]
+        assert (
+            problem["status"] == response.status_code
+            and problem["title"]
+            and problem["detail"]
+            and problem["request_id"]
+        )
         assert response.json()
     malformed = owner.request("POST", "/rooms", data="{not json", headers={"Content-Type": "application/json"})
     assert 400 <= malformed.status_code < 500
@@ -111,5 +139,10 @@ def test_bad_input_gets_a_4xx_with_a_json_body(as_user):
     assert owner.request("GET", "/no/such/route").json()["status"] == 404
     # A duplicate party is a conflict, and nothing was lost: the room still reads back whole
     owner.add(room_id, "parties", {"email": "dup@x.io", "company": "D", "role": "viewer"})
-    assert owner.request("POST", f"/rooms/{room_id}/parties", json={"email": "dup@x.io", "company": "D", "role": "viewer"}).status_code == 409
+    assert (
+        owner.request(
+            "POST", f"/rooms/{room_id}/parties", json={"email": "dup@x.io", "company": "D", "role": "viewer"}
+        ).status_code
+        == 409
+    )
     assert len(owner.ok("GET", f"/rooms/{room_id}")["parties"]) == 2

@@ -27,7 +27,11 @@ def room_with_data(api) -> str:
     api.add(room_id, "parties", {"email": "ru@x.io", "company": NAMES["company"], "role": "inspector"})
     api.add(room_id, "parties", {"email": "viewer.snap@x.io", "company": NAMES["markup"], "role": "viewer"})
     api.add(room_id, "vessels", {"name": NAMES["vessel"], "imo": IMOS[2], "vessel_type": "tanker", "flag": "TR"})
-    api.add(room_id, "documents", {"name": NAMES["document"], "document_type": "certificate", "status": "approved", "expires_on": "2027-05-01"})
+    api.add(
+        room_id,
+        "documents",
+        {"name": NAMES["document"], "document_type": "certificate", "status": "approved", "expires_on": "2027-05-01"},
+    )
     return room_id
 
 
@@ -35,7 +39,9 @@ def test_a_snapshot_is_created_at_once_rendered_in_the_background_and_downloaded
     owner = as_user("owner.snap@x.io")
     room_id = room_with_data(owner)
     # When the owner asks for a snapshot, the answer comes at once, in the legacy shape
-    response = owner.request("POST", f"/rooms/{room_id}/snapshots", json={"title": "Before transfer", "snapshot_type": "pdf"})
+    response = owner.request(
+        "POST", f"/rooms/{room_id}/snapshots", json={"title": "Before transfer", "snapshot_type": "pdf"}
+    )
     assert response.status_code == 201
     snapshot = response.json()
     assert snapshot["status"] == "generating" and snapshot["file_size"] == 0
@@ -51,7 +57,9 @@ def test_a_snapshot_is_created_at_once_rendered_in_the_background_and_downloaded
     done = owner.ok("GET", f"/rooms/{room_id}/snapshots/{snapshot['id']}")
     assert done["status"] == "completed" and done["file_size"] > 1000
     assert done["cache_layer"] == "rendered" and len(done["content_hash"]) == 64
-    assert {"queue_wait_ms", "gather_ms", "render_ms", "store_ms", "total_ms"} <= {k for k, v in done["timings"].items() if v is not None}
+    assert {"queue_wait_ms", "gather_ms", "render_ms", "store_ms", "total_ms"} <= {
+        k for k, v in done["timings"].items() if v is not None
+    }
     # And the download is a real PDF holding the room's names as written, in any script
     pdf = owner.request("GET", done["download_url"].removeprefix("/api/v1"))
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
@@ -75,7 +83,10 @@ def test_a_second_identical_snapshot_is_served_from_the_cache_and_shares_the_pdf
     assert b["cache_layer"] in ("memory", "s3") and b["timings"]["render_ms"] is None
     assert a["content_hash"] == b["content_hash"]
     s3 = stack.client("s3")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=stack.resources["PdfBucket"], Prefix=f"pdf/{a['content_hash']}")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=stack.resources["PdfBucket"], Prefix=f"pdf/{a['content_hash']}")["Contents"]
+    ]
     assert keys == [f"pdf/{a['content_hash']}.pdf"]
     # A change to the room gives a new hash and a new PDF that shows the change
     owner.add(room_id, "vessels", {"name": "MT Newcomer", "imo": IMOS[3], "vessel_type": "tanker", "flag": "MT"})
@@ -107,7 +118,12 @@ def test_downloads_redirect_to_s3_on_request_and_wait_for_completion(stack, as_u
     snapshot = owner.create_snapshot(room_id, "Redirected")
     cancelled = cancelled_snapshot(owner, room_id)
     owner.wait_for_task(snapshot["task_id"])
-    redirect = owner.request("GET", f"/rooms/{room_id}/snapshots/{snapshot['id']}/download", params={"redirect": "true"}, allow_redirects=False)
+    redirect = owner.request(
+        "GET",
+        f"/rooms/{room_id}/snapshots/{snapshot['id']}/download",
+        params={"redirect": "true"},
+        allow_redirects=False,
+    )
     assert redirect.status_code == 307
     presigned = requests.get(redirect.headers["Location"], timeout=10)
     assert presigned.status_code == 200 and presigned.content.startswith(b"%PDF-")

@@ -38,14 +38,18 @@ def wait_all_terminal(api, task_ids, timeout):
     while True:
         tasks = []
         for chunk in range(0, len(task_ids), 100):
-            tasks += api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[chunk : chunk + 100]})["tasks"]
+            tasks += api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[chunk : chunk + 100]})[
+                "tasks"
+            ]
         pending = [t for t in tasks if t["status"] not in TERMINAL]
         if not pending or time.monotonic() > deadline:
             return tasks
         time.sleep(0.5)
 
 
-def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_each_content_a_bounded_number_of_times(stack, owner):
+def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_each_content_a_bounded_number_of_times(
+    stack, owner
+):
     # Given 30 rooms, 10 snapshots each, 30 % of renders failing and every message sent twice
     started = time.monotonic()
     rooms = [owner.create_room(f"Fault room {i}")["id"] for i in range(30)]
@@ -58,7 +62,11 @@ def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_e
     failed = [t for t in tasks if t["status"] == "failed"]
     assert all("rendering failed" in t["error"] for t in failed)
     # And each distinct content was rendered once, or a small bounded number of times
-    snapshots = [owner.ok("GET", f"/rooms/{t['result']['room_id']}/snapshots/{t['result']['snapshot_id']}") for t in tasks if t["status"] == "completed"]
+    snapshots = [
+        owner.ok("GET", f"/rooms/{t['result']['room_id']}/snapshots/{t['result']['snapshot_id']}")
+        for t in tasks
+        if t["status"] == "completed"
+    ]
     renders = Counter(s["content_hash"] for s in snapshots if s["timings"]["render_ms"] is not None)
     assert len({s["content_hash"] for s in snapshots}) == len({s["room_id"] for s in snapshots})
     assert max(renders.values()) <= 3, renders
@@ -76,11 +84,15 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_and_its_snapshot_fails(s
     room_id = owner.create_room("Poison room")["id"]
     snapshot = owner.create_snapshot(room_id, "Poison")
     task = owner.wait_for_task(snapshot["task_id"], timeout=60)
-    assert task["status"] == "failed" and "rendering failed 4 times" in task["error"] and "injected fault" in task["error"]
+    assert (
+        task["status"] == "failed" and "rendering failed 4 times" in task["error"] and "injected fault" in task["error"]
+    )
     sqs = stack.client("sqs")
     deadline, parked = time.monotonic() + 30, []
     while time.monotonic() < deadline and not parked:
-        messages = sqs.receive_message(QueueUrl=stack.resources["RenderDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=stack.resources["RenderDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
         parked = [m for m in messages if json.loads(m["Body"]).get("snapshot_id") == snapshot["id"]]
     assert parked, "the poison message was moved to the dead-letter queue"
 
@@ -91,7 +103,10 @@ def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(stack):
     deadline, parked = time.monotonic() + 30, []
     while time.monotonic() < deadline and not parked:
         messages = sqs.receive_message(
-            QueueUrl=stack.resources["RenderDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            QueueUrl=stack.resources["RenderDeadLetterQueue"],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         parked = [m for m in messages if "../../etc" in m["Body"]]
     assert parked and "malformed render message" in parked[0]["MessageAttributes"]["reason"]["StringValue"]

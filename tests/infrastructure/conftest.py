@@ -125,7 +125,6 @@ class Stack:
             raise KeyError(f"cannot resolve Ref {name}")
         return value
 
-
     def condition(self, name: str) -> bool:
         """The template's conditions use Fn::Equals and Fn::Not over Refs."""
         expression = self.sam["Conditions"][name]
@@ -186,14 +185,17 @@ def deployed_stack(moto_endpoint) -> Stack:
         )
         described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         summaries = [
-            r for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+            r
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
             for r in page["StackResourceSummaries"]
         ]
     assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
     stack.skipped_types = {
-        resource["Type"] for resource in stack.cfn["Resources"].values()
+        resource["Type"]
+        for resource in stack.cfn["Resources"].values()
         if any(f"parse {resource['Type']} but it's not supported" in str(w.message) for w in caught)
     }
-    stack.physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in summaries
-                      if r.get("LogicalResourceId")}
+    stack.physical = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in summaries if r.get("LogicalResourceId")
+    }
     return stack

@@ -55,8 +55,11 @@ def _mutations(template: dict) -> dict[str, tuple[dict, set[str]]]:
     """Copies of the real template, each broken in one place, with the custom rules that must fire."""
     resources = template["Resources"]
     functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
-    queues = [name for name, r in resources.items()
-              if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r.get("Properties", {})]
+    queues = [
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r.get("Properties", {})
+    ]
     buckets = [name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
     bucket_policies = [name for name, r in resources.items() if r["Type"] == "AWS::S3::BucketPolicy"]
     assert functions and queues and buckets and bucket_policies, "the template lost what these rules guard"
@@ -86,8 +89,13 @@ def _mutations(template: dict) -> dict[str, tuple[dict, set[str]]]:
     t = copy.deepcopy(template)  # a function's inline policy grants every action on its table
     for name in functions:
         policies = t["Resources"][name]["Properties"].setdefault("Policies", [])
-        policies.append({"Statement": [{"Effect": "Allow", "Action": "dynamodb:*",
-                                        "Resource": {"Fn::GetAtt": ["DataTable", "Arn"]}}]})
+        policies.append(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::GetAtt": ["DataTable", "Arn"]}}
+                ]
+            }
+        )
         break
     out["dynamodb_star"] = (t, {"E9003"})
     return out
@@ -106,7 +114,9 @@ def lint(tmp_path_factory):
         files.append(str(path))
     result = subprocess.run(
         [CFN_LINT, "--format", "json", *files, "--append-rules", str(RULES)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.stdout.strip(), result.stderr
     by_file: dict[str, list[dict]] = {}
@@ -120,8 +130,9 @@ def _custom(matches: list[dict]) -> set[tuple[str, str]]:
 
 
 def test_the_rules_load_with_the_ids_we_document():
-    listed = subprocess.run([CFN_LINT, "--list-rules", "--append-rules", str(RULES)],
-                            capture_output=True, text=True, timeout=60).stdout
+    listed = subprocess.run(
+        [CFN_LINT, "--list-rules", "--append-rules", str(RULES)], capture_output=True, text=True, timeout=60
+    ).stdout
     for rule_id in CUSTOM_IDS:
         assert f"{rule_id}:" in listed
 
@@ -155,7 +166,9 @@ def test_the_tls_only_deny_is_the_only_wildcard_and_is_allowed():
     # The real bucket policy denies s3:* without TLS: E9003 must accept it, and it must be there.
     template = cfn_yaml.load(str(TEMPLATE))
     denies = [
-        s for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
         for s in r["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]

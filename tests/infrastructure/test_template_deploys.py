@@ -26,7 +26,12 @@ FUNCTION = "AWS::Serverless::Function"
 # Resource types moto 5.2.5's CloudFormation skips; each is checked on the transformed template below.
 # moto's CloudFormation skips these; AWS::CloudWatch::Alarm only in part (it skips alarms on
 # metric math and with conditional actions), so alarms are checked on the transformed template.
-KNOWN_SKIPPED = {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm"}
+KNOWN_SKIPPED = {
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::S3::BucketPolicy",
+    "AWS::CloudWatch::Alarm",
+}
 # AWS managed policies a function role may carry (SAM adds them for logging and event sources).
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
@@ -167,7 +172,8 @@ def test_each_function_logs_to_its_own_group_with_the_template_retention(stack, 
     groups = {g["logGroupName"]: g for g in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]}
     for fid, config in function_configs.items():
         declared = [
-            r["Properties"] for r in _of_type(stack.sam, "AWS::Logs::LogGroup").values()
+            r["Properties"]
+            for r in _of_type(stack.sam, "AWS::Logs::LogGroup").values()
             if r["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{fid}}}"}
         ]
         assert len(declared) == 1, fid
@@ -186,14 +192,19 @@ def _sqs_consumers(stack):
     ]
 
 
-def test_the_render_queue_feeds_the_renderer_in_batches_with_partial_failures(stack, function_configs, queue_attributes):
+def test_the_render_queue_feeds_the_renderer_in_batches_with_partial_failures(
+    stack, function_configs, queue_attributes
+):
     consumers = _sqs_consumers(stack)
     assert ("RendererFunction", "RenderQueue") in {(f, q) for f, _, q in consumers}
     mappings = stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     for fid, event, qid in consumers:
         queue_arn = queue_attributes[qid]["QueueArn"]
-        mine = [m for m in mappings
-                if m["EventSourceArn"] == queue_arn and m["FunctionArn"] == function_configs[fid]["FunctionArn"]]
+        mine = [
+            m
+            for m in mappings
+            if m["EventSourceArn"] == queue_arn and m["FunctionArn"] == function_configs[fid]["FunctionArn"]
+        ]
         assert len(mine) == 1, (fid, qid)
         mapping = mine[0]
         assert mapping["BatchSize"] == event["BatchSize"]
@@ -214,7 +225,9 @@ def test_the_render_queue_redrives_to_its_dead_letter_queue(stack, queue_attribu
         assert int(redrive["maxReceiveCount"]) == int(stack.resolve(declared["maxReceiveCount"]))
         assert int(redrive["maxReceiveCount"]) >= 2  # one failed delivery must not dead-letter a render
         # the DLQ keeps a message longer than the source queue could, so nothing expires unseen
-        assert int(queue_attributes[dlq]["MessageRetentionPeriod"]) > int(queue_attributes[qid]["MessageRetentionPeriod"])
+        assert int(queue_attributes[dlq]["MessageRetentionPeriod"]) > int(
+            queue_attributes[qid]["MessageRetentionPeriod"]
+        )
 
 
 def test_queue_visibility_is_at_least_six_times_the_consumer_timeout(stack, function_configs, queue_attributes):
@@ -256,10 +269,13 @@ def test_the_table_expires_records_is_recoverable_and_encrypted(stack):
 def test_the_bucket_is_encrypted(stack):
     declared = stack.sam["Resources"]["PdfBucket"]["Properties"]["BucketEncryption"]
     deployed = stack.client("s3").get_bucket_encryption(Bucket=stack.physical["PdfBucket"])
-    algorithms = [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
-                  for r in deployed["ServerSideEncryptionConfiguration"]["Rules"]]
-    assert algorithms == [r["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
-                          for r in declared["ServerSideEncryptionConfiguration"]]
+    algorithms = [
+        r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        for r in deployed["ServerSideEncryptionConfiguration"]["Rules"]
+    ]
+    assert algorithms == [
+        r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in declared["ServerSideEncryptionConfiguration"]
+    ]
 
 
 def test_the_bucket_blocks_public_access_and_accepts_only_tls(stack):
@@ -267,13 +283,22 @@ def test_the_bucket_blocks_public_access_and_accepts_only_tls(stack):
     # both are checked on the transformed template.
     bucket = stack.cfn["Resources"]["PdfBucket"]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
-    policies = [p["Properties"] for p in _of_type(stack.cfn, "AWS::S3::BucketPolicy").values()
-                if p["Properties"]["Bucket"] == {"Ref": "PdfBucket"}]
+    policies = [
+        p["Properties"]
+        for p in _of_type(stack.cfn, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "PdfBucket"}
+    ]
     assert len(policies) == 1
-    tls = [s for s in policies[0]["PolicyDocument"]["Statement"]
-           if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+    tls = [
+        s
+        for s in policies[0]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
     assert len(tls) == 1
     assert tls[0]["Principal"] == "*" and tls[0]["Action"] in ("s3:*", ["s3:*"])
     resources = _as_list(tls[0]["Resource"])
@@ -284,8 +309,11 @@ def test_the_bucket_blocks_public_access_and_accepts_only_tls(stack):
 # ---------------------------------------------------------------- schedule
 def test_each_schedule_fires_its_function(stack, function_configs):
     events = stack.client("events")
-    schedules = [(fid, name, event) for fid in _of_type(stack.sam, FUNCTION)
-                 for name, event in _events(stack.sam, fid, "Schedule").items()]
+    schedules = [
+        (fid, name, event)
+        for fid in _of_type(stack.sam, FUNCTION)
+        for name, event in _events(stack.sam, fid, "Schedule").items()
+    ]
     assert "CleanupFunction" in {fid for fid, _, _ in schedules}
     for fid, name, event in schedules:
         rule_id = f"{fid}{name}"  # SAM names the AWS::Events::Rule <Function><Event>
@@ -321,9 +349,11 @@ def test_the_http_api_routes_to_the_api_function_behind_the_jwt_authorizer(stack
             expected = event.get("Auth", {}).get("Authorizer", scheme_name)
             assert operation["security"] == [{expected: []}], (fid, name)
             assert f"{fid}{name}Permission" in stack.physical  # the invoke permission was created
-    assert any(e.get("Auth", {}).get("Authorizer") == "NONE"
-               for fid in _of_type(stack.sam, FUNCTION) for e in _events(stack.sam, fid, "HttpApi").values()), \
-        "the health route is expected to be public"
+    assert any(
+        e.get("Auth", {}).get("Authorizer") == "NONE"
+        for fid in _of_type(stack.sam, FUNCTION)
+        for e in _events(stack.sam, fid, "HttpApi").values()
+    ), "the health route is expected to be public"
     stage = next(iter(_of_type(stack.cfn, "AWS::ApiGatewayV2::Stage").values()))["Properties"]
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]}
     assert stage["DefaultRouteSettings"] == source["DefaultRouteSettings"]
@@ -363,10 +393,16 @@ def test_the_sqs_consumer_role_gets_the_queue_execution_policy(stack):
 def test_the_only_wildcard_statement_is_the_tls_deny(stack):
     for rid, resource in stack.cfn["Resources"].items():
         documents = []
-        if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::IAM::Policy",
-                                "AWS::IAM::ManagedPolicy"):
+        if resource["Type"] in (
+            "AWS::S3::BucketPolicy",
+            "AWS::SQS::QueuePolicy",
+            "AWS::IAM::Policy",
+            "AWS::IAM::ManagedPolicy",
+        ):
             documents.append(resource["Properties"]["PolicyDocument"])
-        for policy in resource.get("Properties", {}).get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+        for policy in (
+            resource.get("Properties", {}).get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []
+        ):
             documents.append(policy["PolicyDocument"])
         for document in documents:
             for statement in _as_list(document["Statement"]):
@@ -379,10 +415,18 @@ def test_the_only_wildcard_statement_is_the_tls_deny(stack):
 
 # ---------------------------------------------------------------- alarms (checked on the template)
 def test_alarms_watch_the_dead_letter_queue_queue_age_renderer_errors_and_api_5xx_and_notify_the_topic(stack):
-    alarms = {lid: r["Properties"] for lid, r in stack.cfn["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {
+        lid: r["Properties"] for lid, r in stack.cfn["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
     watched = {(p.get("Namespace"), p.get("MetricName")) for p in alarms.values()}
-    assert {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/Lambda", "Errors")} <= watched
+    assert {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/Lambda", "Errors"),
+    } <= watched
     math = [p for p in alarms.values() if "Metrics" in p]
     assert any("5xx" in str(p["Metrics"]) and "Count" in str(p["Metrics"]) for p in math)
     for properties in alarms.values():
-        assert properties["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+        assert properties["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }

@@ -12,12 +12,28 @@ from roomsnap.storage import pdf_key
 
 
 def make_renderer(parts, render=render_report) -> SnapshotRenderer:
-    return SnapshotRenderer(parts["rooms"], parts["snapshots"], parts["pdfs"], ByteBoundedLRU(8 << 20), render, TEMPLATE_VERSION, reportlab.Version)
+    return SnapshotRenderer(
+        parts["rooms"],
+        parts["snapshots"],
+        parts["pdfs"],
+        ByteBoundedLRU(8 << 20),
+        render,
+        TEMPLATE_VERSION,
+        reportlab.Version,
+    )
 
 
 def new_room(parts, title="Integration room") -> str:
     now = utc_now()
-    room = Room(id=new_id(), title=title, location="Off Malta", operation_time="2026-12-01T06:00:00+00:00", created_by="o@x.io", created_at=now, updated_at=now)
+    room = Room(
+        id=new_id(),
+        title=title,
+        location="Off Malta",
+        operation_time="2026-12-01T06:00:00+00:00",
+        created_by="o@x.io",
+        created_at=now,
+        updated_at=now,
+    )
     owner = Party(email="o@x.io", company="Owner", role=Role.OWNER, added_at=now)
     parts["rooms"].create_room(room, owner, Activity(id=new_id(), at=now, actor="o@x.io", action="room.created"))
     return room.id

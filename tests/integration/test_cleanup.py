@@ -19,8 +19,12 @@ def queue(aws):
     return endpoint.client("sqs"), resources["RenderQueue"]
 
 
-def maintenance(parts, queue, stuck_after=timedelta(minutes=15), pdf_retention=timedelta(days=7), max_requeues=2) -> Maintenance:
-    return Maintenance(parts["snapshots"], parts["pdfs"], RenderQueue(queue[1]), stuck_after, max_requeues, pdf_retention)
+def maintenance(
+    parts, queue, stuck_after=timedelta(minutes=15), pdf_retention=timedelta(days=7), max_requeues=2
+) -> Maintenance:
+    return Maintenance(
+        parts["snapshots"], parts["pdfs"], RenderQueue(queue[1]), stuck_after, max_requeues, pdf_retention
+    )
 
 
 def received(queue) -> list[dict]:

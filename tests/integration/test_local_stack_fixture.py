@@ -36,8 +36,11 @@ def wait_for(condition, timeout=20):
 def test_echo_route_gets_claims_path_parameters_and_function_environment(stack):
     token = stack.mint_token("ana@example.com", admin=True)
 
-    response = requests.get(f"{stack.base_url}/echo/ana%20maria?x=1&x=2", headers={
-        "Authorization": f"Bearer {token}", "Cookie": "a=1; b=2", "X-Multi": "one"}, timeout=10)
+    response = requests.get(
+        f"{stack.base_url}/echo/ana%20maria?x=1&x=2",
+        headers={"Authorization": f"Bearer {token}", "Cookie": "a=1; b=2", "X-Multi": "one"},
+        timeout=10,
+    )
 
     assert response.status_code == 200
     echoed = response.json()
@@ -74,8 +77,12 @@ def test_requests_without_a_valid_token_are_rejected(stack, tmp_path):
 
 
 def test_public_route_skips_the_authorizer_and_base64_encodes_binary_bodies(stack):
-    response = requests.post(f"{stack.base_url}/public/a/b", data=b"\x00\x01binary",
-                             headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    response = requests.post(
+        f"{stack.base_url}/public/a/b",
+        data=b"\x00\x01binary",
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=10,
+    )
 
     assert response.status_code == 200
     event = response.json()["event"]
@@ -111,8 +118,7 @@ def test_function_output_is_kept_as_records(stack):
     requests.get(f"{stack.base_url}/public/logs", timeout=10)
 
     records = stack.logs("EchoFunction")
-    assert any(record.get("message") == "echo" and record.get("route") == "ANY /public/{proxy+}"
-               for record in records)
+    assert any(record.get("message") == "echo" and record.get("route") == "ANY /public/{proxy+}" for record in records)
     assert any(record.get("Echoes") == [1] for record in records)
 
 
@@ -122,8 +128,9 @@ def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed
     for body in ("good-1", "poison-pill", "good-2"):
         sqs.send_message(QueueUrl=stack.resources["WorkQueue"], MessageBody=body)
 
-    dead = wait_for(lambda: sqs.receive_message(QueueUrl=stack.resources["WorkDeadLetterQueue"],
-                                                WaitTimeSeconds=1).get("Messages"))
+    dead = wait_for(
+        lambda: sqs.receive_message(QueueUrl=stack.resources["WorkDeadLetterQueue"], WaitTimeSeconds=1).get("Messages")
+    )
 
     assert [message["Body"] for message in dead] == ["poison-pill"]
     attributes = sqs.get_queue_attributes(QueueUrl=stack.resources["WorkQueue"], AttributeNames=["All"])["Attributes"]
@@ -161,7 +168,9 @@ def test_ttl_sweep_deletes_only_expired_items(stack):
 def test_stop_leaves_nothing_listening_or_running():
     with LocalStack(FIXTURE_TEMPLATE, port=0, start_schedules=False) as stack:
         worker_pid = requests.get(f"{stack.base_url}/public/pid", timeout=10).json()["pid"]
-        ports = [urlsplit(stack.base_url).port] + ([urlsplit(stack.endpoint_url).port] if stack.endpoint.embedded else [])
+        ports = [urlsplit(stack.base_url).port] + (
+            [urlsplit(stack.endpoint_url).port] if stack.endpoint.embedded else []
+        )
 
     with pytest.raises(ProcessLookupError):
         os.kill(worker_pid, 0)

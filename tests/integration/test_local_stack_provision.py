@@ -30,10 +30,14 @@ def test_table_has_the_template_keys_indexes_ttl_and_backups(provisioned):
 
     assert table["KeySchema"] == properties["KeySchema"]
     assert [index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])] == [
-        index["IndexName"] for index in properties.get("GlobalSecondaryIndexes", [])]
+        index["IndexName"] for index in properties.get("GlobalSecondaryIndexes", [])
+    ]
     assert table["BillingModeSummary"]["BillingMode"] == properties["BillingMode"]
     ttl = dynamodb.describe_time_to_live(TableName=resources["DataTable"])["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", properties["TimeToLiveSpecification"]["AttributeName"])
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
+        "ENABLED",
+        properties["TimeToLiveSpecification"]["AttributeName"],
+    )
     backups = dynamodb.describe_continuous_backups(TableName=resources["DataTable"])["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
@@ -43,8 +47,9 @@ def test_queue_redrives_to_its_dead_letter_queue(provisioned):
     sqs = endpoint.client("sqs")
 
     attributes = sqs.get_queue_attributes(QueueUrl=resources["RenderQueue"], AttributeNames=["All"])["Attributes"]
-    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=resources["RenderDeadLetterQueue"],
-                                               AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dead_letter_arn = sqs.get_queue_attributes(
+        QueueUrl=resources["RenderDeadLetterQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
 
     expected = template.properties("RenderQueue")
     assert json.loads(attributes["RedrivePolicy"]) == {
@@ -66,7 +71,8 @@ def test_bucket_blocks_public_access_and_encrypts(provisioned):
     assert block == template.properties("PdfBucket")["PublicAccessBlockConfiguration"]
     assert encryption[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
-        {"ObjectOwnership": "BucketOwnerEnforced"}]
+        {"ObjectOwnership": "BucketOwnerEnforced"}
+    ]
 
 
 def test_bucket_policy_statements_moto_would_misjudge_are_left_out(provisioned):

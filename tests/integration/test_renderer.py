@@ -23,7 +23,9 @@ def test_a_miss_renders_then_memory_then_s3_serve_the_same_pdf(parts):
     assert (first.cache_layer, second.cache_layer, third.cache_layer) == ("rendered", "memory", "s3")
     hashes = {o.snapshot.content_hash for o in (first, second, third)}
     assert len(hashes) == 1 and objects(parts, hashes.pop()) == 1
-    assert all(o.snapshot.task_status is TaskStatus.COMPLETED and o.pdf_bytes == first.pdf_bytes for o in (second, third))
+    assert all(
+        o.snapshot.task_status is TaskStatus.COMPLETED and o.pdf_bytes == first.pdf_bytes for o in (second, third)
+    )
 
 
 def test_two_renderers_of_the_same_hash_at_once_leave_one_object_and_two_completed_snapshots(parts):
@@ -108,7 +110,9 @@ def test_a_deleted_room_fails_the_snapshot_with_a_reason(parts, aws):
     resources, endpoint = aws
     room_id = new_room(parts, "Doomed room")
     snapshot = new_snapshot(parts, room_id)
-    endpoint.client("dynamodb").delete_item(TableName=resources["DataTable"], Key={"PK": {"S": f"ROOM#{room_id}"}, "SK": {"S": "META"}})
+    endpoint.client("dynamodb").delete_item(
+        TableName=resources["DataTable"], Key={"PK": {"S": f"ROOM#{room_id}"}, "SK": {"S": "META"}}
+    )
     outcome = process(make_renderer(parts), snapshot)
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.FAILED

@@ -40,13 +40,39 @@ def room(**changes) -> tuple[RoomDetail, list[Activity]]:
             Party(email="owner@x.io", company="Owner Co", role="owner", added_at="2026-11-01T00:00:00.000Z"),
             Party(email="insp@x.io", company="Inspect Ltd", role="inspector", added_at="2026-11-02T00:00:00.000Z"),
         ],
-        vessels=[Vessel(name="Seawise", imo="9074729", vessel_type="tanker", flag="MT", added_at="2026-11-03T00:00:00.000Z")],
-        documents=[
-            Document(id="01m8gj9p3fzgz3gbmpmz9xbb6a", name="Q88", document_type="questionnaire", status="approved", expires_on="2027-01-01", vessel_imo="9074729", updated_at="2026-11-04T00:00:00.000Z")
+        vessels=[
+            Vessel(name="Seawise", imo="9074729", vessel_type="tanker", flag="MT", added_at="2026-11-03T00:00:00.000Z")
         ],
-        approvals=[Approval(id="01m8gj9p3fzgz3gbmpmz9xbb6b", status="approved", comment="ok", by="insp@x.io", at="2026-11-05T00:00:00.000Z")],
+        documents=[
+            Document(
+                id="01m8gj9p3fzgz3gbmpmz9xbb6a",
+                name="Q88",
+                document_type="questionnaire",
+                status="approved",
+                expires_on="2027-01-01",
+                vessel_imo="9074729",
+                updated_at="2026-11-04T00:00:00.000Z",
+            )
+        ],
+        approvals=[
+            Approval(
+                id="01m8gj9p3fzgz3gbmpmz9xbb6b",
+                status="approved",
+                comment="ok",
+                by="insp@x.io",
+                at="2026-11-05T00:00:00.000Z",
+            )
+        ],
     )
-    activity = [Activity(id="01m8gj9p3fzgz3gbmpmz9xbb6c", at="2026-11-05T00:00:00.000Z", actor="insp@x.io", action="approval.recorded", detail="approved: ok")]
+    activity = [
+        Activity(
+            id="01m8gj9p3fzgz3gbmpmz9xbb6c",
+            at="2026-11-05T00:00:00.000Z",
+            actor="insp@x.io",
+            action="approval.recorded",
+            detail="approved: ok",
+        )
+    ]
     for path, value in changes.items():
         target = detail
         *parents, leaf = path.split(".")
@@ -58,7 +84,14 @@ def room(**changes) -> tuple[RoomDetail, list[Activity]]:
 
 
 def snapshot(**flags) -> Snapshot:
-    return Snapshot(id="01m8gj9p3fzgz3gbmpmz9xbb6z", room_id=ROOM_ID, title="Pre-transfer", created_by="owner@x.io", created_at="2026-11-28T00:00:00Z", **flags)
+    return Snapshot(
+        id="01m8gj9p3fzgz3gbmpmz9xbb6z",
+        room_id=ROOM_ID,
+        title="Pre-transfer",
+        created_by="owner@x.io",
+        created_at="2026-11-28T00:00:00Z",
+        **flags,
+    )
 
 
 def digest(detail, activity, snap=None, today=TODAY) -> str:
@@ -122,7 +155,14 @@ def test_nothing_unprinted_changes_the_hash(unprinted_change):
 
 def test_who_asked_and_when_do_not_change_the_hash_but_the_title_and_sections_do():
     detail, activity = room()
-    same = Snapshot(**{**snapshot().model_dump(), "id": "01m8gj9p3fzgz3gbmpmz9xbb6y", "created_by": "x@y.io", "created_at": "2027-01-01T00:00:00Z"})
+    same = Snapshot(
+        **{
+            **snapshot().model_dump(),
+            "id": "01m8gj9p3fzgz3gbmpmz9xbb6y",
+            "created_by": "x@y.io",
+            "created_at": "2027-01-01T00:00:00Z",
+        }
+    )
     assert digest(detail, activity, same) == BASE
     assert digest(detail, activity, Snapshot(**{**snapshot().model_dump(), "title": "Other"})) != BASE
     for flag in ("include_documents", "include_approvals", "include_activity"):
@@ -147,11 +187,14 @@ def test_the_order_records_arrive_in_does_not_change_the_hash():
 
 
 def test_the_hash_is_stable_across_processes():
-    code = (
-        "import sys; sys.path[:0] = sys.argv[1:];"
-        "import test_content_hash as t; print(t.BASE)"
-    )
+    code = "import sys; sys.path[:0] = sys.argv[1:];import test_content_hash as t; print(t.BASE)"
     here = __import__("pathlib").Path(__file__).parent
     paths = [str(here), *[p for p in sys.path if "layers" in p or "functions" in p]]
-    out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123", "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+    )
     assert out.stdout.strip() == BASE

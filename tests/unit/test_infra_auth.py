@@ -33,19 +33,31 @@ def test_a_good_token_yields_its_claims(key, authorizer):
 def test_a_raw_access_token_with_client_id_is_accepted(key, authorizer):
     now = int(time.time())
     access_token = jwt.encode(  # Cognito access tokens carry client_id instead of aud
-        {"iss": LOCAL_ISSUER, "client_id": LOCAL_AUDIENCE, "sub": "u1", "iat": now, "exp": now + 60,
-         "token_use": "access"},
-        key.private_key, algorithm="RS256", headers={"kid": key.kid})
+        {
+            "iss": LOCAL_ISSUER,
+            "client_id": LOCAL_AUDIENCE,
+            "sub": "u1",
+            "iat": now,
+            "exp": now + 60,
+            "token_use": "access",
+        },
+        key.private_key,
+        algorithm="RS256",
+        headers={"kid": key.kid},
+    )
 
     assert authorizer.authorize({"authorization": access_token})["client_id"] == LOCAL_AUDIENCE
 
 
-@pytest.mark.parametrize("claims", [
-    {"exp": int(time.time()) - 5},
-    {"aud": "another-app"},
-    {"iss": "https://issuer.example.com/"},
-    {"nbf": int(time.time()) + 600},
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": int(time.time()) - 5},
+        {"aud": "another-app"},
+        {"iss": "https://issuer.example.com/"},
+        {"nbf": int(time.time()) + 600},
+    ],
+)
 def test_invalid_claims_are_unauthorized(key, authorizer, claims):
     with pytest.raises(Unauthorized) as error:
         authorizer.authorize(bearer(key.mint("ana@example.com", **claims)))
@@ -70,4 +82,9 @@ def test_claims_reach_the_function_as_strings():
     claims = {"exp": 1700000000, "groups": ["admin", "ops"], "verified": True, "name": "Ana", "x": {"b": 1, "a": 2}}
 
     assert request_context_claims(claims) == {
-        "exp": "1700000000", "groups": "[admin ops]", "verified": "true", "name": "Ana", "x": "map[a:2 b:1]"}
+        "exp": "1700000000",
+        "groups": "[admin ops]",
+        "verified": "true",
+        "name": "Ana",
+        "x": "map[a:2 b:1]",
+    }

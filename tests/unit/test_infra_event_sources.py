@@ -4,11 +4,20 @@ import pytest
 
 from infra.event_sources import records_to_delete, sqs_event
 
-MESSAGES = [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "a", "MD5OfBody": "x",
-             "Attributes": {"ApproximateReceiveCount": "1"},
-             "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "pdf"},
-                                   "blob": {"DataType": "Binary", "BinaryValue": b"\x01"}}},
-            {"MessageId": "m2", "ReceiptHandle": "r2", "Body": "b", "MD5OfBody": "y"}]
+MESSAGES = [
+    {
+        "MessageId": "m1",
+        "ReceiptHandle": "r1",
+        "Body": "a",
+        "MD5OfBody": "x",
+        "Attributes": {"ApproximateReceiveCount": "1"},
+        "MessageAttributes": {
+            "kind": {"DataType": "String", "StringValue": "pdf"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x01"},
+        },
+    },
+    {"MessageId": "m2", "ReceiptHandle": "r2", "Body": "b", "MD5OfBody": "y"},
+]
 
 
 def test_records_have_lambdas_shape():
@@ -24,16 +33,19 @@ def test_records_have_lambdas_shape():
     assert record["eventSourceARN"] == "arn:aws:sqs:us-east-1:123456789012:q"
 
 
-@pytest.mark.parametrize("result, deleted", [
-    (None, ["m1", "m2"]),
-    ({}, ["m1", "m2"]),
-    ({"batchItemFailures": []}, ["m1", "m2"]),
-    ({"batchItemFailures": [{"itemIdentifier": "m2"}]}, ["m1"]),
-    ({"batchItemFailures": [{"itemIdentifier": ""}]}, []),
-    ({"batchItemFailures": [{"itemIdentifier": "unknown"}]}, []),
-    ({"batchItemFailures": [{"id": "m1"}]}, []),
-    ("not a response", []),
-])
+@pytest.mark.parametrize(
+    "result, deleted",
+    [
+        (None, ["m1", "m2"]),
+        ({}, ["m1", "m2"]),
+        ({"batchItemFailures": []}, ["m1", "m2"]),
+        ({"batchItemFailures": [{"itemIdentifier": "m2"}]}, ["m1"]),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, []),
+        ({"batchItemFailures": [{"itemIdentifier": "unknown"}]}, []),
+        ({"batchItemFailures": [{"id": "m1"}]}, []),
+        ("not a response", []),
+    ],
+)
 def test_partial_batch_responses(result, deleted):
     assert [message["MessageId"] for message in records_to_delete(MESSAGES, result, True)] == deleted
 

@@ -20,14 +20,17 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize("method, path, function, parameters", [
-    ("GET", "/api/v1/health", "Health", {}),
-    ("POST", "/api/v1/health", "Proxy", {"proxy": "health"}),
-    ("GET", "/api/v1/rooms/r%201", "Room", {"room_id": "r 1"}),
-    ("DELETE", "/api/v1/rooms/r1", "AnyRoom", {"room_id": "r1"}),
-    ("GET", "/api/v1/rooms/r1/snapshots/s1", "Snapshot", {"room_id": "r1", "id": "s1"}),
-    ("GET", "/api/v1/rooms/r1/snapshots/s1/download", "Proxy", {"proxy": "rooms/r1/snapshots/s1/download"}),
-])
+@pytest.mark.parametrize(
+    "method, path, function, parameters",
+    [
+        ("GET", "/api/v1/health", "Health", {}),
+        ("POST", "/api/v1/health", "Proxy", {"proxy": "health"}),
+        ("GET", "/api/v1/rooms/r%201", "Room", {"room_id": "r 1"}),
+        ("DELETE", "/api/v1/rooms/r1", "AnyRoom", {"room_id": "r1"}),
+        ("GET", "/api/v1/rooms/r1/snapshots/s1", "Snapshot", {"room_id": "r1", "id": "s1"}),
+        ("GET", "/api/v1/rooms/r1/snapshots/s1/download", "Proxy", {"proxy": "rooms/r1/snapshots/s1/download"}),
+    ],
+)
 def test_the_most_specific_route_wins(method, path, function, parameters):
     route, found_parameters = find_route(ROUTES, method, path)
 
@@ -50,10 +53,20 @@ def test_routes_come_from_the_template_with_their_authorizers(tmp_path):
 
 def test_event_follows_payload_format_2():
     route = Route("POST", "/items/{id}", "Fn", api_id="api1")
-    request = Request("POST", "/items/7?tag=a&tag=b&empty=", [
-        ("Host", "127.0.0.1:3000"), ("Content-Type", "application/json"), ("X-Dup", "1"), ("x-dup", "2"),
-        ("Cookie", "a=1; b=2"), ("User-Agent", "tests"),
-    ], b'{"x": 1}', "10.0.0.1")
+    request = Request(
+        "POST",
+        "/items/7?tag=a&tag=b&empty=",
+        [
+            ("Host", "127.0.0.1:3000"),
+            ("Content-Type", "application/json"),
+            ("X-Dup", "1"),
+            ("x-dup", "2"),
+            ("Cookie", "a=1; b=2"),
+            ("User-Agent", "tests"),
+        ],
+        b'{"x": 1}',
+        "10.0.0.1",
+    )
 
     event = api_gateway_event(route, {"id": "7"}, request, {"sub": "u1", "groups": ["a", "b"]}, "req-1")
 
@@ -67,8 +80,13 @@ def test_event_follows_payload_format_2():
     assert event["pathParameters"] == {"id": "7"}
     assert (event["body"], event["isBase64Encoded"]) == ('{"x": 1}', False)
     context = event["requestContext"]
-    assert context["http"] == {"method": "POST", "path": "/items/7", "protocol": "HTTP/1.1",
-                               "sourceIp": "10.0.0.1", "userAgent": "tests"}
+    assert context["http"] == {
+        "method": "POST",
+        "path": "/items/7",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "10.0.0.1",
+        "userAgent": "tests",
+    }
     assert context["authorizer"]["jwt"]["claims"] == {"sub": "u1", "groups": "[a b]"}
     assert (context["apiId"], context["requestId"], context["stage"]) == ("api1", "req-1", "$default")
 
@@ -85,8 +103,15 @@ def test_binary_bodies_are_base64_encoded():
 
 
 def test_responses_are_mapped_as_api_gateway_does():
-    full = Response.from_result({"statusCode": 201, "headers": {"x-a": "1"}, "cookies": ["c=1"],
-                                 "body": base64.b64encode(b"%PDF").decode(), "isBase64Encoded": True})
+    full = Response.from_result(
+        {
+            "statusCode": 201,
+            "headers": {"x-a": "1"},
+            "cookies": ["c=1"],
+            "body": base64.b64encode(b"%PDF").decode(),
+            "isBase64Encoded": True,
+        }
+    )
     bare = Response.from_result({"hello": "world"})
 
     assert (full.status, full.body) == (201, b"%PDF")

@@ -20,7 +20,8 @@ def test_function_environment_resolves_refs_to_the_stack_resources(template):
     assert environment["TABLE_NAME"] == f"{STACK_NAME}-DataTable"
     assert environment["BUCKET_NAME"] == f"{STACK_NAME}-pdfbucket"  # bucket names are lowercase
     assert environment["RENDER_QUEUE_URL"] == (
-        f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/{STACK_NAME}-RenderQueue")
+        f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/{STACK_NAME}-RenderQueue"
+    )
     assert environment["MEMORY_CACHE_MB"] == "64"  # a parameter default, as a string
     assert environment["POWERTOOLS_SERVICE_NAME"] == "room-snapshots"  # from Globals
 
@@ -54,7 +55,8 @@ def test_sub_getatt_and_pseudo_parameters(template):
     assert template.resolve({"Fn::Sub": ["${AWS::Region}-${X}-${!Literal}", {"X": "x"}]}) == "us-east-1-x-${Literal}"
     assert template.resolve({"Fn::GetAtt": ["RenderQueue", "QueueName"]}) == f"{STACK_NAME}-RenderQueue"
     assert template.resolve({"Fn::GetAtt": "DataTable.Arn"}) == (
-        f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/{STACK_NAME}-DataTable")
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/{STACK_NAME}-DataTable"
+    )
     assert template.resolve({"Fn::Join": ["-", [{"Ref": "AWS::StackName"}, "x"]]}) == f"{STACK_NAME}-x"
     assert template.resolve({"Fn::Select": [1, ["a", {"Ref": "AWS::Partition"}]]}) == "aws"
 

@@ -30,10 +30,23 @@ def test_snapshot_flags_default_to_true():
 
 @pytest.mark.parametrize(
     "task_status, legacy_status",
-    [("pending", "generating"), ("running", "generating"), ("completed", "completed"), ("failed", "failed"), ("cancelled", "cancelled")],
+    [
+        ("pending", "generating"),
+        ("running", "generating"),
+        ("completed", "completed"),
+        ("failed", "failed"),
+        ("cancelled", "cancelled"),
+    ],
 )
 def test_legacy_status_is_generating_until_the_task_is_terminal(task_status, legacy_status):
-    snapshot = Snapshot(id=new_id(), room_id=new_id(), title="t", created_by="a@b.co", created_at="x", task_status=TaskStatus(task_status))
+    snapshot = Snapshot(
+        id=new_id(),
+        room_id=new_id(),
+        title="t",
+        created_by="a@b.co",
+        created_at="x",
+        task_status=TaskStatus(task_status),
+    )
     assert snapshot.status == legacy_status
     assert snapshot.task_id == f"snapshot-{snapshot.id}"
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from roomsnap.dal.stats import StatsRepository
 from roomsnap.histogram import bucket_of
 
+
 class LatencyRecorder:
     def __init__(self, stats: StatsRepository, flush_every_s: int = 60):
         self.stats = stats

@@ -58,10 +58,16 @@ class MetricsService:
         since = now - timedelta(hours=hours)
         events = self.stats.generation_events(since, now)
         completed = [event for event in events if event["outcome"] == "completed"]
-        layers = {layer: sum(1 for e in completed if e.get("cache_layer") == layer) for layer in ("memory", "s3", "rendered")}
+        layers = {
+            layer: sum(1 for e in completed if e.get("cache_layer") == layer) for layer in ("memory", "s3", "rendered")
+        }
         hits = layers["memory"] + layers["s3"]
-        generation = _time_stats([e["timings"]["total_ms"] for e in completed if e.get("timings", {}).get("total_ms") is not None])
-        renders = _time_stats([e["timings"]["render_ms"] for e in completed if e.get("timings", {}).get("render_ms") is not None])
+        generation = _time_stats(
+            [e["timings"]["total_ms"] for e in completed if e.get("timings", {}).get("total_ms") is not None]
+        )
+        renders = _time_stats(
+            [e["timings"]["render_ms"] for e in completed if e.get("timings", {}).get("render_ms") is not None]
+        )
         latency = _time_stats([e["created_to_completed_ms"] for e in completed if "created_to_completed_ms" in e])
         api_rows = self.stats.api_latencies(since, now)
         routes = sorted({row["route"] for row in api_rows})
@@ -69,7 +75,10 @@ class MetricsService:
         return {
             "timestamp": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "period_hours": hours,
-            "summary": {"total_metrics": len(events) + sum(row["count"] for row in api_rows), "statistics": {"pdf_generation_time": generation}},
+            "summary": {
+                "total_metrics": len(events) + sum(row["count"] for row in api_rows),
+                "statistics": {"pdf_generation_time": generation},
+            },
             "pdf_generation": {
                 "total_generations": len(completed),
                 "cached_count": hits,
@@ -111,5 +120,7 @@ class MetricsService:
         oldest = self.stats.oldest_unfinished_since()
         return {
             **{name: queue_depth(url) for name, url in self.queues.items()},
-            "oldest_unfinished_task_age_seconds": round((now - datetime.fromisoformat(oldest)).total_seconds(), 3) if oldest else 0,
+            "oldest_unfinished_task_age_seconds": round((now - datetime.fromisoformat(oldest)).total_seconds(), 3)
+            if oldest
+            else 0,
         }

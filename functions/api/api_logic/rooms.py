@@ -26,7 +26,9 @@ from api_logic.caller import Caller
 
 
 def activity(caller: Caller, action: str, detail: str = "", category: str = "room", at: str | None = None) -> Activity:
-    return Activity(id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category)
+    return Activity(
+        id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category
+    )
 
 
 # Parties are never removed and their roles never change, and rooms are never deleted, so a
@@ -137,6 +139,8 @@ class RoomService:
     def audit(self, room_id: str, entry: Activity) -> None:
         self.rooms.append_activity(room_id, entry)
 
-    def list_activity(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
+    def list_activity(
+        self, caller: Caller, room_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Activity], str | None]:
         self.authorize(caller, room_id, Action.READ)
         return self.rooms.list_activity(room_id, limit, cursor)

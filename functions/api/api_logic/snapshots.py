@@ -18,6 +18,7 @@ from roomsnap.storage import PdfStore
 from api_logic.caller import Caller
 from api_logic.rooms import RoomService, activity
 
+
 @dataclass(frozen=True)
 class Download:
     pdf: bytes | None = None
@@ -47,14 +48,21 @@ class SnapshotService:
         now = datetime.now(timezone.utc)
         created_at = iso(now)
         snapshot = Snapshot(
-            id=new_id(), room_id=room_id, created_by=caller.email, created_at=created_at, correlation_id=correlation_id, **data.model_dump()
+            id=new_id(),
+            room_id=room_id,
+            created_by=caller.email,
+            created_at=created_at,
+            correlation_id=correlation_id,
+            **data.model_dump(),
         )
         if idempotency_key:
             digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
             earlier = self.snapshots.claim_idempotency_key(caller.email, idempotency_key, digest, snapshot.id, now)
             if earlier is not None:
                 return self._replay(earlier, digest), False
-        audit = activity(caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at)
+        audit = activity(
+            caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at
+        )
         self.snapshots.create(snapshot, audit)
         self.queue.send(snapshot.id, room_id, correlation_id)
         return snapshot, True
@@ -67,7 +75,9 @@ class SnapshotService:
             raise Conflict("the snapshot first created with this Idempotency-Key is being created or was deleted")
         return first
 
-    def list_for_room(self, caller: Caller, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
+    def list_for_room(
+        self, caller: Caller, room_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Snapshot], str | None]:
         self.rooms.authorize(caller, room_id, Action.READ)
         return self.snapshots.list_for_room(room_id, limit, cursor)
 
@@ -99,7 +109,9 @@ class SnapshotService:
         found = [snapshot for snapshot in found if snapshot.room_id in readable]
         visible = {snapshot.task_id for snapshot in found}
         order = list(wanted)
-        return sorted(found, key=lambda s: order.index(s.task_id)), [task_id for task_id in wanted if task_id not in visible]
+        return sorted(found, key=lambda s: order.index(s.task_id)), [
+            task_id for task_id in wanted if task_id not in visible
+        ]
 
     def cancel(self, caller: Caller, task_id: str) -> Snapshot:
         snapshot = self.task(caller, task_id)
@@ -112,14 +124,18 @@ class SnapshotService:
         snapshot = self.get(caller, room_id, snapshot_id, Action.DELETE_SNAPSHOT)
         self.snapshots.delete(snapshot, activity(caller, "snapshot.deleted", snapshot.id, category="audit"))
 
-    def download(self, caller: Caller, room_id: str, snapshot_id: str, inline_max_bytes: int, presign_ttl: int, redirect: bool) -> Download:
+    def download(
+        self, caller: Caller, room_id: str, snapshot_id: str, inline_max_bytes: int, presign_ttl: int, redirect: bool
+    ) -> Download:
         snapshot = self.get(caller, room_id, snapshot_id, Action.DOWNLOAD)
         if snapshot.task_status is not TaskStatus.COMPLETED or not snapshot.content_hash:
             raise Conflict(f"snapshot is {snapshot.status}; download it once it is completed")
         filename = download_filename(snapshot)
         self.rooms.audit(room_id, activity(caller, "snapshot.downloaded", snapshot.id, category="audit"))
         if redirect or snapshot.file_size > inline_max_bytes:
-            return Download(redirect_url=self.pdfs.presigned_url(snapshot.content_hash, filename, presign_ttl), filename=filename)
+            return Download(
+                redirect_url=self.pdfs.presigned_url(snapshot.content_hash, filename, presign_ttl), filename=filename
+            )
         pdf = self.pdfs.get(snapshot.content_hash)
         if pdf is None:
             raise NotFound("the snapshot's PDF is no longer stored")

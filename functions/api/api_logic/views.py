@@ -116,7 +116,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     request_id: str = Field(description="Quote it to support")
-    errors: list[ProblemError] | None = Field(default=None, description="What did not match the API description (422 only)")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="What did not match the API description (422 only)"
+    )
 
 
 class GatewayError(View):

@@ -35,20 +35,32 @@ def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[Repo
     if detail is None:
         raise PermanentRenderError("the room no longer exists")
     parties = sorted(_lines(PartyLine, detail.parties), key=lambda party: _ROLE_ORDER[party.role])
-    activity = [ActivityLine.model_validate(entry.model_dump()) for entry in rooms.room_activity(snapshot.room_id)] if snapshot.include_activity else None
+    activity = (
+        [ActivityLine.model_validate(entry.model_dump()) for entry in rooms.room_activity(snapshot.room_id)]
+        if snapshot.include_activity
+        else None
+    )
     content = ReportContent(
         title=snapshot.title,
         room=ReportRoom(
-            title=detail.title, location=detail.location, operation_time=detail.operation_time, data_as_of=detail.updated_at
+            title=detail.title,
+            location=detail.location,
+            operation_time=detail.operation_time,
+            data_as_of=detail.updated_at,
         ),
         expiry_checked_on=today,
         parties=parties,
         vessels=_lines(VesselLine, detail.vessels),
         documents=_lines(DocumentLine, detail.documents) if snapshot.include_documents else None,
-        approvals=sorted(_lines(ApprovalLine, detail.approvals), key=lambda a: a.at) if snapshot.include_approvals else None,
+        approvals=sorted(_lines(ApprovalLine, detail.approvals), key=lambda a: a.at)
+        if snapshot.include_approvals
+        else None,
         activity=activity,
     )
-    rows = sum(len(section or []) for section in (content.parties, content.vessels, content.documents, content.approvals, content.activity))
+    rows = sum(
+        len(section or [])
+        for section in (content.parties, content.vessels, content.documents, content.approvals, content.activity)
+    )
     if rows > MAX_REPORT_ROWS:
         raise PermanentRenderError(f"the room holds {rows} rows to print; one report holds at most {MAX_REPORT_ROWS}")
     return content, detail.version

@@ -114,7 +114,9 @@ class SnapshotRenderer:
             return Outcome(failed if self.snapshots.fail(snapshot_id, str(error)) else None)
         timings.total_ms = _ms_since(started)
         usage = {"renderer_id": self.container_id, "l1_entries": len(self.memory), "l1_bytes": self.memory.used_bytes}
-        completed = self.snapshots.complete(snapshot, digest, usage, file_size=len(pdf), cache_layer=layer, timings=timings)
+        completed = self.snapshots.complete(
+            snapshot, digest, usage, file_size=len(pdf), cache_layer=layer, timings=timings
+        )
         return Outcome(completed, layer, len(pdf))
 
     def _content_key(self, snapshot: Snapshot, version: int, today: date) -> str:

@@ -7,7 +7,10 @@ def check_dependencies(table_name: str, bucket_name: str, queue_urls: dict[str, 
     probes = {
         "table": lambda: client("dynamodb").describe_table(TableName=table_name),
         "bucket": lambda: client("s3").head_bucket(Bucket=bucket_name),
-        **{name: (lambda url=url: client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])) for name, url in queue_urls.items()},
+        **{
+            name: (lambda url=url: client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]))
+            for name, url in queue_urls.items()
+        },
     }
     results = {}
     for name, probe in probes.items():

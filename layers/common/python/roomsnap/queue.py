@@ -28,7 +28,11 @@ def queue_depth(queue_url: str) -> dict[str, int]:
     """Messages waiting, in flight and delayed (SQS's approximate counts)."""
     attributes = client("sqs").get_queue_attributes(
         QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
     )["Attributes"]
     return {
         "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),

@@ -90,13 +90,15 @@ def snapshot_key(snapshot_id: str) -> dict:
 
 
 def log_item(room_id: str, activity: Activity) -> dict:
-    return {"PK": {"S": f"ROOMLOG#{room_id}"}, "SK": {"S": activity.id}, **to_dynamo({"entity": "activity", **activity.model_dump()})}
+    return {
+        "PK": {"S": f"ROOMLOG#{room_id}"},
+        "SK": {"S": activity.id},
+        **to_dynamo({"entity": "activity", **activity.model_dump()}),
+    }
 
 
 def log_put(table_name: str, room_id: str, activity: Activity) -> dict:
     return {"Put": {"TableName": table_name, "Item": log_item(room_id, activity)}}
-
-
 
 
 class Repository:
@@ -112,7 +114,9 @@ class Repository:
     def query_all(self, **query) -> list[dict]:
         items, start = [], None
         while True:
-            page = self.dynamodb.query(TableName=self.table_name, **query, **({"ExclusiveStartKey": start} if start else {}))
+            page = self.dynamodb.query(
+                TableName=self.table_name, **query, **({"ExclusiveStartKey": start} if start else {})
+            )
             items.extend(page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:

@@ -74,7 +74,11 @@ class RoomRepository(Repository):
     def list_activity(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
         partition = f"ROOMLOG#{room_id}"
         items, next_cursor = self.query_page(
-            partition, limit, cursor, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": partition}}
+            partition,
+            limit,
+            cursor,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition}},
         )
         return [Activity.model_validate(record(item)) for item in items], next_cursor
 
@@ -90,10 +94,19 @@ class RoomRepository(Repository):
     # ---------------------------------------------------------------- writes
 
     def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
-        meta = {**room_key(room.id), **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", **room.model_dump()})}
+        meta = {
+            **room_key(room.id),
+            **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", **room.model_dump()}),
+        }
         self.dynamodb.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": self.table_name, "Item": meta, "ConditionExpression": "attribute_not_exists(PK)"}},
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": meta,
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
                 {"Put": {"TableName": self.table_name, "Item": self._party_item(room.id, owner)}},
                 log_put(self.table_name, room.id, activity),
             ]
@@ -117,7 +130,10 @@ class RoomRepository(Repository):
         )
 
     def add_document(self, room_id: str, document: Document, activity: Activity) -> None:
-        item = {**room_key(room_id, f"DOC#{document.id}"), **to_dynamo({"entity": "document", **document.model_dump(mode="json")})}
+        item = {
+            **room_key(room_id, f"DOC#{document.id}"),
+            **to_dynamo({"entity": "document", **document.model_dump(mode="json")}),
+        }
         self._change(room_id, {"Put": {"Item": item}}, activity)
 
     def set_document_status(self, room_id: str, document_id: str, status: DocumentStatus, activity: Activity) -> None:
@@ -133,7 +149,10 @@ class RoomRepository(Repository):
         self._change(room_id, update, activity, missing="document not found")
 
     def add_approval(self, room_id: str, approval: Approval, activity: Activity) -> None:
-        item = {**room_key(room_id, f"APPROVAL#{approval.id}"), **to_dynamo({"entity": "approval", **approval.model_dump(mode="json")})}
+        item = {
+            **room_key(room_id, f"APPROVAL#{approval.id}"),
+            **to_dynamo({"entity": "approval", **approval.model_dump(mode="json")}),
+        }
         self._change(room_id, {"Put": {"Item": item}}, activity)
 
     def append_activity(self, room_id: str, activity: Activity) -> None:
@@ -147,7 +166,7 @@ class RoomRepository(Repository):
         return {**room_key(room_id, f"PARTY#{party.email}"), **to_dynamo({**extra, **party.model_dump(mode="json")})}
 
     def _change(self, room_id: str, operation: dict, activity: Activity, conflict: str = "", missing: str = "") -> None:
-        (kind, body), = operation.items()
+        ((kind, body),) = operation.items()
         touch = {
             "Update": {
                 "TableName": self.table_name,
@@ -159,7 +178,11 @@ class RoomRepository(Repository):
         }
         try:
             self.dynamodb.transact_write_items(
-                TransactItems=[{kind: {"TableName": self.table_name, **body}}, touch, log_put(self.table_name, room_id, activity)]
+                TransactItems=[
+                    {kind: {"TableName": self.table_name, **body}},
+                    touch,
+                    log_put(self.table_name, room_id, activity),
+                ]
             )
         except ClientError as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]

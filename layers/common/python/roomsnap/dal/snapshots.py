@@ -62,12 +62,21 @@ class SnapshotRepository(Repository):
         }
         self.batch_put([{**snapshot_key(snapshot.id), **to_dynamo(item)}, log_item(snapshot.room_id, audit)])
 
-    def claim_idempotency_key(self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime) -> dict | None:
+    def claim_idempotency_key(
+        self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime
+    ) -> dict | None:
         """Claims `key` for `user` for 24 hours, for the snapshot about to be created. Returns None
         once claimed, or the earlier claim ({snapshot_id, request_digest}) while it is valid."""
         claim = {
             **self._idempotency_key(user, key),
-            **to_dynamo({"snapshot_id": snapshot_id, "request_digest": request_digest, "entity": "idempotency", "expires_at": int((at + IDEMPOTENCY_WINDOW).timestamp())}),
+            **to_dynamo(
+                {
+                    "snapshot_id": snapshot_id,
+                    "request_digest": request_digest,
+                    "entity": "idempotency",
+                    "expires_at": int((at + IDEMPOTENCY_WINDOW).timestamp()),
+                }
+            ),
         }
         try:
             self.dynamodb.put_item(
@@ -89,11 +98,15 @@ class SnapshotRepository(Repository):
         return {"PK": {"S": f"IDEMP#{digest}"}, "SK": {"S": "IDEMP"}}
 
     def get(self, snapshot_id: str) -> Snapshot | None:
-        item = self.dynamodb.get_item(TableName=self.table_name, Key=snapshot_key(snapshot_id), ConsistentRead=True).get("Item")
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key=snapshot_key(snapshot_id), ConsistentRead=True
+        ).get("Item")
         return Snapshot.model_validate(record(item)) if item else None
 
     def get_many(self, snapshot_ids: list[str]) -> list[Snapshot]:
-        return [Snapshot.model_validate(record(item)) for item in self.batch_get([snapshot_key(i) for i in snapshot_ids])]
+        return [
+            Snapshot.model_validate(record(item)) for item in self.batch_get([snapshot_key(i) for i in snapshot_ids])
+        ]
 
     def list_for_room(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
         partition = f"ROOMSNAPS#{room_id}"
@@ -207,7 +220,11 @@ class SnapshotRepository(Repository):
             **changes,
         }
         updated = self._update(
-            snapshot.id, fields, condition="task_status = :running", values={":running": TaskStatus.RUNNING}, remove=("lease_until",)
+            snapshot.id,
+            fields,
+            condition="task_status = :running",
+            values={":running": TaskStatus.RUNNING},
+            remove=("lease_until",),
         )
         if isinstance(updated, dict):
             return None
@@ -216,7 +233,12 @@ class SnapshotRepository(Repository):
 
     def fail(self, snapshot_id: str, reason: str) -> bool:
         """pending | running → failed, with a reason a person can read. False if already settled."""
-        fields = {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000], "completed_at": utc_now()}
+        fields = {
+            "task_status": TaskStatus.FAILED,
+            "stage": "Failed",
+            "error": reason[:1000],
+            "completed_at": utc_now(),
+        }
         return self._finish(snapshot_id, fields, outcome="failed") is None
 
     def known_content_hash(self, content_key: str) -> str | None:
@@ -226,7 +248,10 @@ class SnapshotRepository(Repository):
 
     def remember_content_hash(self, content_key: str, content_hash: str) -> None:
         expires_at = int((datetime.now(timezone.utc) + CONTENT_KEY_RETENTION).timestamp())
-        item = {**_content_key_item(content_key), **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at})}
+        item = {
+            **_content_key_item(content_key),
+            **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at}),
+        }
         self.dynamodb.put_item(TableName=self.table_name, Item=item)
 
     # ---------------------------------------------------------------- cleanup side
@@ -280,7 +305,9 @@ class SnapshotRepository(Repository):
                 UpdateExpression="SET deleting = :lock",
                 ConditionExpression="(attribute_not_exists(last_used_at) OR last_used_at < :unused) "
                 "AND (attribute_not_exists(deleting) OR deleting < :stale)",
-                ExpressionAttributeValues=to_dynamo({":lock": lock, ":unused": unused_since, ":stale": stale_lock_before}),
+                ExpressionAttributeValues=to_dynamo(
+                    {":lock": lock, ":unused": unused_since, ":stale": stale_lock_before}
+                ),
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -296,7 +323,10 @@ class SnapshotRepository(Repository):
                 self.dynamodb.delete_item(TableName=self.table_name, Key=pdf_item_key(content_hash), **condition)
             else:
                 self.dynamodb.update_item(
-                    TableName=self.table_name, Key=pdf_item_key(content_hash), UpdateExpression="REMOVE deleting", **condition
+                    TableName=self.table_name,
+                    Key=pdf_item_key(content_hash),
+                    UpdateExpression="REMOVE deleting",
+                    **condition,
                 )
         except ClientError as error:
             if not is_condition_failure(error):
@@ -350,7 +380,9 @@ class SnapshotRepository(Repository):
             event.update(cache_layer=snapshot.cache_layer, file_size=snapshot.file_size, timings=snapshot.timings)
         return to_dynamo(event)
 
-    def _finish(self, snapshot_id: str, fields: dict[str, Any], outcome: str, audit: tuple[str, Activity] | None = None) -> dict | None:
+    def _finish(
+        self, snapshot_id: str, fields: dict[str, Any], outcome: str, audit: tuple[str, Activity] | None = None
+    ) -> dict | None:
         """pending | running → a terminal state, then logged for the metrics (and the audit line,
         if any). Returns None on success, else the item as it was ({} when there is none)."""
         updated = self._update(

@@ -33,7 +33,9 @@ class StatsRepository(Repository):
                 events.extend({**record(item), "at": item["SK"]["S"][:24]} for item in items)
         return events
 
-    def add_api_latencies(self, hour: str, route: str, status_class: str, buckets: dict[int, int], count: int, total_ms: float) -> None:
+    def add_api_latencies(
+        self, hour: str, route: str, status_class: str, buckets: dict[int, int], count: int, total_ms: float
+    ) -> None:
         counters = {"count": count, "sum_ms": total_ms, **{f"b{index}": n for index, n in buckets.items()}}
         expires = datetime.fromisoformat(hour + ":00+00:00") + GENERATION_LOG_RETENTION
         self.dynamodb.update_item(
@@ -41,7 +43,9 @@ class StatsRepository(Repository):
             Key={"PK": {"S": f"APISTATS#{hour[:10]}"}, "SK": {"S": f"{hour}#{status_class}#{route}"}},
             UpdateExpression="SET expires_at = :expires ADD " + ", ".join(f"#{name} :{name}" for name in counters),
             ExpressionAttributeNames={f"#{name}": name for name in counters},
-            ExpressionAttributeValues=to_dynamo({":expires": int(expires.timestamp()), **{f":{n}": v for n, v in counters.items()}}),
+            ExpressionAttributeValues=to_dynamo(
+                {":expires": int(expires.timestamp()), **{f":{n}": v for n, v in counters.items()}}
+            ),
         )
 
     def api_latencies(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -50,13 +54,24 @@ class StatsRepository(Repository):
         for day in _days(since, until):
             items = self.query_all(
                 KeyConditionExpression="PK = :pk AND SK >= :since",
-                ExpressionAttributeValues={":pk": {"S": f"APISTATS#{day}"}, ":since": {"S": since.strftime("%Y-%m-%dT%H")}},
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"APISTATS#{day}"},
+                    ":since": {"S": since.strftime("%Y-%m-%dT%H")},
+                },
             )
             for item in items:
                 hour, status_class, route = item["SK"]["S"].split("#", 2)
                 values = record(item)
                 buckets = {int(name[1:]): n for name, n in values.items() if name[0] == "b" and name[1:].isdigit()}
-                rows.append({"route": route, "status_class": status_class, "count": values["count"], "sum_ms": values["sum_ms"], "buckets": buckets})
+                rows.append(
+                    {
+                        "route": route,
+                        "status_class": status_class,
+                        "count": values["count"],
+                        "sum_ms": values["sum_ms"],
+                        "buckets": buckets,
+                    }
+                )
         return rows
 
     def oldest_unfinished_since(self) -> str | None:
@@ -69,4 +84,3 @@ class StatsRepository(Repository):
             Limit=1,
         )
         return page["Items"][0]["GSI2SK"]["S"] if page["Items"] else None
-
