@@ -44,7 +44,9 @@ class SigningKey:
     def load_or_create(cls, path: Path = KEY_PATH) -> SigningKey:
         if not path.exists():
             _create_key_file(path)
-        return cls(serialization.load_pem_private_key(path.read_bytes(), password=None))
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey), f"{path} holds no RSA key"
+        return cls(key)
 
     def jwks(self) -> dict[str, Any]:
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
@@ -92,7 +94,8 @@ def _create_key_file(path: Path) -> None:
 
 
 class JwtAuthorizer:
-    """Checks a request as an HTTP API JWT authorizer does: kid, RS256 signature, iss, aud or client_id, exp, nbf, iat."""
+    """Checks a request as an HTTP API JWT authorizer does: kid, RS256 signature, iss, aud or client_id,
+    exp, nbf, iat."""
 
     def __init__(
         self,

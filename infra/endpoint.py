@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 import boto3
 from moto.dynamodb.responses import DynamoHandler
@@ -25,12 +26,12 @@ def _serialize_moto_dynamodb() -> None:
     lock = threading.Lock()
     call_action = DynamoHandler.call_action
 
-    def serialized(handler):
+    def serialized(handler: DynamoHandler) -> Any:
         with lock:
             return call_action(handler)
 
-    serialized.serialized = True
-    DynamoHandler.call_action = serialized
+    serialized.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = serialized  # type: ignore[method-assign]
 
 
 class Endpoint:
@@ -38,7 +39,7 @@ class Endpoint:
         self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         given = {name: os.environ[name] for name in CREDENTIAL_VARIABLES if os.environ.get(name)}
         self.credentials = given if "AWS_ACCESS_KEY_ID" in given else DUMMY_CREDENTIALS
-        self.url = os.environ.get("AWS_ENDPOINT_URL")
+        self.url = os.environ.get("AWS_ENDPOINT_URL", "")
         self._moto = None
         if not self.url:
             _serialize_moto_dynamodb()
@@ -67,11 +68,12 @@ class Endpoint:
             **self.credentials,
         }
 
-    def client(self, service: str):
+    def client(self, service: Any) -> Any:
         return self._session.client(service, endpoint_url=self.url)
 
     def stop(self) -> None:
         if self._moto:
             self._moto.stop()
-            self._moto._server.server_close()  # stop() leaves the listening socket open
+            if self._moto._server:  # stop() leaves the listening socket open
+                self._moto._server.server_close()
             self._moto = None

@@ -10,8 +10,9 @@ import base64
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -169,7 +170,7 @@ class SqsPoller:
             messages += received
             if messages and window_ends is None:
                 window_ends = time.monotonic() + self.mapping.batching_window
-            elif not received and wait == 0:
+            elif not received and wait == 0 and remaining is not None:
                 self._stopping.wait(min(0.1, remaining))
         return messages
 

@@ -9,10 +9,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, JwtAuthorizer, Unauthorized, request_context_claims
@@ -169,7 +170,7 @@ def api_gateway_event(
     host = headers.get("host", "")
     headers.setdefault("x-forwarded-for", request.source_ip)
     headers.setdefault("x-forwarded-proto", "http")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
@@ -275,10 +276,7 @@ class HttpApi:
     def handle(self, request: Request) -> Response:
         request_id = base64.b64encode(os.urandom(10)).decode()
         path = urlsplit(request.target).path
-        if path.startswith("/_local/"):
-            response = self._local(request, path)
-        else:
-            response = self._route(request, path, request_id)
+        response = self._local(request, path) if path.startswith("/_local/") else self._route(request, path, request_id)
         response.headers.append(("apigw-requestid", request_id))
         return response
 

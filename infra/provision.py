@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -71,7 +72,7 @@ def _table(template: Template, endpoint: Endpoint, logical_id: str, properties: 
         dynamodb.describe_table(TableName=name)
         log.info("%s: reusing table %s", logical_id, name)
     except dynamodb.exceptions.ResourceNotFoundException:
-        request = {
+        request: dict[str, Any] = {
             key: properties[key]
             for key in (
                 "KeySchema",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -12,9 +13,10 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from infra.template import Function
 
@@ -66,7 +68,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         # What `sam local` sets; Powertools Tracer then stays off instead of looking for an X-Ray daemon.
         "AWS_SAM_LOCAL": "true",
         **aws_environment,
@@ -91,6 +93,10 @@ class Worker:
             encoding="utf-8",
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops its workers
         )
+        stdin, stdout, stderr = self.process.stdin, self.process.stdout, self.process.stderr
+        if stdin is None or stdout is None or stderr is None:
+            raise RuntimeError("a worker's three standard streams are pipes")
+        self._stdin, self._stdout, self._stderr = stdin, stdout, stderr
         self._replies: queue.Queue = queue.Queue()
         self._readers = [
             threading.Thread(target=self._read_replies, daemon=True),
@@ -121,8 +127,8 @@ class Worker:
             "invoked_function_arn": self.function.arn,
         }
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+            self._stdin.write(json.dumps(request) + "\n")
+            self._stdin.flush()
         except (OSError, ValueError):
             pass  # the worker is gone or being stopped; _reply reports how it ended
         reply = self._reply(timeout, f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds")
@@ -149,27 +155,25 @@ class Worker:
         return reply
 
     def _read_replies(self) -> None:
-        for line in self.process.stdout:
+        for line in self._stdout:
             self._replies.put(json.loads(line))
         self._replies.put(None)
 
     def _read_output(self, on_output: OutputSink) -> None:
-        for line in self.process.stderr:
+        for line in self._stderr:
             on_output(self.function.logical_id, line)
 
     def stop(self) -> None:
         """Ends the environment at once, as Lambda does when it reclaims one."""
         self.process.kill()
         self.process.wait()
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            self._stdin.close()
         for reader in self._readers:
             reader.join(timeout=2)
         if not any(reader.is_alive() for reader in self._readers):  # a child the function started may hold a pipe
-            self.process.stdout.close()
-            self.process.stderr.close()
+            self._stdout.close()
+            self._stderr.close()
 
 
 class FunctionPool:

@@ -7,9 +7,10 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from infra.runtime import FunctionError
 from infra.template import ACCOUNT_ID, Template
@@ -57,7 +58,7 @@ class Cron:
                 continue
             for hour in sorted(self.hours):
                 for minute in sorted(self.minutes):
-                    candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+                    candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
                     if candidate >= start:
                         return candidate
         raise ValueError("the cron expression does not fire in the next five years")
@@ -74,7 +75,7 @@ def parse_schedule(expression: str) -> Rate | Cron:
         fields = match.group(1).split()
         if len(fields) != 6:
             raise ValueError(f"cron needs 6 fields (minutes hours day-of-month month day-of-week year): {expression}")
-        return Cron(*(frozenset(_cron_field(text, *spec)) for text, spec in zip(fields, CRON_FIELDS)))
+        return Cron(*(frozenset(_cron_field(text, *spec)) for text, spec in zip(fields, CRON_FIELDS, strict=False)))
     raise ValueError(f"not a rate() or cron() expression: {expression}")
 
 
@@ -118,7 +119,7 @@ class Schedule:
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": ACCOUNT_ID,
-            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region,
             "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{stack_name}-{self.function}{self.event_name}"],
             "detail": {},
@@ -174,13 +175,13 @@ class Scheduler:
         raise KeyError(f"no schedule {function}{'.' + event_name if event_name else ''} in the template")
 
     def _run(self, schedule: Schedule) -> None:
-        next_at = schedule.expression.next_after(datetime.now(timezone.utc))
-        while not self._stopping.wait((next_at - datetime.now(timezone.utc)).total_seconds()):
+        next_at = schedule.expression.next_after(datetime.now(UTC))
+        while not self._stopping.wait((next_at - datetime.now(UTC)).total_seconds()):
             try:
                 self.fire(schedule.function, schedule.event_name)
             except FunctionError as error:
                 log.warning("%s.%s failed: %s", schedule.function, schedule.event_name, error)
-            next_at = schedule.expression.next_after(max(next_at, datetime.now(timezone.utc)))
+            next_at = schedule.expression.next_after(max(next_at, datetime.now(UTC)))
 
     def stop(self) -> None:
         self._stopping.set()

@@ -59,7 +59,7 @@ class LocalStack:
                 routes_from_template(self.template, jwks), self.runtime.invoke, jwks, self._scheduler.fire, port
             )
             self.base_url = f"http://127.0.0.1:{self._http.port}"
-            self._background = [*pollers, self._ttl] + ([self._scheduler] if start_schedules else [])
+            self._background = [*pollers, self._ttl, *([self._scheduler] if start_schedules else [])]
             for part in self._background:
                 part.start()
         except BaseException:
@@ -81,6 +81,7 @@ class LocalStack:
         return self.endpoint.client(service)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
+        assert self.runtime, "the stack is not running"
         return self.runtime.invoke(logical_id, event)
 
     def fire_schedule(self, function: str, event_name: str | None = None) -> Any:

@@ -9,6 +9,7 @@ original stdout. fd 1 is then pointed at stderr, so whatever the function prints
 """
 
 import importlib
+import io
 import json
 import os
 import sys
@@ -78,9 +79,9 @@ class InitError(Exception):
 def main() -> None:
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    sys.stdin.reconfigure(encoding="utf-8")
-    sys.stdout.reconfigure(encoding="utf-8", line_buffering=True)
-    sys.stderr.reconfigure(encoding="utf-8", line_buffering=True)
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        assert isinstance(stream, io.TextIOWrapper)
+        stream.reconfigure(encoding="utf-8", line_buffering=stream is not sys.stdin)
     sys.path[:0] = [os.environ["LAMBDA_TASK_ROOT"], *sys.argv[1:]]
 
     def reply(message: dict) -> None:
@@ -105,7 +106,8 @@ def invoke(handler, request: dict) -> dict:
     try:
         result = handler(request["event"], LambdaContext(request))
     except Exception as error:  # fails the invocation; the environment stays warm, as in Lambda
-        error = error.with_traceback(error.__traceback__.tb_next)  # only the function's own frames
+        if error.__traceback__:  # only the function's own frames
+            error = error.with_traceback(error.__traceback__.tb_next)
         print(f"[ERROR] {type(error).__name__}: {error}", file=sys.stderr)
         traceback.print_exception(error)
         return {"error": error_of(error)}
@@ -120,7 +122,8 @@ def invoke(handler, request: dict) -> dict:
             "error": {
                 "errorType": "Function.ResponseSizeTooLarge",
                 "stackTrace": [],
-                "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes).",
             }
         }
     return {"result": result}

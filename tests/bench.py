@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +198,7 @@ def child_renderer(job: dict) -> dict:
             renderer.known_hashes = {}
         snapshot = new_snapshot(title)
         started = time.perf_counter()
-        outcome = renderer.process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+        outcome = renderer.process(snapshot.id, datetime.now(UTC), lease_seconds=30)
         elapsed = time.perf_counter() - started
         gather_times.append(outcome.snapshot.timings.gather_ms / 1000)
         return elapsed, outcome.cache_layer
@@ -388,7 +388,7 @@ def print_tables(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     print(title)
     for row in [header, tuple("-" * width for width in widths), *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
     print(f"\n**{title}**\n")
     for row in [header, ("---", "---:", "---", "---"), *rows]:
         print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
@@ -401,7 +401,7 @@ def main() -> None:
 
     run_started = time.monotonic()
     title = (
-        f"Room Snapshots benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"Room Snapshots benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
         f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
     )
     log_path = ROOT / ".local" / "bench-functions.log"
@@ -497,7 +497,8 @@ def main() -> None:
     print_tables(title, rows)
     print(
         f"\nRenderer RSS after import: {rendering['rss_after_import_mb']:.0f} MB; L1 at the peak reading: "
-        f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB (a reference PDF: {rendering['pdf_bytes'] / 1024:.0f} KB). "
+        f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB "
+        f"(a reference PDF: {rendering['pdf_bytes'] / 1024:.0f} KB). "
         f"Run time {time.monotonic() - run_started:.0f} s."
     )
 

@@ -3,10 +3,10 @@ claims arrive in the event."""
 
 import hashlib
 import json
-from functools import cache
-from http import HTTPStatus
 import re
 import time
+from functools import cache
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,6 +17,24 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
+
+from api_logic.caller import Caller, caller_from_claims
+from api_logic.latency import LatencyRecorder
+from api_logic.metrics import MetricsService
+from api_logic.rooms import RoomService
+from api_logic.snapshots import SnapshotService
+from api_logic.views import (
+    BulkStatusView,
+    DocumentStatusView,
+    GatewayError,
+    HealthView,
+    MetricsSummary,
+    Problem,
+    SnapshotView,
+    TaskView,
+    snapshot_view,
+    task_view,
+)
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.stats import StatsRepository
@@ -43,24 +61,6 @@ from roomsnap.models import (
 from roomsnap.observability import logger, traced
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
-
-from api_logic.caller import Caller, caller_from_claims
-from api_logic.latency import LatencyRecorder
-from api_logic.metrics import MetricsService
-from api_logic.rooms import RoomService
-from api_logic.snapshots import SnapshotService
-from api_logic.views import (
-    BulkStatusView,
-    DocumentStatusView,
-    GatewayError,
-    HealthView,
-    MetricsSummary,
-    Problem,
-    SnapshotView,
-    TaskView,
-    snapshot_view,
-    task_view,
-)
 
 SETTINGS = settings()
 rooms = RoomService(RoomRepository(SETTINGS.table_name))

@@ -4,13 +4,13 @@ may lag by up to 48 hours). What it did goes to one log line and to metrics."""
 from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
+
+from maintenance import Maintenance
 from roomsnap.config import settings
 from roomsnap.dal import SnapshotRepository
 from roomsnap.observability import logger, metrics, traced
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
-
-from maintenance import Maintenance
 
 SETTINGS = settings()
 maintenance = Maintenance(

@@ -2,7 +2,7 @@
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from roomsnap.dal import SnapshotRepository
 from roomsnap.dal.snapshots import STALE_PDF_LOCK
@@ -42,7 +42,7 @@ class Maintenance:
 
     def run(self) -> Report:
         report = Report()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.recover_stuck(now, report)
         self.delete_unreferenced_pdfs(now, report)
         report.expired_records_removed = self.snapshots.delete_expired(int(time.time()))
@@ -53,7 +53,8 @@ class Maintenance:
         delivery, or a send that never happened): re-enqueue them, a bounded number of times."""
         for snapshot, heartbeat in self.snapshots.stale_active(iso(now - self.stuck_after)):
             if snapshot.requeues >= self.max_requeues:
-                reason = f"no renderer finished it after {snapshot.requeues} re-enqueues; last error: {snapshot.last_error or 'none recorded'}"
+                last_error = snapshot.last_error or "none recorded"
+                reason = f"no renderer finished it after {snapshot.requeues} re-enqueues; last error: {last_error}"
                 report.failed_stuck += bool(self.snapshots.fail(snapshot.id, reason))
             elif self.snapshots.mark_requeued(snapshot.id, heartbeat_seen=heartbeat):
                 self.queue.send(snapshot.id, snapshot.room_id, snapshot.correlation_id or "")

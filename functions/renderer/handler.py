@@ -7,13 +7,17 @@ the last error, so a user never waits on a message that is no longer coming."""
 
 import random
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import reportlab
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
+
+from render_logic.cache import ByteBoundedLRU
+from render_logic.render import SnapshotRenderer
+from report import TEMPLATE_VERSION, render_report
 from roomsnap.aws import client
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
@@ -21,10 +25,6 @@ from roomsnap.errors import LeaseHeld, SnapshotSettled, TransientError
 from roomsnap.models import Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logger, metrics, traced
 from roomsnap.storage import PdfStore
-
-from render_logic.cache import ByteBoundedLRU
-from render_logic.render import SnapshotRenderer
-from report import TEMPLATE_VERSION, render_report
 
 SETTINGS = settings()
 CACHE_METRICS = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
@@ -69,7 +69,7 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
         dead_letter(record, f"malformed render message: {error.errors(include_url=False)}")
         return
     logger.append_keys(snapshot_id=message.snapshot_id, room_id=message.room_id)
-    sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, timezone.utc)
+    sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
     lease_seconds = lambda_context.get_remaining_time_in_millis() / 1000 + 5
     try:
         outcome = renderer.process(message.snapshot_id, sent_at, lease_seconds)

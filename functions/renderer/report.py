@@ -205,7 +205,7 @@ def section(title: str, rows: list[list[str | Highlight]], columns: tuple[tuple[
     cells = [[name for name, _ in columns]]
     highlight_styles = []
     for y, row in enumerate(rows, start=1):
-        cells.append([to_cell(value, width) for value, width in zip(row, widths)])
+        cells.append([to_cell(value, width) for value, width in zip(row, widths, strict=False)])
         for x, value in enumerate(row):
             if isinstance(value, Highlight):
                 highlight_styles += [("FONTNAME", (x, y), (x, y), BOLD), ("TEXTCOLOR", (x, y), (x, y), value.colour)]

@@ -5,11 +5,14 @@ The description is docs/openapi.json, which the stack serves byte for byte (chec
 the code, by test_openapi_drift). It is loaded at collection, as @schema.parametrize needs; pytest 9 has
 no room for schemathesis.pytest.from_fixture (it sets Node._nodeid, gone in pytest 9.2)."""
 
+import contextlib
+
 import hypothesis
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -28,7 +31,8 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-MAX_EXAMPLES = 100  # per operation, valid and invalid requests together (fuzzing phase; the coverage phase adds its boundary cases)
+# Per operation, valid and invalid requests together (fuzzing phase; the coverage phase adds its boundary cases).
+MAX_EXAMPLES = 100
 SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -94,10 +98,8 @@ def test_linked_operations_answer_as_described(stack, tokens):
                 raise
 
     for _ in range(5):
-        try:
+        with contextlib.suppress(hypothesis.errors.Flaky):
             Workflow.run(settings=STATEFUL)
-        except hypothesis.errors.Flaky:
-            pass
         if failures or len(scenarios) >= STATEFUL.max_examples:
             break
     assert not failures, failures[0]
@@ -106,9 +108,13 @@ def test_linked_operations_answer_as_described(stack, tokens):
 
 def test_the_stack_serves_this_description_and_its_documentation_offline(stack):
     described = requests.get(f"{stack.base_url}/api/v1/openapi.json", timeout=30)
-    assert described.status_code == 200 and described.headers["Content-Type"] == "application/json"
+    assert described.status_code == 200
+    assert described.headers["Content-Type"] == "application/json"
     assert described.text == COMMITTED.read_text(encoding="utf-8")
     docs = requests.get(f"{stack.base_url}/api/v1/docs", timeout=30)
-    assert docs.status_code == 200 and docs.headers["Content-Type"].startswith("text/html")
-    assert "SwaggerUIBundle" in docs.text and "Room Snapshots" in docs.text
-    assert "<script src=" not in docs.text and "rel='stylesheet'" not in docs.text  # swagger-ui's assets are inline
+    assert docs.status_code == 200
+    assert docs.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in docs.text
+    assert "Room Snapshots" in docs.text
+    assert "<script src=" not in docs.text
+    assert "rel='stylesheet'" not in docs.text

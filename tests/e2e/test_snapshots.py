@@ -44,7 +44,8 @@ def test_a_snapshot_is_created_at_once_rendered_in_the_background_and_downloaded
     )
     assert response.status_code == 201
     snapshot = response.json()
-    assert snapshot["status"] == "generating" and snapshot["file_size"] == 0
+    assert snapshot["status"] == "generating"
+    assert snapshot["file_size"] == 0
     assert snapshot["task_id"] == f"snapshot-{snapshot['id']}"
     assert snapshot["download_url"] == f"/api/v1/rooms/{room_id}/snapshots/{snapshot['id']}/download"
     assert response.headers["Location"] == f"/api/v1/rooms/{room_id}/snapshots/{snapshot['id']}"
@@ -52,19 +53,28 @@ def test_a_snapshot_is_created_at_once_rendered_in_the_background_and_downloaded
         assert snapshot[field]
     # Then the task completes in the background
     task = owner.wait_for_task(snapshot["task_id"])
-    assert task["status"] == "completed" and task["progress"] == 100 and task["error"] is None
-    assert task["task_type"] == "generate_pdf" and task["started_at"] and task["completed_at"] and task["stage"]
+    assert task["status"] == "completed"
+    assert task["progress"] == 100
+    assert task["error"] is None
+    assert task["task_type"] == "generate_pdf"
+    assert task["started_at"]
+    assert task["completed_at"]
+    assert task["stage"]
     done = owner.ok("GET", f"/rooms/{room_id}/snapshots/{snapshot['id']}")
-    assert done["status"] == "completed" and done["file_size"] > 1000
-    assert done["cache_layer"] == "rendered" and len(done["content_hash"]) == 64
+    assert done["status"] == "completed"
+    assert done["file_size"] > 1000
+    assert done["cache_layer"] == "rendered"
+    assert len(done["content_hash"]) == 64
     assert {"queue_wait_ms", "gather_ms", "render_ms", "store_ms", "total_ms"} <= {
         k for k, v in done["timings"].items() if v is not None
     }
     # And the download is a real PDF holding the room's names as written, in any script
     pdf = owner.request("GET", done["download_url"].removeprefix("/api/v1"))
-    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.headers["Content-Disposition"].startswith('attachment; filename="Before-transfer-')
-    assert pdf.content.startswith(b"%PDF-") and len(pdf.content) == done["file_size"]
+    assert pdf.content.startswith(b"%PDF-")
+    assert len(pdf.content) == done["file_size"]
     text = pdf_text(pdf.content)
     for name in ("STS Lisbon", "Before transfer", *NAMES.values()):
         assert name in text, name
@@ -80,7 +90,8 @@ def test_a_second_identical_snapshot_is_served_from_the_cache_and_shares_the_pdf
     a = owner.ok("GET", f"/rooms/{room_id}/snapshots/{first['id']}")
     b = owner.ok("GET", f"/rooms/{room_id}/snapshots/{second['id']}")
     assert first_done["result"]["cache_layer"] == "rendered"
-    assert b["cache_layer"] in ("memory", "s3") and b["timings"]["render_ms"] is None
+    assert b["cache_layer"] in ("memory", "s3")
+    assert b["timings"]["render_ms"] is None
     assert a["content_hash"] == b["content_hash"]
     s3 = stack.client("s3")
     keys = [
@@ -93,7 +104,8 @@ def test_a_second_identical_snapshot_is_served_from_the_cache_and_shares_the_pdf
     third = owner.create_snapshot(room_id, "Same title")
     owner.wait_for_task(third["task_id"])
     c = owner.ok("GET", f"/rooms/{room_id}/snapshots/{third['id']}")
-    assert c["content_hash"] != a["content_hash"] and c["cache_layer"] == "rendered"
+    assert c["content_hash"] != a["content_hash"]
+    assert c["cache_layer"] == "rendered"
     assert "MT Newcomer" in pdf_text(owner.request("GET", f"/rooms/{room_id}/snapshots/{third['id']}/download").content)
     # Snapshots list newest first, a page at a time
     page = owner.request("GET", f"/rooms/{room_id}/snapshots", params={"limit": 2})
@@ -126,10 +138,12 @@ def test_downloads_redirect_to_s3_on_request_and_wait_for_completion(stack, as_u
     )
     assert redirect.status_code == 307
     presigned = requests.get(redirect.headers["Location"], timeout=10)
-    assert presigned.status_code == 200 and presigned.content.startswith(b"%PDF-")
+    assert presigned.status_code == 200
+    assert presigned.content.startswith(b"%PDF-")
     assert "X-Amz-Expires=300" in redirect.headers["Location"]
     not_ready = owner.request("GET", f"/rooms/{room_id}/snapshots/{cancelled['id']}/download")
-    assert not_ready.status_code == 409 and "cancelled" in not_ready.json()["detail"]
+    assert not_ready.status_code == 409
+    assert "cancelled" in not_ready.json()["detail"]
     # Every create, download, cancel is in the room's activity log
     actions = [e["action"] for e in owner.ok("GET", f"/rooms/{room_id}/activity", params={"limit": 100})]
     assert {"snapshot.created", "snapshot.downloaded", "snapshot.cancelled"} <= set(actions)
@@ -168,5 +182,6 @@ def test_the_correlation_id_travels_from_the_request_to_the_renderer(stack, as_u
     renderer_lines = [r for r in stack.logs("RendererFunction") if r.get("snapshot_id") == snapshot["id"]]
     correlation_ids = {r.get("correlation_id") for r in renderer_lines}
     api_lines = [r for r in stack.logs("ApiFunction") if r.get("snapshot_id") == snapshot["id"]]
-    assert len(correlation_ids) == 1 and None not in correlation_ids
+    assert len(correlation_ids) == 1
+    assert None not in correlation_ids
     assert [r["correlation_id"] for r in api_lines] == list(correlation_ids)

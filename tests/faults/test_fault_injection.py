@@ -58,7 +58,8 @@ def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_e
     tasks = wait_all_terminal(owner, task_ids, timeout=240)
     elapsed = time.monotonic() - started
     statuses = Counter(t["status"] for t in tasks)
-    assert len(tasks) == 300 and set(statuses) <= TERMINAL, statuses
+    assert len(tasks) == 300
+    assert set(statuses) <= TERMINAL, statuses
     failed = [t for t in tasks if t["status"] == "failed"]
     assert all("rendering failed" in t["error"] for t in failed)
     # And each distinct content was rendered once, or a small bounded number of times
@@ -84,9 +85,9 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_and_its_snapshot_fails(s
     room_id = owner.create_room("Poison room")["id"]
     snapshot = owner.create_snapshot(room_id, "Poison")
     task = owner.wait_for_task(snapshot["task_id"], timeout=60)
-    assert (
-        task["status"] == "failed" and "rendering failed 4 times" in task["error"] and "injected fault" in task["error"]
-    )
+    assert task["status"] == "failed"
+    assert "rendering failed 4 times" in task["error"]
+    assert "injected fault" in task["error"]
     sqs = stack.client("sqs")
     deadline, parked = time.monotonic() + 30, []
     while time.monotonic() < deadline and not parked:
@@ -109,4 +110,5 @@ def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(stack):
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         parked = [m for m in messages if "../../etc" in m["Body"]]
-    assert parked and "malformed render message" in parked[0]["MessageAttributes"]["reason"]["StringValue"]
+    assert parked
+    assert "malformed render message" in parked[0]["MessageAttributes"]["reason"]["StringValue"]

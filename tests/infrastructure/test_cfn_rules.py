@@ -62,7 +62,7 @@ def _mutations(template: dict) -> dict[str, tuple[dict, set[str]]]:
     ]
     buckets = [name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
     bucket_policies = [name for name, r in resources.items() if r["Type"] == "AWS::S3::BucketPolicy"]
-    assert functions and queues and buckets and bucket_policies, "the template lost what these rules guard"
+    assert all((functions, queues, buckets, bucket_policies)), "the template lost what these rules guard"
 
     out: dict[str, tuple[dict, set[str]]] = {}
 
@@ -172,4 +172,5 @@ def test_the_tls_only_deny_is_the_only_wildcard_and_is_allowed():
         for s in r["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]
-    assert denies and all(s["Action"] in ("s3:*", ["s3:*"]) for s in denies)
+    assert denies
+    assert all(s["Action"] in ("s3:*", ["s3:*"]) for s in denies)

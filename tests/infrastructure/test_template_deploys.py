@@ -154,7 +154,8 @@ def test_each_function_carries_the_layer_built_for_its_runtime_and_architecture(
     for fid in _of_type(stack.sam, FUNCTION):
         function = stack.cfn["Resources"][fid]["Properties"]
         refs = [layer["Ref"] for layer in function["Layers"]]
-        assert refs and set(refs) <= set(layers), (fid, refs)
+        assert refs, fid
+        assert set(refs) <= set(layers), (fid, refs)
         for ref in refs:
             layer = layers[ref]["Properties"]
             assert function["Runtime"] in layer["CompatibleRuntimes"], (fid, ref)
@@ -217,7 +218,7 @@ def test_the_render_queue_feeds_the_renderer_in_batches_with_partial_failures(
 
 
 def test_the_render_queue_redrives_to_its_dead_letter_queue(stack, queue_attributes):
-    for fid, _, qid in _sqs_consumers(stack):
+    for _fid, _, qid in _sqs_consumers(stack):
         declared = stack.sam["Resources"][qid]["Properties"]["RedrivePolicy"]
         dlq = _getatt_target(declared["deadLetterTargetArn"])
         redrive = json.loads(queue_attributes[qid]["RedrivePolicy"])
@@ -259,10 +260,12 @@ def test_the_table_expires_records_is_recoverable_and_encrypted(stack):
     # describe_continuous_backups report them disabled), so they are checked on the template.
     table = stack.cfn["Resources"]["DataTable"]
     ttl = table["Properties"]["TimeToLiveSpecification"]
-    assert ttl["Enabled"] is True and ttl["AttributeName"]
+    assert ttl["Enabled"] is True
+    assert ttl["AttributeName"]
     assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
-    assert table.get("DeletionPolicy") == "Retain" and table.get("UpdateReplacePolicy") == "Retain"
+    assert table.get("DeletionPolicy") == "Retain"
+    assert table.get("UpdateReplacePolicy") == "Retain"
 
 
 # ---------------------------------------------------------------- bucket
@@ -300,7 +303,8 @@ def test_the_bucket_blocks_public_access_and_accepts_only_tls(stack):
         if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]
     assert len(tls) == 1
-    assert tls[0]["Principal"] == "*" and tls[0]["Action"] in ("s3:*", ["s3:*"])
+    assert tls[0]["Principal"] == "*"
+    assert tls[0]["Action"] in ("s3:*", ["s3:*"])
     resources = _as_list(tls[0]["Resource"])
     assert {"Fn::GetAtt": ["PdfBucket", "Arn"]} in resources
     assert {"Fn::Sub": "${PdfBucket.Arn}/*"} in resources
@@ -372,7 +376,8 @@ def test_every_role_statement_names_specific_actions_and_resources(stack):
             document = _document(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"])
             for statement in _as_list(document["Statement"]):
                 assert statement["Effect"] == "Allow", (rid, statement)
-                assert "NotAction" not in statement and "NotResource" not in statement, (rid, statement)
+                assert "NotAction" not in statement, (rid, statement)
+                assert "NotResource" not in statement, (rid, statement)
                 for action in _as_list(statement["Action"]):
                     assert not WILDCARD_ACTION.match(action), (rid, policy_name, action)
                 for resource in _as_list(statement["Resource"]):

@@ -1,8 +1,9 @@
 """Builders shared by the integration tests: records made through the product's own repositories."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import reportlab
+
 from render_logic.cache import ByteBoundedLRU
 from render_logic.render import SnapshotRenderer
 from report import TEMPLATE_VERSION, render_report
@@ -47,7 +48,7 @@ def new_snapshot(parts, room_id: str, title="Same") -> Snapshot:
 
 
 def process(renderer, snapshot):
-    return renderer.process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+    return renderer.process(snapshot.id, datetime.now(UTC), lease_seconds=30)
 
 
 def objects(parts, content_hash):

@@ -2,14 +2,14 @@
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from maintenance import Maintenance
 from roomsnap.errors import PdfBeingDeleted
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
-
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
@@ -53,7 +53,8 @@ def test_a_stuck_task_is_requeued_a_bounded_number_of_times_then_failed(parts, q
         time.sleep(0.01)
         now_is_stuck.run()
     stored = parts["snapshots"].get(snapshot.id)
-    assert stored.task_status.value == "failed" and "re-enqueues" in stored.error
+    assert stored.task_status.value == "failed"
+    assert "re-enqueues" in stored.error
     assert stored.requeues == 2
 
 
@@ -72,8 +73,10 @@ def test_unreferenced_old_pdfs_are_deleted_and_referenced_ones_kept(parts, queue
     orphan_hash = "0" * 64
     parts["pdfs"].put_if_absent(orphan_hash, b"%PDF-1.4 orphan")
     report = maintenance(parts, queue, pdf_retention=timedelta(seconds=0)).run()
-    assert objects(parts, orphan_hash) == 0 and objects(parts, kept.content_hash) == 1
-    assert report.pdfs_deleted >= 1 and report.pdfs_kept_referenced >= 1
+    assert objects(parts, orphan_hash) == 0
+    assert objects(parts, kept.content_hash) == 1
+    assert report.pdfs_deleted >= 1
+    assert report.pdfs_kept_referenced >= 1
 
 
 def test_cleanup_racing_a_renderer_never_deletes_a_pdf_it_reuses(parts, queue):
@@ -95,8 +98,10 @@ def test_cleanup_racing_a_renderer_never_deletes_a_pdf_it_reuses(parts, queue):
     racing = make_renderer(parts)
     racing.pdfs = CleanupRunsAfterLookup(parts["bucket"])
     outcome = process(racing, new_snapshot(parts, room_id, "Shared"))
-    assert outcome.snapshot.task_status.value == "completed" and outcome.cache_layer == "s3"
-    assert objects(parts, first.content_hash) == 1 and reports[0].pdfs_deleted == 0
+    assert outcome.snapshot.task_status.value == "completed"
+    assert outcome.cache_layer == "s3"
+    assert objects(parts, first.content_hash) == 1
+    assert reports[0].pdfs_deleted == 0
 
 
 def test_a_renderer_waits_while_the_cleanup_deletes_then_renders_anew(parts, queue):
@@ -116,12 +121,13 @@ def test_a_renderer_waits_while_the_cleanup_deletes_then_renders_anew(parts, que
     parts["pdfs"].delete(first.content_hash)
     parts["snapshots"].unlock_pdf(first.content_hash, lock, forget=True)
     retry = process(make_renderer(parts), snapshot)
-    assert retry.snapshot.task_status.value == "completed" and retry.cache_layer == "rendered"
+    assert retry.snapshot.task_status.value == "completed"
+    assert retry.cache_layer == "rendered"
     assert objects(parts, first.content_hash) == 1
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def test_expired_records_are_removed_even_when_ttl_is_late(parts, queue, aws):
@@ -129,7 +135,7 @@ def test_expired_records_are_removed_even_when_ttl_is_late(parts, queue, aws):
     room_id = new_room(parts, "Expiry room")
     snapshot = new_snapshot(parts, room_id, "Old")
     dynamodb = endpoint.client("dynamodb")
-    past = int((datetime.now(timezone.utc) - timedelta(days=1)).timestamp())
+    past = int((datetime.now(UTC) - timedelta(days=1)).timestamp())
     dynamodb.update_item(
         TableName=resources["DataTable"],
         Key={"PK": {"S": f"SNAP#{snapshot.id}"}, "SK": {"S": "SNAP"}},

@@ -3,14 +3,14 @@ duplicate deliveries, cancellation."""
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+
 from report import render_report
 from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, TaskStatus, utc_now
-
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
@@ -22,7 +22,8 @@ def test_a_miss_renders_then_memory_then_s3_serve_the_same_pdf(parts):
     third = process(make_renderer(parts), new_snapshot(parts, room_id))  # a cold container
     assert (first.cache_layer, second.cache_layer, third.cache_layer) == ("rendered", "memory", "s3")
     hashes = {o.snapshot.content_hash for o in (first, second, third)}
-    assert len(hashes) == 1 and objects(parts, hashes.pop()) == 1
+    assert len(hashes) == 1
+    assert objects(parts, hashes.pop()) == 1
     assert all(
         o.snapshot.task_status is TaskStatus.COMPLETED and o.pdf_bytes == first.pdf_bytes for o in (second, third)
     )
@@ -67,7 +68,8 @@ def test_a_redelivered_message_does_not_render_twice(parts):
     assert process(renderer, snapshot).snapshot.task_status is TaskStatus.COMPLETED
     with pytest.raises(SnapshotSettled):
         process(renderer, snapshot)
-    assert len(renders) == 1 and parts["snapshots"].get(snapshot.id).attempts == 1
+    assert len(renders) == 1
+    assert parts["snapshots"].get(snapshot.id).attempts == 1
 
 
 def test_a_second_delivery_while_the_first_renders_waits_for_the_lease(parts):
@@ -103,7 +105,9 @@ def test_a_task_cancelled_during_its_render_is_never_completed(parts):
     outcome = process(make_renderer(parts, cancelled_meanwhile), snapshot)
     assert outcome.snapshot is None
     stored = parts["snapshots"].get(snapshot.id)
-    assert stored.task_status is TaskStatus.CANCELLED and stored.content_hash is None and stored.progress < 100
+    assert stored.task_status is TaskStatus.CANCELLED
+    assert stored.content_hash is None
+    assert stored.progress < 100
 
 
 def test_a_deleted_room_fails_the_snapshot_with_a_reason(parts, aws):
@@ -116,7 +120,8 @@ def test_a_deleted_room_fails_the_snapshot_with_a_reason(parts, aws):
     outcome = process(make_renderer(parts), snapshot)
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.FAILED
-    assert stored.task_status is TaskStatus.FAILED and "no longer exists" in stored.error
+    assert stored.task_status is TaskStatus.FAILED
+    assert "no longer exists" in stored.error
 
 
 class Crash(BaseException):
@@ -131,15 +136,16 @@ def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
         raise Crash()
 
     with pytest.raises(Crash):
-        make_renderer(parts, dies).process(snapshot.id, datetime.now(timezone.utc), lease_seconds=0.3)
+        make_renderer(parts, dies).process(snapshot.id, datetime.now(UTC), lease_seconds=0.3)
     assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.RUNNING
     # The message comes back; once the dead renderer's lease has run out, the next one takes over
     with pytest.raises(LeaseHeld):
         process(make_renderer(parts), snapshot)
     time.sleep(0.35)
-    outcome = make_renderer(parts).process(snapshot.id, datetime.now(timezone.utc), lease_seconds=30)
+    outcome = make_renderer(parts).process(snapshot.id, datetime.now(UTC), lease_seconds=30)
     stored = parts["snapshots"].get(snapshot.id)
-    assert outcome.snapshot.task_status is TaskStatus.COMPLETED and stored.attempts == 2
+    assert outcome.snapshot.task_status is TaskStatus.COMPLETED
+    assert stored.attempts == 2
 
 
 def test_a_warm_container_confirms_a_pdf_once_within_its_touch_window(parts):
@@ -155,7 +161,8 @@ def test_a_warm_container_confirms_a_pdf_once_within_its_touch_window(parts):
     renderer.snapshots = CountingSnapshots(parts["snapshots"].table_name)
     renderer.touch_valid_s = 60
     layers = [process(renderer, new_snapshot(parts, room_id)).cache_layer for _ in range(3)]
-    assert layers == ["rendered", "memory", "memory"] and len(touches) == 1
+    assert layers == ["rendered", "memory", "memory"]
+    assert len(touches) == 1
     renderer.touch_valid_s = 0  # outside the window every use touches again
     process(renderer, new_snapshot(parts, room_id))
     assert len(touches) == 2

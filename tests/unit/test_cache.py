@@ -23,10 +23,13 @@ def test_the_least_recently_used_entry_goes_first():
     assert cache.get("a")  # a is now the most recent
     cache.put("d", b"d" * 10)
     assert cache.get("b") is None
-    assert cache.get("a") and cache.get("c") and cache.get("d")
+    assert cache.get("a")
+    assert cache.get("c")
+    assert cache.get("d")
 
 
 def test_an_entry_larger_than_the_bound_is_not_cached():
     cache = ByteBoundedLRU(5)
     cache.put("big", b"x" * 6)
-    assert cache.get("big") is None and cache.used_bytes == 0
+    assert cache.get("big") is None
+    assert cache.used_bytes == 0

@@ -6,6 +6,7 @@ from datetime import date
 from enum import Enum
 
 import pytest
+
 from render_logic.content import gather
 from roomsnap.hashing import content_hash
 from roomsnap.models import Activity, Approval, Document, Party, RoomDetail, Snapshot, Vessel

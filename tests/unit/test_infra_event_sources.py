@@ -23,7 +23,9 @@ MESSAGES = [
 def test_records_have_lambdas_shape():
     record = sqs_event(MESSAGES, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")["Records"][0]
 
-    assert record["messageId"] == "m1" and record["receiptHandle"] == "r1" and record["md5OfBody"] == "x"
+    assert record["messageId"] == "m1"
+    assert record["receiptHandle"] == "r1"
+    assert record["md5OfBody"] == "x"
     assert record["attributes"] == {"ApproximateReceiveCount": "1"}
     assert record["messageAttributes"] == {
         "kind": {"stringValue": "pdf", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
@@ -34,7 +36,7 @@ def test_records_have_lambdas_shape():
 
 
 @pytest.mark.parametrize(
-    "result, deleted",
+    ("result", "deleted"),
     [
         (None, ["m1", "m2"]),
         ({}, ["m1", "m2"]),

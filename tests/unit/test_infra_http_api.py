@@ -21,7 +21,7 @@ ROUTES = [
 
 
 @pytest.mark.parametrize(
-    "method, path, function, parameters",
+    ("method", "path", "function", "parameters"),
     [
         ("GET", "/api/v1/health", "Health", {}),
         ("POST", "/api/v1/health", "Proxy", {"proxy": "health"}),
@@ -99,7 +99,8 @@ def test_binary_bodies_are_base64_encoded():
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\x89PNG"
     assert "authorizer" not in event["requestContext"]
-    assert "pathParameters" not in event and "queryStringParameters" not in event
+    assert "pathParameters" not in event
+    assert "queryStringParameters" not in event
 
 
 def test_responses_are_mapped_as_api_gateway_does():
@@ -115,6 +116,7 @@ def test_responses_are_mapped_as_api_gateway_does():
     bare = Response.from_result({"hello": "world"})
 
     assert (full.status, full.body) == (201, b"%PDF")
-    assert ("x-a", "1") in full.headers and ("set-cookie", "c=1") in full.headers
+    assert ("x-a", "1") in full.headers
+    assert ("set-cookie", "c=1") in full.headers
     assert (bare.status, bare.body) == (200, b'{"hello": "world"}')
     assert ("content-type", "application/json") in bare.headers

@@ -1,6 +1,6 @@
 """rate() and cron() expressions as EventBridge reads them (UTC; day-of-week 1 = Sunday)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,11 +8,11 @@ from infra.schedules import Rate, parse_schedule
 
 
 def at(text):
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    "expression, period",
+    ("expression", "period"),
     [
         ("rate(1 minute)", timedelta(minutes=1)),
         ("rate(5 minutes)", timedelta(minutes=5)),
@@ -25,7 +25,7 @@ def test_rates(expression, period):
 
 
 @pytest.mark.parametrize(
-    "expression, after, expected",
+    ("expression", "after", "expected"),
     [
         ("cron(0 12 * * ? *)", "2024-01-01T13:00", "2024-01-02T12:00"),
         ("cron(0/15 * * * ? *)", "2024-01-01T10:16", "2024-01-01T10:30"),
@@ -53,5 +53,5 @@ def test_cron_next_fire(expression, after, expected):
     ],
 )
 def test_unsupported_or_invalid_expressions_are_rejected(expression):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"rate|cron"):
         parse_schedule(expression)

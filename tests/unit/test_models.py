@@ -1,8 +1,10 @@
+import re
+
 import pytest
 from pydantic import ValidationError
+
 from roomsnap.ids import new_id
 from roomsnap.models import ID_PATTERN, RoomIn, Snapshot, SnapshotIn, TaskStatus, VesselIn
-import re
 
 
 def test_imo_numbers_are_checked_by_their_check_digit():
@@ -25,11 +27,13 @@ def test_unknown_fields_and_wrong_types_are_rejected():
 
 def test_snapshot_flags_default_to_true():
     data = SnapshotIn(title="Status")
-    assert data.include_documents and data.include_activity and data.include_approvals
+    assert data.include_documents
+    assert data.include_activity
+    assert data.include_approvals
 
 
 @pytest.mark.parametrize(
-    "task_status, legacy_status",
+    ("task_status", "legacy_status"),
     [
         ("pending", "generating"),
         ("running", "generating"),

@@ -1,4 +1,5 @@
 import pytest
+
 from api_logic.caller import caller_from_claims
 from roomsnap.errors import Forbidden
 from roomsnap.models import Role
@@ -19,7 +20,7 @@ def test_only_owners_and_brokers_manage_parties():
 
 
 @pytest.mark.parametrize(
-    "claims, admin",
+    ("claims", "admin"),
     [
         ({"email": "A@X.io", "cognito:groups": "[admin ops]"}, True),  # API Gateway's string form
         ({"email": "a@x.io", "groups": ["ops", "admin"]}, True),

@@ -6,7 +6,7 @@ as fast as its two unavoidable AWS calls allow."""
 
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from roomsnap.dal.stats import StatsRepository
 from roomsnap.histogram import bucket_of
@@ -21,7 +21,7 @@ class LatencyRecorder:
         self.last_flush = time.monotonic()
 
     def record(self, route: str, status: int, elapsed_ms: float) -> None:
-        hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        hour = datetime.now(UTC).strftime("%Y-%m-%dT%H")
         buckets, _, _ = entry = self.pending[(hour, route, f"{status // 100}xx")]
         buckets[bucket_of(elapsed_ms)] += 1
         entry[1] += 1

@@ -6,7 +6,7 @@ mergeable histograms (percentiles within ±2.5 %); queue depths from SQS; memory
 what each warm renderer reported with its latest completion."""
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from roomsnap.dal.stats import StatsRepository
 from roomsnap.histogram import exact_percentile, percentile
@@ -54,7 +54,7 @@ class MetricsService:
         self.queues = {"render_queue": render_queue_url, "dead_letter_queue": dead_letter_queue_url}
 
     def summary(self, hours: int) -> dict:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         since = now - timedelta(hours=hours)
         events = self.stats.generation_events(since, now)
         completed = [event for event in events if event["outcome"] == "completed"]

@@ -1,5 +1,6 @@
 """Room domain: who may do what in a room, and the changes that make up its activity log."""
 
+from api_logic.caller import Caller
 from roomsnap.dal import RoomRepository
 from roomsnap.errors import Forbidden, NotFound
 from roomsnap.ids import new_id
@@ -21,8 +22,6 @@ from roomsnap.models import (
     utc_now,
 )
 from roomsnap.permissions import ROLE_ACTIONS, Action
-
-from api_logic.caller import Caller
 
 
 def activity(caller: Caller, action: str, detail: str = "", category: str = "room", at: str | None = None) -> Activity:

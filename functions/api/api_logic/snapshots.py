@@ -4,8 +4,10 @@ gathered and nothing is rendered here: the renderer does that from the queue."""
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from api_logic.caller import Caller
+from api_logic.rooms import RoomService, activity
 from roomsnap.dal import SnapshotRepository
 from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
 from roomsnap.hashing import canonical_json
@@ -14,9 +16,6 @@ from roomsnap.models import MAX_BULK_TASKS, Snapshot, SnapshotIn, TaskStatus, is
 from roomsnap.permissions import Action
 from roomsnap.queue import RenderQueue
 from roomsnap.storage import PdfStore
-
-from api_logic.caller import Caller
-from api_logic.rooms import RoomService, activity
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class SnapshotService:
         membership is usually known to this container already). Returns the snapshot and whether
         it is new; an Idempotency-Key seen before returns the first snapshot instead."""
         self.rooms.authorize(caller, room_id, Action.CREATE_SNAPSHOT)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         created_at = iso(now)
         snapshot = Snapshot(
             id=new_id(),

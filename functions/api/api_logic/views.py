@@ -4,6 +4,7 @@ other bodies the API returns, as pydantic models so the OpenAPI description is g
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from roomsnap.models import DocumentStatus, Snapshot, TaskStatus, Timings
 
 

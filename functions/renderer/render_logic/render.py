@@ -14,19 +14,18 @@ import hashlib
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import UTC, date, datetime
 
+from render_logic.cache import ByteBoundedLRU
+from render_logic.content import gather
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.snapshots import STALE_PDF_LOCK
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings, iso
 from roomsnap.storage import PdfStore
-
-from render_logic.cache import ByteBoundedLRU
-from render_logic.content import gather
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (30, 60, 80) is written only when this long has passed since the last
@@ -90,8 +89,8 @@ class SnapshotRenderer:
         snapshot = self.snapshots.claim(snapshot_id, lease_seconds)
         progress = Progress(self.snapshots, snapshot_id)
 
-        timings = Timings(queue_wait_ms=max(0.0, (datetime.now(timezone.utc) - sent_at).total_seconds() * 1000))
-        today = datetime.now(timezone.utc).date()
+        timings = Timings(queue_wait_ms=max(0.0, (datetime.now(UTC) - sent_at).total_seconds() * 1000))
+        today = datetime.now(UTC).date()
         try:
             step = time.perf_counter()
             version = self.rooms.room_version(snapshot.room_id)
@@ -157,7 +156,7 @@ class SnapshotRenderer:
         confirmed = time.monotonic() - self.touched.get(digest, -math.inf) < self.touch_valid_s
         if not confirmed:
             touched_at = time.monotonic()
-            self.snapshots.touch_pdf(digest, stale_lock_before=iso(datetime.now(timezone.utc) - STALE_PDF_LOCK))
+            self.snapshots.touch_pdf(digest, stale_lock_before=iso(datetime.now(UTC) - STALE_PDF_LOCK))
             if len(self.touched) >= KNOWN_KEYS_LIMIT:
                 self.touched.clear()
             self.touched[digest] = touched_at

@@ -4,6 +4,7 @@ boto3 reads AWS_ENDPOINT_URL itself, so the same code talks to AWS, to the local
 server or to LocalStack without a branch here."""
 
 from functools import cache
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -18,7 +19,7 @@ _SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 @cache
-def client(service: str):
+def client(service: Any) -> Any:
     return boto3.session.Session().client(service, config=_SERVICE_CONFIG.get(service, _CONFIG))
 
 

@@ -1,7 +1,7 @@
 """The room and snapshot domain as pydantic models: API input, stored records and report content."""
 
-from datetime import date, datetime, timezone
-from enum import Enum
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -21,10 +21,10 @@ def iso(moment: datetime) -> str:
 
 
 def utc_now() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OWNER = "owner"
     BROKER = "broker"
     OPERATOR = "operator"
@@ -32,7 +32,7 @@ class Role(str, Enum):
     VIEWER = "viewer"
 
 
-class DocumentStatus(str, Enum):
+class DocumentStatus(StrEnum):
     MISSING = "missing"
     UPLOADED = "uploaded"
     APPROVED = "approved"
@@ -40,13 +40,13 @@ class DocumentStatus(str, Enum):
     EXPIRED = "expired"
 
 
-class ApprovalStatus(str, Enum):
+class ApprovalStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -102,7 +102,7 @@ class VesselIn(Input):
     def imo_check_digit(cls, value: str) -> str:
         """IMO numbers carry a check digit: the weighted sum 7..2 of the first six digits, mod 10."""
         digits = value[-7:]
-        if sum(int(d) * w for d, w in zip(digits[:6], range(7, 1, -1))) % 10 != int(digits[6]):
+        if sum(int(d) * w for d, w in zip(digits[:6], range(7, 1, -1), strict=False)) % 10 != int(digits[6]):
             raise ValueError("not a valid IMO number (check digit mismatch)")
         return digits
 

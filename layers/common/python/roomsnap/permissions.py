@@ -1,11 +1,11 @@
 """What each room role may do. Admins (a token claim) may do everything in every room."""
 
-from enum import Enum
+from enum import StrEnum
 
 from roomsnap.models import Role
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     READ = "read"
     DOWNLOAD = "download"
     EDIT_ROOM = "edit room data"

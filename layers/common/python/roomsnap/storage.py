@@ -1,7 +1,7 @@
 """The PDF cache's second layer: S3 objects keyed by content hash, written at most once."""
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from botocore.exceptions import ClientError
 

@@ -11,7 +11,7 @@ the same snapshot twice; a crashed renderer's lease simply runs out."""
 
 import hashlib
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -247,7 +247,7 @@ class SnapshotRepository(Repository):
         return item["content_hash"]["S"] if item else None
 
     def remember_content_hash(self, content_key: str, content_hash: str) -> None:
-        expires_at = int((datetime.now(timezone.utc) + CONTENT_KEY_RETENTION).timestamp())
+        expires_at = int((datetime.now(UTC) + CONTENT_KEY_RETENTION).timestamp())
         item = {
             **_content_key_item(content_key),
             **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at}),
