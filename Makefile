@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test token fire bench lint sam-check openapi clean
+.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,27 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed lint sam-check
 	$(PY) -m pytest -q tests
 
-# cfn-lint with our own rules (cfn_rules/): log groups with retention, DLQs, no IAM wildcards,
-# a private TLS-only bucket.
+# The bottom of the pyramid alone: the services against in-memory fakes, the report, the local
+# stack's parts. Seconds, no network.
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -q -m unit tests
+
+# cfn-lint with our own rules (cfn_rules/: log groups with retention, DLQs, no IAM wildcards, a
+# private TLS-only bucket), ruff (lint and format) and mypy. Each function is type-checked on its
+# own, with its code root on the path as Lambda has it (every function has a `handler` module).
+FUNCTIONS := $(notdir $(wildcard functions/*))
 lint: $(VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_rules
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory lint-types
+
+lint-types: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/common/python infra
+	@for function in $(FUNCTIONS); do \
+		echo "mypy functions/$$function"; \
+		MYPYPATH=functions/$$function $(VENV)/bin/mypy functions/$$function || exit 1; \
+	done
 
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
 # each function's build holds what it imports and nothing it does not.

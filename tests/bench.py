@@ -101,10 +101,11 @@ def child() -> None:
 
 def child_api(job: dict) -> dict:
     """The create handler, call by call, interleaved with the bare PutItem + SendMessage pair."""
+    from roomsnap.dal.clients import client
+    from roomsnap.ids import new_id
+
     import handler
     from infra.worker import LambdaContext
-    from roomsnap.aws import client
-    from roomsnap.ids import new_id
 
     dynamodb, sqs = client("dynamodb"), client("sqs")
     table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
@@ -157,13 +158,14 @@ def child_api(job: dict) -> dict:
 
 def child_renderer(job: dict) -> dict:
     """Render time, SnapshotRenderer.process by cache layer, then the peak RSS with the L1 full."""
+    from roomsnap.hashing import content_hash
+    from roomsnap.ids import new_id
+    from roomsnap.models import Activity, Snapshot, utc_now
+
     import handler
     from render_logic.cache import ByteBoundedLRU
     from render_logic.content import gather
     from report import render_report
-    from roomsnap.hashing import content_hash
-    from roomsnap.ids import new_id
-    from roomsnap.models import Activity, Snapshot, utc_now
 
     rss_after_import = peak_rss_mb()
     renderer, room_id = handler.renderer, job["room_id"]

@@ -5,16 +5,21 @@ from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from maintenance import Maintenance
 from roomsnap.config import settings
 from roomsnap.dal import SnapshotRepository
+from roomsnap.dal.expired_records import ExpiredRecords
+from roomsnap.dal.pdf_records import PdfRecords
+from roomsnap.dal.queues import RenderQueue
+from roomsnap.dal.storage import PdfStore
 from roomsnap.observability import logger, metrics, traced
-from roomsnap.queue import RenderQueue
-from roomsnap.storage import PdfStore
+
+from maintenance import Maintenance
 
 SETTINGS = settings()
 maintenance = Maintenance(
     SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
+    PdfRecords(SETTINGS.table_name),
+    ExpiredRecords(SETTINGS.table_name),
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url),
     stuck_after=timedelta(minutes=SETTINGS.stuck_after_minutes),

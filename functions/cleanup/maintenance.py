@@ -5,10 +5,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from roomsnap.dal import SnapshotRepository
-from roomsnap.dal.snapshots import STALE_PDF_LOCK
+from roomsnap.dal.expired_records import ExpiredRecords
+from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
+from roomsnap.dal.queues import RenderQueue
+from roomsnap.dal.storage import PdfStore
 from roomsnap.models import iso
-from roomsnap.queue import RenderQueue
-from roomsnap.storage import PdfStore
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Maintenance:
     def __init__(
         self,
         snapshots: SnapshotRepository,
+        pdf_records: PdfRecords,
+        expired: ExpiredRecords,
         pdfs: PdfStore,
         queue: RenderQueue,
         stuck_after: timedelta,
@@ -34,6 +37,8 @@ class Maintenance:
         pdf_retention: timedelta,
     ):
         self.snapshots = snapshots
+        self.pdf_records = pdf_records
+        self.expired = expired
         self.pdfs = pdfs
         self.queue = queue
         self.stuck_after = stuck_after
@@ -45,7 +50,7 @@ class Maintenance:
         now = datetime.now(UTC)
         self.recover_stuck(now, report)
         self.delete_unreferenced_pdfs(now, report)
-        report.expired_records_removed = self.snapshots.delete_expired(int(time.time()))
+        report.expired_records_removed = self.expired.delete_expired(int(time.time()))
         return report
 
     def recover_stuck(self, now: datetime, report: Report) -> None:
@@ -67,15 +72,15 @@ class Maintenance:
         while marked waits and retries. So a PDF that is referenced, or about to be, stays."""
         cutoff = now - self.pdf_retention
         for content_hash in self.pdfs.hashes_older_than(cutoff):
-            lock = self.snapshots.lock_pdf_for_deletion(
-                content_hash, unused_since=iso(cutoff), stale_lock_before=iso(now - STALE_PDF_LOCK)
+            mark = self.pdf_records.mark_for_deletion(
+                content_hash, unused_since=iso(cutoff), stale_mark_before=iso(now - STALE_DELETION_MARK)
             )
-            if lock is None:
+            if mark is None:
                 continue
-            if self.snapshots.references(content_hash):
-                self.snapshots.unlock_pdf(content_hash, lock, forget=False)
+            if self.pdf_records.referenced(content_hash):
+                self.pdf_records.unmark(content_hash, mark, forget=False)
                 report.pdfs_kept_referenced += 1
                 continue
             self.pdfs.delete(content_hash)
-            self.snapshots.unlock_pdf(content_hash, lock, forget=True)
+            self.pdf_records.unmark(content_hash, mark, forget=True)
             report.pdfs_deleted += 1

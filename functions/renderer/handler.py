@@ -12,22 +12,26 @@ from datetime import UTC, datetime
 import reportlab
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from render_logic.cache import ByteBoundedLRU
-from render_logic.render import SnapshotRenderer
-from report import TEMPLATE_VERSION, render_report
-from roomsnap.aws import client
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.errors import LeaseHeld, SnapshotSettled, TransientError
-from roomsnap.models import Id, ReportContent, Snapshot, TaskStatus
+from roomsnap.dal.pdf_records import PdfRecords
+from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
+from roomsnap.dal.storage import PdfStore
+from roomsnap.errors import SnapshotSettled, TransientError
+from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logger, metrics, traced
-from roomsnap.storage import PdfStore
+
+from render_logic.cache import ByteBoundedLRU
+from render_logic.render import SnapshotRenderer
+from render_logic.retries import plan_retry
+from report import TEMPLATE_VERSION, render_report
 
 SETTINGS = settings()
-CACHE_METRICS = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
+CACHE_METRICS: dict[CacheLayer, str] = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
 
 
 def render_with_injected_faults(content: ReportContent) -> bytes:
@@ -43,6 +47,7 @@ snapshots = SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_
 renderer = SnapshotRenderer(
     RoomRepository(SETTINGS.table_name),
     snapshots,
+    PdfRecords(SETTINGS.table_name),
     PdfStore(SETTINGS.bucket_name),
     memory_cache,
     render_with_injected_faults if SETTINGS.fault_render_failure_rate or SETTINGS.fault_poison_title else render_report,
@@ -51,6 +56,8 @@ renderer = SnapshotRenderer(
     f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
 )
+render_queue = RenderQueue(SETTINGS.render_queue_url)
+dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -79,42 +86,33 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
     except Exception as error:
         retry_later(record, message.snapshot_id, error)
         raise
-    report_outcome(outcome.snapshot, outcome.cache_layer, outcome.pdf_bytes)
+    report_outcome(outcome.snapshot)
 
 
 def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
     deliveries = int(record.attributes.approximate_receive_count)
     reason = f"{type(error).__name__}: {error}"
-    if isinstance(error, LeaseHeld):  # look again soon: the holder is usually done in milliseconds
-        delay = min(error.retry_after, SETTINGS.retry_backoff_seconds[0])
-    elif deliveries >= SETTINGS.max_receive_count:
+    plan = plan_retry(error, deliveries, SETTINGS.max_receive_count, SETTINGS.retry_backoff_seconds)
+    if plan.action == "give_up":
         snapshots.fail(snapshot_id, f"rendering failed {deliveries} times; last error: {reason}")
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
-        delay = 0
-    else:
+    elif plan.action == "back_off":
         snapshots.release(snapshot_id, reason)
-        delay = SETTINGS.retry_backoff_seconds[min(deliveries, len(SETTINGS.retry_backoff_seconds)) - 1]
     metrics.add_metric(name="RenderRetries", unit=MetricUnit.Count, value=1)
-    logger.warning("render will be retried", extra={"deliveries": deliveries, "retry_in_s": delay, "error": reason})
-    client("sqs").change_message_visibility(
-        QueueUrl=SETTINGS.render_queue_url,
-        ReceiptHandle=record.receipt_handle,
-        VisibilityTimeout=int(min(delay, 43_200)),
+    logger.warning(
+        "render will be retried", extra={"deliveries": deliveries, "retry_in_s": plan.delay_s, "error": reason}
     )
+    render_queue.retry_in(record.receipt_handle, plan.delay_s)
 
 
 def dead_letter(record: SQSRecord, reason: str) -> None:
     """No retry can fix a malformed message: park it in the dead-letter queue at once."""
-    client("sqs").send_message(
-        QueueUrl=SETTINGS.dead_letter_queue_url,
-        MessageBody=record.body,
-        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
-    )
+    dead_letters.park(record.body, reason)
     metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
     logger.error("malformed message moved to the dead-letter queue", extra={"reason": reason})
 
 
-def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes: int) -> None:
+def report_outcome(snapshot: Snapshot | None) -> None:
     if snapshot is None:
         logger.info("result discarded: the task was cancelled or the snapshot deleted while rendering")
         return
@@ -122,21 +120,23 @@ def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
         logger.warning("snapshot failed", extra={"error": snapshot.error})
         return
+    if snapshot.cache_layer is None or snapshot.completed_at is None:
+        raise ValueError("a completed snapshot records its cache layer and its completion time")
     created_to_completed = datetime.fromisoformat(snapshot.completed_at) - datetime.fromisoformat(snapshot.created_at)
     metrics.add_metric(name="SnapshotsCompleted", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=CACHE_METRICS[cache_layer], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=CACHE_METRICS[snapshot.cache_layer], unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="GenerationTime", unit=MetricUnit.Milliseconds, value=snapshot.timings.total_ms or 0)
     if snapshot.timings.render_ms is not None:
         metrics.add_metric(name="RenderTime", unit=MetricUnit.Milliseconds, value=snapshot.timings.render_ms)
-    metrics.add_metric(name="PdfBytes", unit=MetricUnit.Bytes, value=pdf_bytes)
+    metrics.add_metric(name="PdfBytes", unit=MetricUnit.Bytes, value=snapshot.file_size)
     metrics.add_metric(
         name="CreatedToCompleted", unit=MetricUnit.Milliseconds, value=created_to_completed.total_seconds() * 1000
     )
     logger.info(
         "snapshot completed",
         extra={
-            "cache_layer": cache_layer,
-            "file_size": pdf_bytes,
+            "cache_layer": snapshot.cache_layer,
+            "file_size": snapshot.file_size,
             "timings": snapshot.timings.model_dump(exclude_none=True),
         },
     )
@@ -145,5 +145,5 @@ def report_outcome(snapshot: Snapshot | None, cache_layer: str | None, pdf_bytes
 @traced
 @metrics.log_metrics
 @logger.inject_lambda_context
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

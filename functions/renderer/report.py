@@ -253,17 +253,16 @@ class NumberedCanvas(Canvas):
 def render_report(content: ReportContent) -> bytes:
     """The report as PDF bytes, identical for identical content. Raises ValueError for text it cannot print."""
     checked_on = content.expiry_checked_on
-    sections = (
-        ("Parties", content.parties, party_row, PARTY_COLUMNS),
-        ("Vessels", content.vessels, vessel_row, VESSEL_COLUMNS),
-        ("Documents", content.documents, lambda document: document_row(document, checked_on), DOCUMENT_COLUMNS),
-        ("Approvals", content.approvals, approval_row, APPROVAL_COLUMNS),
-        ("Activity", content.activity, activity_row, ACTIVITY_COLUMNS),
-    )
     story = header(content)
-    for title, lines, to_row, columns in sections:
-        if lines is not None:
-            story += section(title, [to_row(line) for line in lines], columns)
+    story += section("Parties", [party_row(party) for party in content.parties], PARTY_COLUMNS)
+    story += section("Vessels", [vessel_row(vessel) for vessel in content.vessels], VESSEL_COLUMNS)
+    if content.documents is not None:
+        rows = [document_row(document, checked_on) for document in content.documents]
+        story += section("Documents", rows, DOCUMENT_COLUMNS)
+    if content.approvals is not None:
+        story += section("Approvals", [approval_row(approval) for approval in content.approvals], APPROVAL_COLUMNS)
+    if content.activity is not None:
+        story += section("Activity", [activity_row(line) for line in content.activity], ACTIVITY_COLUMNS)
 
     buffer = BytesIO()
     pdf = SimpleDocTemplate(

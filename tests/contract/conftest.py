@@ -2,17 +2,10 @@
 
 import pytest
 
-from infra.stack import LocalStack
 from tests.support import ApiClient
 
 OWNER = "owner@contract.example"
 ADMIN = "admin@contract.example"
-
-
-@pytest.fixture(scope="package")
-def stack():
-    with LocalStack(port=0, start_schedules=False) as running:
-        yield running
 
 
 @pytest.fixture(scope="package")

@@ -1,15 +1,8 @@
-"""One local stack for the e2e tests: template.yaml on an embedded moto server, real HTTP, real JWTs."""
+"""The e2e tests run on the shared local stack (tests/conftest.py) as real users with real JWTs."""
 
 import pytest
 
-from infra.stack import LocalStack
 from tests.support import ApiClient
-
-
-@pytest.fixture(scope="package")
-def stack():
-    with LocalStack(port=0, start_schedules=False) as running:
-        yield running
 
 
 @pytest.fixture(scope="package")

@@ -14,7 +14,7 @@ PER_TITLE = 4  # the first of each title renders; the other three are cache hits
 
 
 @pytest.fixture(scope="module")
-def stack():
+def metrics_stack():
     flush_always = {"ApiFunction": {"API_STATS_FLUSH_SECONDS": "0"}}
     with LocalStack(
         port=0, start_schedules=False, stack_name="room-snapshots-metrics", env_overrides=flush_always
@@ -23,9 +23,9 @@ def stack():
 
 
 @pytest.fixture(scope="module")
-def workload(stack):
+def workload(metrics_stack):
     """12 snapshots of 3 contents, created one after another, and one cancelled at once."""
-    owner = ApiClient(stack.base_url, stack.mint_token("owner.metrics@x.io"))
+    owner = ApiClient(metrics_stack.base_url, metrics_stack.mint_token("owner.metrics@x.io"))
     room_id = owner.create_room("Metrics room")["id"]
     owner.add(room_id, "parties", {"email": "viewer.metrics@x.io", "company": "V", "role": "viewer"})
     snapshots = []
@@ -48,16 +48,16 @@ def nearest_rank(values, fraction):
     return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
-def test_only_admins_see_the_summary(stack, workload):
+def test_only_admins_see_the_summary(metrics_stack, workload):
     assert workload["owner"].request("GET", "/snapshots/metrics/summary").status_code == 403
-    admin = ApiClient(stack.base_url, stack.mint_token("root.metrics@x.io", admin=True))
+    admin = ApiClient(metrics_stack.base_url, metrics_stack.mint_token("root.metrics@x.io", admin=True))
     assert admin.request("GET", "/snapshots/metrics/summary", params={"hours": 24}).status_code == 200
     for hours in (0, 169, "x"):
         assert admin.request("GET", "/snapshots/metrics/summary", params={"hours": hours}).status_code == 422
 
 
-def test_counts_hit_rate_and_percentiles_are_exact_for_a_known_workload(stack, workload):
-    admin = ApiClient(stack.base_url, stack.mint_token("root.metrics@x.io", admin=True))
+def test_counts_hit_rate_and_percentiles_are_exact_for_a_known_workload(metrics_stack, workload):
+    admin = ApiClient(metrics_stack.base_url, metrics_stack.mint_token("root.metrics@x.io", admin=True))
     summary = admin.ok("GET", "/snapshots/metrics/summary", params={"hours": 1})
     generation = summary["pdf_generation"]
     assert summary["period_hours"] == 1
@@ -96,7 +96,7 @@ def test_counts_hit_rate_and_percentiles_are_exact_for_a_known_workload(stack, w
     assert summary["queue"]["dead_letter_queue"]["visible"] == 0
 
 
-def test_bulk_status_reports_what_the_caller_may_see(stack, workload):
+def test_bulk_status_reports_what_the_caller_may_see(metrics_stack, workload):
     owner = workload["owner"]
     task_ids = [s["task_id"] for s in workload["snapshots"]]
     unknown = "snapshot-00000000000000000000000000"
@@ -104,10 +104,10 @@ def test_bulk_status_reports_what_the_caller_may_see(stack, workload):
     assert [t["task_id"] for t in result["tasks"]] == task_ids
     assert result["not_found"] == [unknown]
     assert all(t["status"] == "completed" for t in result["tasks"])
-    stranger = ApiClient(stack.base_url, stack.mint_token("stranger.metrics@x.io"))
+    stranger = ApiClient(metrics_stack.base_url, metrics_stack.mint_token("stranger.metrics@x.io"))
     hidden = stranger.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[:3]})
     assert hidden == {"tasks": [], "not_found": task_ids[:3]}
-    viewer = ApiClient(stack.base_url, stack.mint_token("viewer.metrics@x.io"))
+    viewer = ApiClient(metrics_stack.base_url, metrics_stack.mint_token("viewer.metrics@x.io"))
     assert len(viewer.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[:3]})["tasks"]) == 3
     assert owner.request("POST", "/snapshots/tasks/bulk-status", json={"task_ids": []}).status_code == 422
     too_many = owner.request("POST", "/snapshots/tasks/bulk-status", json={"task_ids": [unknown] * 101})
@@ -115,7 +115,7 @@ def test_bulk_status_reports_what_the_caller_may_see(stack, workload):
     assert "at most 100" in too_many.json()["detail"]
 
 
-def test_task_polling_revalidates_with_etags(stack, workload):
+def test_task_polling_revalidates_with_etags(metrics_stack, workload):
     owner = workload["owner"]
     fresh = owner.create_snapshot(workload["room_id"], "Polled")
     first = owner.request("GET", f"/snapshots/tasks/{fresh['task_id']}")

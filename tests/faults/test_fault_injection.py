@@ -11,6 +11,7 @@ import pytest
 from infra.stack import LocalStack
 from tests.support import ApiClient
 
+pytestmark = pytest.mark.slow  # a 300-snapshot burst
 FAULTS = {
     "RendererFunction": {
         "FAULT_RENDER_FAILURE_RATE": "0.3",
@@ -23,14 +24,14 @@ TERMINAL = {"completed", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")
-def stack():
+def faulty_stack():
     with LocalStack(port=0, env_overrides=FAULTS, start_schedules=False, stack_name="room-snapshots-faults") as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def owner(stack):
-    return ApiClient(stack.base_url, stack.mint_token("owner.faults@x.io"))
+def owner(faulty_stack):
+    return ApiClient(faulty_stack.base_url, faulty_stack.mint_token("owner.faults@x.io"))
 
 
 def wait_all_terminal(api, task_ids, timeout):
@@ -48,7 +49,7 @@ def wait_all_terminal(api, task_ids, timeout):
 
 
 def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_each_content_a_bounded_number_of_times(
-    stack, owner
+    faulty_stack, owner
 ):
     # Given 30 rooms, 10 snapshots each, 30 % of renders failing and every message sent twice
     started = time.monotonic()
@@ -72,7 +73,7 @@ def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_e
     assert len({s["content_hash"] for s in snapshots}) == len({s["room_id"] for s in snapshots})
     assert max(renders.values()) <= 3, renders
     # And one cleanup run leaves nothing unfinished
-    stack.fire_schedule("CleanupFunction")
+    faulty_stack.fire_schedule("CleanupFunction")
     after = wait_all_terminal(owner, task_ids, timeout=1)
     assert all(t["status"] in TERMINAL for t in after)
     print(
@@ -81,30 +82,30 @@ def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_e
     )
 
 
-def test_a_poison_message_ends_in_the_dead_letter_queue_and_its_snapshot_fails(stack, owner):
+def test_a_poison_message_ends_in_the_dead_letter_queue_and_its_snapshot_fails(faulty_stack, owner):
     room_id = owner.create_room("Poison room")["id"]
     snapshot = owner.create_snapshot(room_id, "Poison")
     task = owner.wait_for_task(snapshot["task_id"], timeout=60)
     assert task["status"] == "failed"
     assert "rendering failed 4 times" in task["error"]
     assert "injected fault" in task["error"]
-    sqs = stack.client("sqs")
+    sqs = faulty_stack.client("sqs")
     deadline, parked = time.monotonic() + 30, []
     while time.monotonic() < deadline and not parked:
         messages = sqs.receive_message(
-            QueueUrl=stack.resources["RenderDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+            QueueUrl=faulty_stack.resources["RenderDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
         ).get("Messages", [])
         parked = [m for m in messages if json.loads(m["Body"]).get("snapshot_id") == snapshot["id"]]
     assert parked, "the poison message was moved to the dead-letter queue"
 
 
-def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(stack):
-    sqs = stack.client("sqs")
-    sqs.send_message(QueueUrl=stack.resources["RenderQueue"], MessageBody='{"snapshot_id": "../../etc"}')
+def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(faulty_stack):
+    sqs = faulty_stack.client("sqs")
+    sqs.send_message(QueueUrl=faulty_stack.resources["RenderQueue"], MessageBody='{"snapshot_id": "../../etc"}')
     deadline, parked = time.monotonic() + 30, []
     while time.monotonic() < deadline and not parked:
         messages = sqs.receive_message(
-            QueueUrl=stack.resources["RenderDeadLetterQueue"],
+            QueueUrl=faulty_stack.resources["RenderDeadLetterQueue"],
             MaxNumberOfMessages=10,
             WaitTimeSeconds=1,
             MessageAttributeNames=["All"],

@@ -4,18 +4,20 @@ from datetime import UTC, datetime
 
 import reportlab
 
+from roomsnap.dal.storage import pdf_key
+from roomsnap.ids import new_id
+from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
+
 from render_logic.cache import ByteBoundedLRU
 from render_logic.render import SnapshotRenderer
 from report import TEMPLATE_VERSION, render_report
-from roomsnap.ids import new_id
-from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
-from roomsnap.storage import pdf_key
 
 
 def make_renderer(parts, render=render_report) -> SnapshotRenderer:
     return SnapshotRenderer(
         parts["rooms"],
         parts["snapshots"],
+        parts["pdf_records"],
         parts["pdfs"],
         ByteBoundedLRU(8 << 20),
         render,

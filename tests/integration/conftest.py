@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.pdf_records import PdfRecords
+from roomsnap.dal.storage import PdfStore
+
 from infra.endpoint import Endpoint
 from infra.provision import provision
 from infra.template import Template
-from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.storage import PdfStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +25,7 @@ def aws():
     resources = provision(template, endpoint)
     saved = dict(os.environ)
     os.environ.update(endpoint.environment())
-    from roomsnap import aws as clients
+    from roomsnap.dal import clients
 
     clients.client.cache_clear()
     try:
@@ -41,6 +43,7 @@ def parts(aws):
     return {
         "rooms": RoomRepository(resources["DataTable"]),
         "snapshots": SnapshotRepository(resources["DataTable"]),
+        "pdf_records": PdfRecords(resources["DataTable"]),
         "pdfs": PdfStore(resources["PdfBucket"]),
         "s3": endpoint.client("s3"),
         "bucket": resources["PdfBucket"],

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance import Maintenance
+from roomsnap.dal.expired_records import ExpiredRecords
+from roomsnap.dal.queues import RenderQueue
+from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import PdfBeingDeleted
-from roomsnap.queue import RenderQueue
-from roomsnap.storage import PdfStore
+
+from maintenance import Maintenance
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
@@ -23,7 +25,14 @@ def maintenance(
     parts, queue, stuck_after=timedelta(minutes=15), pdf_retention=timedelta(days=7), max_requeues=2
 ) -> Maintenance:
     return Maintenance(
-        parts["snapshots"], parts["pdfs"], RenderQueue(queue[1]), stuck_after, max_requeues, pdf_retention
+        parts["snapshots"],
+        parts["pdf_records"],
+        ExpiredRecords(parts["snapshots"].table_name),
+        parts["pdfs"],
+        RenderQueue(queue[1]),
+        stuck_after,
+        max_requeues,
+        pdf_retention,
     )
 
 
@@ -110,7 +119,7 @@ def test_a_renderer_waits_while_the_cleanup_deletes_then_renders_anew(parts, que
     parts["snapshots"].delete(first, _audit())
     time.sleep(0.01)
     # Given a cleanup that has marked the unreferenced PDF for deletion
-    lock = parts["snapshots"].lock_pdf_for_deletion(first.content_hash, unused_since=_iso_now(), stale_lock_before="0")
+    lock = parts["pdf_records"].mark_for_deletion(first.content_hash, unused_since=_iso_now(), stale_mark_before="0")
     assert lock
     snapshot = new_snapshot(parts, room_id, "Shared")
     # Then a renderer wanting it backs off instead of reusing a PDF about to vanish
@@ -119,7 +128,7 @@ def test_a_renderer_waits_while_the_cleanup_deletes_then_renders_anew(parts, que
     parts["snapshots"].release(snapshot.id, "PdfBeingDeleted")
     # And once the deletion is done, the retry renders it again
     parts["pdfs"].delete(first.content_hash)
-    parts["snapshots"].unlock_pdf(first.content_hash, lock, forget=True)
+    parts["pdf_records"].unmark(first.content_hash, lock, forget=True)
     retry = process(make_renderer(parts), snapshot)
     assert retry.snapshot.task_status.value == "completed"
     assert retry.cache_layer == "rendered"

@@ -18,10 +18,9 @@ FIXTURE_TEMPLATE = Path(__file__).parents[1] / "fixtures" / "infra" / "template.
 
 
 @pytest.fixture(scope="module")
-def stack():
-    stack = LocalStack(FIXTURE_TEMPLATE, port=0, env_overrides={"EchoFunction": {"GREETING": "overridden"}})
-    yield stack
-    stack.stop()
+def fixture_stack():
+    with LocalStack(FIXTURE_TEMPLATE, port=0, env_overrides={"EchoFunction": {"GREETING": "overridden"}}) as running:
+        yield running
 
 
 def wait_for(condition, timeout=20):
@@ -33,11 +32,11 @@ def wait_for(condition, timeout=20):
     raise AssertionError("condition not met in time")
 
 
-def test_echo_route_gets_claims_path_parameters_and_function_environment(stack):
-    token = stack.mint_token("ana@example.com", admin=True)
+def test_echo_route_gets_claims_path_parameters_and_function_environment(fixture_stack):
+    token = fixture_stack.mint_token("ana@example.com", admin=True)
 
     response = requests.get(
-        f"{stack.base_url}/echo/ana%20maria?x=1&x=2",
+        f"{fixture_stack.base_url}/echo/ana%20maria?x=1&x=2",
         headers={"Authorization": f"Bearer {token}", "Cookie": "a=1; b=2", "X-Multi": "one"},
         timeout=10,
     )
@@ -59,26 +58,26 @@ def test_echo_route_gets_claims_path_parameters_and_function_environment(stack):
     assert response.headers["apigw-requestid"] == event["requestContext"]["requestId"]
     assert response.cookies["seen"] == "1"
     assert echoed["greeting"] == "OVERRIDDEN"  # env override, through the layer's module
-    assert echoed["table"] == stack.resources["Table"]
+    assert echoed["table"] == fixture_stack.resources["Table"]
     assert echoed["issuer"] == LOCAL_ISSUER  # the authorizer's parameter takes the local issuer
     assert echoed["context"]["function_name"] == "room-snapshots-local-EchoFunction"
     assert 0 < echoed["context"]["remaining_ms"] <= 2000
 
 
-def test_requests_without_a_valid_token_are_rejected(stack, tmp_path):
+def test_requests_without_a_valid_token_are_rejected(fixture_stack, tmp_path):
     foreign_token = SigningKey.load_or_create(tmp_path / "other.pem").mint("eve@example.com")
-    wrong_audience = stack.mint_token("ana@example.com", aud="someone-else")
+    wrong_audience = fixture_stack.mint_token("ana@example.com", aud="someone-else")
 
     for headers in ({}, {"Authorization": f"Bearer {foreign_token}"}, {"Authorization": f"Bearer {wrong_audience}"}):
-        response = requests.get(f"{stack.base_url}/echo/ana", headers=headers, timeout=10)
+        response = requests.get(f"{fixture_stack.base_url}/echo/ana", headers=headers, timeout=10)
         assert response.status_code == 401
         assert response.json() == {"message": "Unauthorized"}
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_public_route_skips_the_authorizer_and_base64_encodes_binary_bodies(stack):
+def test_public_route_skips_the_authorizer_and_base64_encodes_binary_bodies(fixture_stack):
     response = requests.post(
-        f"{stack.base_url}/public/a/b",
+        f"{fixture_stack.base_url}/public/a/b",
         data=b"\x00\x01binary",
         headers={"Content-Type": "application/octet-stream"},
         timeout=10,
@@ -93,83 +92,89 @@ def test_public_route_skips_the_authorizer_and_base64_encodes_binary_bodies(stac
     assert "authorizer" not in event["requestContext"]
 
 
-def test_unknown_route_is_404_and_function_error_is_500(stack):
-    token = stack.mint_token("ana@example.com")
+def test_unknown_route_is_404_and_function_error_is_500(fixture_stack):
+    token = fixture_stack.mint_token("ana@example.com")
 
-    assert requests.get(f"{stack.base_url}/nowhere", timeout=10).json() == {"message": "Not Found"}
-    failed = requests.get(f"{stack.base_url}/echo/boom", headers={"Authorization": token}, timeout=10)
+    assert requests.get(f"{fixture_stack.base_url}/nowhere", timeout=10).json() == {"message": "Not Found"}
+    failed = requests.get(f"{fixture_stack.base_url}/echo/boom", headers={"Authorization": token}, timeout=10)
     assert failed.status_code == 500
     assert failed.json() == {"message": "Internal Server Error"}
 
 
-def test_invoke_reports_errors_and_kills_a_timed_out_environment(stack):
+def test_invoke_reports_errors_and_kills_a_timed_out_environment(fixture_stack):
     event = {"routeKey": "GET /echo/{name}", "pathParameters": {"name": "boom"}}
     with pytest.raises(FunctionError) as error:
-        stack.invoke("EchoFunction", event)
+        fixture_stack.invoke("EchoFunction", event)
     assert error.value.error["errorType"] == "RuntimeError"
 
     with pytest.raises(FunctionTimeout):
-        stack.invoke("EchoFunction", {**event, "pathParameters": {"name": "slow"}})
+        fixture_stack.invoke("EchoFunction", {**event, "pathParameters": {"name": "slow"}})
 
-    assert stack.invoke("EchoFunction", {**event, "pathParameters": {"name": "again"}})["statusCode"] == 200
+    assert fixture_stack.invoke("EchoFunction", {**event, "pathParameters": {"name": "again"}})["statusCode"] == 200
 
 
-def test_function_output_is_kept_as_records(stack):
-    requests.get(f"{stack.base_url}/public/logs", timeout=10)
+def test_function_output_is_kept_as_records(fixture_stack):
+    requests.get(f"{fixture_stack.base_url}/public/logs", timeout=10)
 
-    records = stack.logs("EchoFunction")
+    records = fixture_stack.logs("EchoFunction")
     assert any(record.get("message") == "echo" and record.get("route") == "ANY /public/{proxy+}" for record in records)
     assert any(record.get("Echoes") == [1] for record in records)
 
 
-def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed(stack):
-    sqs = stack.client("sqs")
-    dynamodb = stack.client("dynamodb")
+def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed(fixture_stack):
+    sqs = fixture_stack.client("sqs")
+    dynamodb = fixture_stack.client("dynamodb")
     for body in ("good-1", "poison-pill", "good-2"):
-        sqs.send_message(QueueUrl=stack.resources["WorkQueue"], MessageBody=body)
+        sqs.send_message(QueueUrl=fixture_stack.resources["WorkQueue"], MessageBody=body)
 
     dead = wait_for(
-        lambda: sqs.receive_message(QueueUrl=stack.resources["WorkDeadLetterQueue"], WaitTimeSeconds=1).get("Messages")
+        lambda: sqs.receive_message(QueueUrl=fixture_stack.resources["WorkDeadLetterQueue"], WaitTimeSeconds=1).get(
+            "Messages"
+        )
     )
 
     assert [message["Body"] for message in dead] == ["poison-pill"]
-    attributes = sqs.get_queue_attributes(QueueUrl=stack.resources["WorkQueue"], AttributeNames=["All"])["Attributes"]
+    attributes = sqs.get_queue_attributes(QueueUrl=fixture_stack.resources["WorkQueue"], AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
     for body in ("good-1", "good-2"):
-        item = dynamodb.get_item(TableName=stack.resources["Table"], Key={"PK": {"S": f"message#{body}"}})["Item"]
+        item = dynamodb.get_item(TableName=fixture_stack.resources["Table"], Key={"PK": {"S": f"message#{body}"}})[
+            "Item"
+        ]
         assert item["receive_count"] == {"S": "1"}
 
 
-def test_schedules_fire_on_demand_and_over_http(stack):
-    dynamodb = stack.client("dynamodb")
+def test_schedules_fire_on_demand_and_over_http(fixture_stack):
+    dynamodb = fixture_stack.client("dynamodb")
 
-    result = stack.fire_schedule("TickFunction")
-    over_http = requests.post(f"{stack.base_url}/_local/schedules/TickFunction/WeekdayNoon", timeout=10)
+    result = fixture_stack.fire_schedule("TickFunction")
+    over_http = requests.post(f"{fixture_stack.base_url}/_local/schedules/TickFunction/WeekdayNoon", timeout=10)
 
     assert over_http.status_code == 200  # a disabled schedule does not fire by itself, but can be fired
     for tick in (result["tick"], over_http.json()["result"]["tick"]):
-        item = dynamodb.get_item(TableName=stack.resources["Table"], Key={"PK": {"S": f"tick#{tick}"}})["Item"]
+        item = dynamodb.get_item(TableName=fixture_stack.resources["Table"], Key={"PK": {"S": f"tick#{tick}"}})["Item"]
         assert item["detail_type"] == {"S": "Scheduled Event"}
-    assert requests.post(f"{stack.base_url}/_local/schedules/Nobody", timeout=10).status_code == 404
+    assert requests.post(f"{fixture_stack.base_url}/_local/schedules/Nobody", timeout=10).status_code == 404
 
 
-def test_ttl_sweep_deletes_only_expired_items(stack):
-    dynamodb = stack.client("dynamodb")
-    table = stack.resources["Table"]
+def test_ttl_sweep_deletes_only_expired_items(fixture_stack):
+    dynamodb = fixture_stack.client("dynamodb")
+    table = fixture_stack.resources["Table"]
     now = int(time.time())
     dynamodb.put_item(TableName=table, Item={"PK": {"S": "expired"}, "expires_at": {"N": str(now - 10)}})
     dynamodb.put_item(TableName=table, Item={"PK": {"S": "alive"}, "expires_at": {"N": str(now + 3600)}})
 
-    assert stack.sweep_ttl() == {table: 1}
+    assert fixture_stack.sweep_ttl() == {table: 1}
     assert "Item" not in dynamodb.get_item(TableName=table, Key={"PK": {"S": "expired"}})
     assert "Item" in dynamodb.get_item(TableName=table, Key={"PK": {"S": "alive"}})
 
 
 def test_stop_leaves_nothing_listening_or_running():
-    with LocalStack(FIXTURE_TEMPLATE, port=0, start_schedules=False) as stack:
-        worker_pid = requests.get(f"{stack.base_url}/public/pid", timeout=10).json()["pid"]
-        ports = [urlsplit(stack.base_url).port] + (
-            [urlsplit(stack.endpoint_url).port] if stack.endpoint.embedded else []
+    with LocalStack(FIXTURE_TEMPLATE, port=0, start_schedules=False) as other:
+        worker_pid = requests.get(f"{other.base_url}/public/pid", timeout=10).json()["pid"]
+        ports = [urlsplit(other.base_url).port] + (
+            [urlsplit(other.endpoint_url).port] if other.endpoint.embedded else []
         )
 
     with pytest.raises(ProcessLookupError):

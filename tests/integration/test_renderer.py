@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from report import render_report
 from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, TaskStatus, utc_now
+
+from report import render_report
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 
@@ -152,13 +153,13 @@ def test_a_warm_container_confirms_a_pdf_once_within_its_touch_window(parts):
     room_id = new_room(parts, "Touch window")
     touches = []
 
-    class CountingSnapshots(type(parts["snapshots"])):
-        def touch_pdf(self, content_hash, stale_lock_before):
+    class CountingPdfRecords(type(parts["pdf_records"])):
+        def touch(self, content_hash, stale_mark_before):
             touches.append(content_hash)
-            return super().touch_pdf(content_hash, stale_lock_before)
+            return super().touch(content_hash, stale_mark_before)
 
     renderer = make_renderer(parts)
-    renderer.snapshots = CountingSnapshots(parts["snapshots"].table_name)
+    renderer.pdf_records = CountingPdfRecords(parts["pdf_records"].table_name)
     renderer.touch_valid_s = 60
     layers = [process(renderer, new_snapshot(parts, room_id)).cache_layer for _ in range(3)]
     assert layers == ["rendered", "memory", "memory"]

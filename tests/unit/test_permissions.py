@@ -1,9 +1,10 @@
 import pytest
 
-from api_logic.caller import caller_from_claims
 from roomsnap.errors import Forbidden
 from roomsnap.models import Role
 from roomsnap.permissions import ROLE_ACTIONS, Action, roles_allowed
+
+from api_logic.caller import caller_from_claims
 
 
 def test_a_viewer_may_read_and_download_but_change_nothing():

@@ -7,17 +7,11 @@ import re
 import subprocess
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-ROOT = Path(__file__).resolve().parents[2]
-IMPORT_PATHS = [str(ROOT / "layers/common/python"), str(ROOT / "functions/renderer")]
-sys.path[:0] = [path for path in IMPORT_PATHS if path not in sys.path]
-
-from report import PAGE_MARGIN, render_report  # noqa: E402
-from roomsnap.models import (  # noqa: E402
+from roomsnap.models import (
     ActivityLine,
     ApprovalLine,
     DocumentLine,
@@ -26,6 +20,8 @@ from roomsnap.models import (  # noqa: E402
     ReportRoom,
     VesselLine,
 )
+
+from report import PAGE_MARGIN, render_report
 
 CHECKED_ON = date(2025, 3, 1)
 COMPANIES = [
@@ -95,7 +91,7 @@ def test_same_content_gives_identical_bytes_here_and_in_a_fresh_process():
     first, second = render_report(content), render_report(content)
     script = (
         "import hashlib, sys\n"
-        f"sys.path[:0] = {IMPORT_PATHS!r}\n"
+        f"sys.path[:0] = {sys.path!r}\n"  # this process's, which pytest's pythonpath set up
         "from report import render_report\n"
         "from roomsnap.models import ReportContent\n"
         "content = ReportContent.model_validate_json(sys.stdin.read())\n"

@@ -8,12 +8,12 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from roomsnap.dal.stats import StatsRepository
+from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.histogram import bucket_of
 
 
 class LatencyRecorder:
-    def __init__(self, stats: StatsRepository, flush_every_s: int = 60):
+    def __init__(self, stats: ApiLatencyStats, flush_every_s: int = 60):
         self.stats = stats
         self.flush_every_s = flush_every_s
         self.flush_at_latest_s = 5 * flush_every_s
@@ -36,4 +36,4 @@ class LatencyRecorder:
         pending, self.pending = self.pending, defaultdict(lambda: [defaultdict(int), 0, 0.0])
         self.last_flush = time.monotonic()
         for (hour, route, status_class), (buckets, count, total_ms) in pending.items():
-            self.stats.add_api_latencies(hour, route, status_class, dict(buckets), count, total_ms)
+            self.stats.add(hour, route, status_class, dict(buckets), count, total_ms)

@@ -8,9 +8,12 @@ what each warm renderer reported with its latest completion."""
 import statistics
 from datetime import UTC, datetime, timedelta
 
-from roomsnap.dal.stats import StatsRepository
+from roomsnap.dal.api_latency import ApiLatencyStats
+from roomsnap.dal.generation_log import GenerationLog
+from roomsnap.dal.queues import QueueDepths
+from roomsnap.dal.snapshots import SnapshotRepository
 from roomsnap.histogram import exact_percentile, percentile
-from roomsnap.queue import queue_depth
+from roomsnap.models import CACHE_LAYERS
 
 LIVE_RENDERER_WINDOW = timedelta(minutes=15)
 
@@ -49,18 +52,20 @@ def _merge(rows: list[dict]) -> dict:
 
 
 class MetricsService:
-    def __init__(self, stats: StatsRepository, render_queue_url: str, dead_letter_queue_url: str):
-        self.stats = stats
-        self.queues = {"render_queue": render_queue_url, "dead_letter_queue": dead_letter_queue_url}
+    def __init__(
+        self, log: GenerationLog, api_latency: ApiLatencyStats, snapshots: SnapshotRepository, queues: QueueDepths
+    ):
+        self.log = log
+        self.api_latency = api_latency
+        self.snapshots = snapshots
+        self.queues = queues
 
     def summary(self, hours: int) -> dict:
         now = datetime.now(UTC)
         since = now - timedelta(hours=hours)
-        events = self.stats.generation_events(since, now)
+        events = self.log.events(since, now)
         completed = [event for event in events if event["outcome"] == "completed"]
-        layers = {
-            layer: sum(1 for e in completed if e.get("cache_layer") == layer) for layer in ("memory", "s3", "rendered")
-        }
+        layers = {layer: sum(1 for e in completed if e.get("cache_layer") == layer) for layer in CACHE_LAYERS}
         hits = layers["memory"] + layers["s3"]
         generation = _time_stats(
             [e["timings"]["total_ms"] for e in completed if e.get("timings", {}).get("total_ms") is not None]
@@ -69,7 +74,7 @@ class MetricsService:
             [e["timings"]["render_ms"] for e in completed if e.get("timings", {}).get("render_ms") is not None]
         )
         latency = _time_stats([e["created_to_completed_ms"] for e in completed if "created_to_completed_ms" in e])
-        api_rows = self.stats.api_latencies(since, now)
+        api_rows = self.api_latency.rows(since, now)
         routes = sorted({row["route"] for row in api_rows})
         classes = sorted({row["status_class"] for row in api_rows})
         return {
@@ -117,9 +122,9 @@ class MetricsService:
         }
 
     def _queues(self, now: datetime) -> dict:
-        oldest = self.stats.oldest_unfinished_since()
+        oldest = self.snapshots.oldest_unfinished_since()
         return {
-            **{name: queue_depth(url) for name, url in self.queues.items()},
+            **self.queues.read(),
             "oldest_unfinished_task_age_seconds": round((now - datetime.fromisoformat(oldest)).total_seconds(), 3)
             if oldest
             else 0,

@@ -1,11 +1,11 @@
 """Room domain: who may do what in a room, and the changes that make up its activity log."""
 
-from api_logic.caller import Caller
 from roomsnap.dal import RoomRepository
 from roomsnap.errors import Forbidden, NotFound
 from roomsnap.ids import new_id
 from roomsnap.models import (
     Activity,
+    ActivityCategory,
     Approval,
     ApprovalIn,
     Document,
@@ -23,8 +23,12 @@ from roomsnap.models import (
 )
 from roomsnap.permissions import ROLE_ACTIONS, Action
 
+from api_logic.caller import Caller
 
-def activity(caller: Caller, action: str, detail: str = "", category: str = "room", at: str | None = None) -> Activity:
+
+def activity(
+    caller: Caller, action: str, detail: str = "", category: ActivityCategory = "room", at: str | None = None
+) -> Activity:
     return Activity(
         id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category
     )

@@ -6,16 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api_logic.caller import Caller
-from api_logic.rooms import RoomService, activity
 from roomsnap.dal import SnapshotRepository
+from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys
+from roomsnap.dal.queues import RenderQueue
+from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
-from roomsnap.models import MAX_BULK_TASKS, Snapshot, SnapshotIn, TaskStatus, iso
+from roomsnap.models import MAX_BULK_TASKS, TASK_ID_PREFIX, Snapshot, SnapshotIn, TaskStatus, iso
 from roomsnap.permissions import Action
-from roomsnap.queue import RenderQueue
-from roomsnap.storage import PdfStore
+
+from api_logic.caller import Caller
+from api_logic.rooms import RoomService, activity
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,17 @@ def download_filename(snapshot: Snapshot) -> str:
 
 
 class SnapshotService:
-    def __init__(self, rooms: RoomService, snapshots: SnapshotRepository, pdfs: PdfStore, queue: RenderQueue):
+    def __init__(
+        self,
+        rooms: RoomService,
+        snapshots: SnapshotRepository,
+        idempotency_keys: IdempotencyKeys,
+        pdfs: PdfStore,
+        queue: RenderQueue,
+    ):
         self.rooms = rooms
         self.snapshots = snapshots
+        self.idempotency_keys = idempotency_keys
         self.pdfs = pdfs
         self.queue = queue
 
@@ -56,7 +66,7 @@ class SnapshotService:
         )
         if idempotency_key:
             digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
-            earlier = self.snapshots.claim_idempotency_key(caller.email, idempotency_key, digest, snapshot.id, now)
+            earlier = self.idempotency_keys.claim(caller.email, idempotency_key, digest, snapshot.id, now)
             if earlier is not None:
                 return self._replay(earlier, digest), False
         audit = activity(
@@ -66,10 +76,10 @@ class SnapshotService:
         self.queue.send(snapshot.id, room_id, correlation_id)
         return snapshot, True
 
-    def _replay(self, claim: dict, request_digest: str) -> Snapshot:
-        if claim.get("request_digest") != request_digest:
+    def _replay(self, claim: IdempotencyClaim, request_digest: str) -> Snapshot:
+        if claim.request_digest != request_digest:
             raise UnprocessableEntity("this Idempotency-Key was used with a different request")
-        first = self.snapshots.get(claim["snapshot_id"])
+        first = self.snapshots.get(claim.snapshot_id)
         if first is None:
             raise Conflict("the snapshot first created with this Idempotency-Key is being created or was deleted")
         return first
@@ -89,7 +99,7 @@ class SnapshotService:
 
     def task(self, caller: Caller, task_id: str) -> Snapshot:
         """Tasks the caller may not see are reported exactly like tasks that do not exist."""
-        snapshot = self.snapshots.get(task_id.removeprefix("snapshot-"))
+        snapshot = self.snapshots.get(task_id.removeprefix(TASK_ID_PREFIX))
         if snapshot is None:
             raise NotFound("task not found")
         try:
@@ -102,7 +112,7 @@ class SnapshotService:
         """The tasks the caller may see, and the ids reported as not found (missing or not visible)."""
         if len(task_ids) > MAX_BULK_TASKS:
             raise BadRequest(f"at most {MAX_BULK_TASKS} task ids per call; {len(task_ids)} were sent")
-        wanted = {task_id: task_id.removeprefix("snapshot-") for task_id in dict.fromkeys(task_ids)}
+        wanted = {task_id: task_id.removeprefix(TASK_ID_PREFIX) for task_id in dict.fromkeys(task_ids)}
         found = self.snapshots.get_many(list(wanted.values()))
         readable = self.rooms.readable(caller, {snapshot.room_id for snapshot in found})
         found = [snapshot for snapshot in found if snapshot.room_id in readable]

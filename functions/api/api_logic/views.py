@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roomsnap.models import DocumentStatus, Snapshot, TaskStatus, Timings
+from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, Timings
 
 
 class View(BaseModel):
@@ -31,7 +31,7 @@ class SnapshotView(View):
     completed_at: str | None
     error: str | None
     content_hash: str | None
-    cache_layer: Literal["memory", "s3", "rendered"] | None
+    cache_layer: CacheLayer | None
     timings: Timings
 
 
@@ -41,7 +41,7 @@ class TaskResult(View):
     file_size: int
     download_url: str
     content_hash: str | None
-    cache_layer: Literal["memory", "s3", "rendered"] | None
+    cache_layer: CacheLayer | None
 
 
 class TaskView(View):
@@ -162,7 +162,7 @@ class PdfGeneration(View):
     cached_count: int
     generated_count: int
     cache_hit_rate_percent: float
-    by_layer: dict[Literal["memory", "s3", "rendered"], int]
+    by_layer: dict[CacheLayer, int]
     failed_count: int
     cancelled_count: int
     statistics: TimeStatistics

@@ -18,14 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from render_logic.cache import ByteBoundedLRU
-from render_logic.content import gather
 from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.dal.snapshots import STALE_PDF_LOCK
+from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
+from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import canonical_json, content_hash
-from roomsnap.models import ReportContent, Snapshot, TaskStatus, Timings, iso
-from roomsnap.storage import PdfStore
+from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso
+
+from render_logic.cache import ByteBoundedLRU
+from render_logic.content import gather
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (30, 60, 80) is written only when this long has passed since the last
@@ -37,7 +38,7 @@ PROGRESS_INTERVAL_S = 0.2
 @dataclass
 class Outcome:
     snapshot: Snapshot | None  # None: cancelled or deleted while rendering, result discarded
-    cache_layer: str | None = None
+    cache_layer: CacheLayer | None = None
     pdf_bytes: int = 0
 
 
@@ -64,6 +65,7 @@ class SnapshotRenderer:
         self,
         rooms: RoomRepository,
         snapshots: SnapshotRepository,
+        pdf_records: PdfRecords,
         pdfs: PdfStore,
         memory: ByteBoundedLRU,
         render: Callable[[ReportContent], bytes],
@@ -73,6 +75,7 @@ class SnapshotRenderer:
     ):
         self.rooms = rooms
         self.snapshots = snapshots
+        self.pdf_records = pdf_records
         self.pdfs = pdfs
         self.memory = memory
         self.render = render
@@ -130,7 +133,7 @@ class SnapshotRenderer:
         return hashlib.sha256(canonical_json(parts)).hexdigest()
 
     def _known_hash(self, key: str) -> str | None:
-        if key not in self.known_hashes and (digest := self.snapshots.known_content_hash(key)):
+        if key not in self.known_hashes and (digest := self.pdf_records.known_content_hash(key)):
             self._remember(key, digest)
         return self.known_hashes.get(key)
 
@@ -145,18 +148,18 @@ class SnapshotRenderer:
         content, version = gather(self.rooms, snapshot, today)
         digest = content_hash(content, *self.versions)
         key = self._content_key(snapshot, version, today)
-        self.snapshots.remember_content_hash(key, digest)
+        self.pdf_records.remember_content_hash(key, digest)
         self._remember(key, digest)
         return content, digest
 
-    def _cached(self, digest: str) -> tuple[bytes | None, str | None]:
+    def _cached(self, digest: str) -> tuple[bytes | None, CacheLayer | None]:
         """Touches the PDF's record, then looks in L1 and S3 — unless this container touched it
         within `touch_valid_s`: the PDF was then stored after that touch (every path through
         process() makes sure of it), and the cleanup cannot delete it for the retention period."""
         confirmed = time.monotonic() - self.touched.get(digest, -math.inf) < self.touch_valid_s
         if not confirmed:
             touched_at = time.monotonic()
-            self.snapshots.touch_pdf(digest, stale_lock_before=iso(datetime.now(UTC) - STALE_PDF_LOCK))
+            self.pdf_records.touch(digest, stale_mark_before=iso(datetime.now(UTC) - STALE_DELETION_MARK))
             if len(self.touched) >= KNOWN_KEYS_LIMIT:
                 self.touched.clear()
             self.touched[digest] = touched_at
@@ -171,7 +174,7 @@ class SnapshotRenderer:
             return pdf, "s3"
         return None, None
 
-    def _render_and_store(self, content: ReportContent, digest: str, timings: Timings) -> tuple[bytes, str]:
+    def _render_and_store(self, content: ReportContent, digest: str, timings: Timings) -> tuple[bytes, CacheLayer]:
         step = time.perf_counter()
         try:
             pdf = self.render(content)
@@ -180,7 +183,7 @@ class SnapshotRenderer:
         timings.render_ms = _ms_since(step)
         step = time.perf_counter()
         # Losing the race to a concurrent writer of the same hash is a hit: the bytes are the same.
-        layer = "rendered" if self.pdfs.put_if_absent(digest, pdf) else "s3"
+        layer: CacheLayer = "rendered" if self.pdfs.put_if_absent(digest, pdf) else "s3"
         timings.store_ms = _ms_since(step)
         self.memory.put(digest, pdf)
         return pdf, layer

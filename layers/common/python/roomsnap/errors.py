@@ -47,6 +47,8 @@ class TransientError(Exception):
 class LeaseHeld(TransientError):
     """Another renderer is working on this snapshot right now."""
 
+    retry_after: float
+
     def __init__(self, retry_after: float):
         super().__init__(f"another renderer holds the lease for {retry_after:.0f} s more")
         self.retry_after = retry_after

@@ -33,8 +33,6 @@ def percentile(buckets: dict[int, int], fraction: float) -> float | None:
     return None
 
 
-def exact_percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of exact values (the same definition as `percentile`)."""
-    if not sorted_values:
-        return None
+def exact_percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of exact values (the same definition as `percentile`); at least one value."""
     return sorted_values[max(1, math.ceil(fraction * len(sorted_values))) - 1]

@@ -2,11 +2,17 @@
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+API_PREFIX = "/api/v1"
 ID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
+TASK_ID_PREFIX = "snapshot-"  # a snapshot's task id is this and the snapshot's id
+TASK_ID_PATTERN = f"^{TASK_ID_PREFIX}{ID_PATTERN[1:]}"
+# Where a completed snapshot's PDF came from: the renderer's memory (L1), S3 (L2), or a render.
+CacheLayer = Literal["memory", "s3", "rendered"]
+CACHE_LAYERS: tuple[CacheLayer, ...] = get_args(CacheLayer)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -132,7 +138,7 @@ class SnapshotIn(Input):
     include_approvals: bool = True
 
 
-TaskIdText = Annotated[str, StringConstraints(pattern=r"^snapshot-[0-9a-hjkmnp-tv-z]{26}$")]
+TaskIdText = Annotated[str, StringConstraints(pattern=TASK_ID_PATTERN)]
 
 
 MAX_BULK_TASKS = 100
@@ -205,6 +211,9 @@ class Approval(ApprovalLine):
     id: str
 
 
+ActivityCategory = Literal["room", "audit"]
+
+
 class ActivityLine(BaseModel):
     at: str
     actor: str
@@ -218,7 +227,7 @@ class Activity(ActivityLine):
     access, so reading a room never changes what its report would print."""
 
     id: str
-    category: Literal["room", "audit"] = "room"
+    category: ActivityCategory = "room"
 
 
 class RoomDetail(Room):
@@ -256,16 +265,17 @@ class Snapshot(BaseModel):
     error: str | None = None
     file_size: int = 0
     content_hash: str | None = None
-    cache_layer: Literal["memory", "s3", "rendered"] | None = None
+    cache_layer: CacheLayer | None = None
     timings: Timings = Timings()
     correlation_id: str | None = None
     attempts: int = 0
     requeues: int = 0
     last_error: str | None = None
+    lease_until: int | None = None  # epoch ms until which the renderer that claimed it holds it
 
     @property
     def task_id(self) -> str:
-        return f"snapshot-{self.id}"
+        return f"{TASK_ID_PREFIX}{self.id}"
 
     @property
     def status(self) -> str:
@@ -274,7 +284,7 @@ class Snapshot(BaseModel):
 
     @property
     def download_url(self) -> str:
-        return f"/api/v1/rooms/{self.room_id}/snapshots/{self.id}/download"
+        return f"{API_PREFIX}/rooms/{self.room_id}/snapshots/{self.id}/download"
 
 
 # ------------------------------------------------------------------ report content

@@ -1,13 +1,21 @@
-"""Data access: the single DynamoDB table, behind small repositories (docs/data-model.md).
+"""Data access: every boto3 call of the service lives in this package, behind small repositories.
 
-ROOM#<room>      META               the room                 GSI1: ROOMS / <room>
-ROOM#<room>      PARTY#<email>      a party = a membership   GSI1: USER#<email> / ROOM#<room>
-ROOM#<room>      VESSEL#<imo>, DOC#<id>, APPROVAL#<id>
-ROOMLOG#<room>   <id>               the activity log (time-ordered ids)
-SNAP#<id>        SNAP               a snapshot and its task  GSI1: ROOMSNAPS#<room> / <id>
-                                                             GSI2: ACTIVE / <heartbeat> or PDF#<hash> / <id>
-PDF#<hash>       PDF                a cached PDF's use       (last_used_at, deleting)
-IDEMP#<user>#<key> IDEMP            an Idempotency-Key of a create request
+The single DynamoDB table (docs/data-model.md):
+
+  ROOM#<room>        META               the room                 GSI1: ROOMS / <room>
+  ROOM#<room>        PARTY#<email>      a party = a membership   GSI1: USER#<email> / ROOM#<room>
+  ROOM#<room>        VESSEL#<imo>, DOC#<id>, APPROVAL#<id>
+  ROOMLOG#<room>     <id>               the activity log (time-ordered ids)          rooms.py
+  SNAP#<id>          SNAP               a snapshot and its task  GSI1: ROOMSNAPS#<room> / <id>
+                                                                 GSI2: ACTIVE / <heartbeat> or PDF#<hash> / <id>
+                                                                                 snapshots.py
+  IDEMP#<digest>     IDEMP              an Idempotency-Key of a create request   idempotency.py
+  PDF#<hash>         PDF                a cached PDF's use record               pdf_records.py
+  CONTENT#<key>      CONTENT            the content hash of a content key       pdf_records.py
+  GEN#<day>#<shard>  <at>#<id>          the generation log                      generation_log.py
+  APISTATS#<day>     <hour>#<class>#<route>  API latency histograms             api_latency.py
+
+S3 holds the PDFs (storage.py); SQS the render and dead-letter queues (queues.py).
 """
 
 from roomsnap.dal.rooms import RoomRepository

@@ -4,13 +4,13 @@ import base64
 import json
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from roomsnap.aws import client
+from roomsnap.dal.clients import client
 from roomsnap.errors import BadRequest
 from roomsnap.models import Activity
 
@@ -79,6 +79,11 @@ def decode_cursor(cursor: str | None, partition: str) -> dict | None:
 
 def is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def item_on_condition_failure(error: ClientError) -> dict | None:
+    """The item as it was, from a write that asked for ReturnValuesOnConditionCheckFailure=ALL_OLD."""
+    return cast(dict | None, error.response.get("Item"))
 
 
 def room_key(room_id: str, sort_key: str = "META") -> dict:

@@ -9,41 +9,48 @@ which duplicate deliveries, retries, cancellations and the cleanup arrive. A ren
 lease while it works: a second delivery of the same message waits for it instead of rendering
 the same snapshot twice; a crashed renderer's lease simply runs out."""
 
-import hashlib
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from roomsnap.dal.items import Repository, is_condition_failure, log_item, record, snapshot_key, to_dynamo
-from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
+from roomsnap.dal.generation_log import GenerationLog
+from roomsnap.dal.items import (
+    Repository,
+    is_condition_failure,
+    item_on_condition_failure,
+    log_item,
+    record,
+    snapshot_key,
+    to_dynamo,
+)
+from roomsnap.errors import Conflict, LeaseHeld, NotFound, SnapshotSettled
 from roomsnap.models import STAGES, Activity, Snapshot, TaskStatus, utc_now
 
-ACTIVE = "ACTIVE"
-STALE_PDF_LOCK = timedelta(minutes=10)  # well past the cleanup function's timeout
-CONTENT_KEY_RETENTION = timedelta(days=2)  # a content key names one day's expiry checks
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
-GENERATION_SHARDS = 4
-GENERATION_LOG_RETENTION = timedelta(days=8)  # the metrics summary looks back at most 168 h
+ACTIVE = "ACTIVE"  # GSI2 partition of unfinished tasks, sorted by their last sign of life
+UNFINISHED = {":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING}
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _content_key_item(content_key: str) -> dict:
-    return {"PK": {"S": f"CONTENT#{content_key}"}, "SK": {"S": "CONTENT"}}
+@dataclass(frozen=True)
+class Update:
+    """A conditional update's outcome: the snapshot after it (applied), or as it was when the
+    condition did not hold (None: there is no such snapshot)."""
 
-
-def pdf_item_key(content_hash: str) -> dict:
-    return {"PK": {"S": f"PDF#{content_hash}"}, "SK": {"S": "PDF"}}
+    applied: bool
+    snapshot: Snapshot | None
 
 
 class SnapshotRepository(Repository):
     def __init__(self, table_name: str, retention_days: int = 90):
         super().__init__(table_name)
         self.retention = timedelta(days=retention_days)
+        self.log = GenerationLog(table_name)
 
     # ---------------------------------------------------------------- API side
 
@@ -61,41 +68,6 @@ class SnapshotRepository(Repository):
             **snapshot.model_dump(mode="json"),
         }
         self.batch_put([{**snapshot_key(snapshot.id), **to_dynamo(item)}, log_item(snapshot.room_id, audit)])
-
-    def claim_idempotency_key(
-        self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime
-    ) -> dict | None:
-        """Claims `key` for `user` for 24 hours, for the snapshot about to be created. Returns None
-        once claimed, or the earlier claim ({snapshot_id, request_digest}) while it is valid."""
-        claim = {
-            **self._idempotency_key(user, key),
-            **to_dynamo(
-                {
-                    "snapshot_id": snapshot_id,
-                    "request_digest": request_digest,
-                    "entity": "idempotency",
-                    "expires_at": int((at + IDEMPOTENCY_WINDOW).timestamp()),
-                }
-            ),
-        }
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=claim,
-                # An expired claim (TTL may lag) no longer counts.
-                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(at.timestamp()))}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return record(error.response.get("Item", {}))
-            raise
-        return None
-
-    def _idempotency_key(self, user: str, key: str) -> dict:
-        digest = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()
-        return {"PK": {"S": f"IDEMP#{digest}"}, "SK": {"S": "IDEMP"}}
 
     def get(self, snapshot_id: str) -> Snapshot | None:
         item = self.dynamodb.get_item(
@@ -135,10 +107,12 @@ class SnapshotRepository(Repository):
         """pending | running → cancelled. A renderer still working on it finds out at its next
         conditional write and discards its result."""
         fields = {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at}
-        old = self._finish(snapshot.id, fields, outcome="cancelled", audit=(snapshot.room_id, audit))
-        if old is not None:
-            raise Conflict(f"the task is already {old.get('task_status')}") if old else NotFound("task not found")
-        return snapshot.model_copy(update=fields)
+        result = self._finish(snapshot.id, fields, outcome="cancelled", audit=(snapshot.room_id, audit))
+        if result.snapshot is None:
+            raise NotFound("task not found")
+        if not result.applied:
+            raise Conflict(f"the task is already {result.snapshot.task_status.value}")
+        return result.snapshot
 
     # ---------------------------------------------------------------- renderer side
 
@@ -159,15 +133,15 @@ class SnapshotRepository(Repository):
             },
             add={"attempts": 1},
             condition="task_status = :pending OR (task_status = :running AND lease_until < :now_ms)",
-            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING, ":now_ms": _now_ms()},
+            values={**UNFINISHED, ":now_ms": _now_ms()},
         )
-        if not isinstance(result, dict):
-            return result
-        if not result:
+        if result.applied and result.snapshot:
+            return result.snapshot
+        if result.snapshot is None:
             raise SnapshotSettled("the snapshot was deleted")
-        if result.get("task_status") != TaskStatus.RUNNING.value:
-            raise SnapshotSettled(f"the task is already {result.get('task_status')}")
-        raise LeaseHeld(max(1.0, (int(result.get("lease_until", 0)) - _now_ms()) / 1000))
+        if result.snapshot.task_status is not TaskStatus.RUNNING:
+            raise SnapshotSettled(f"the task is already {result.snapshot.task_status.value}")
+        raise LeaseHeld(max(1.0, ((result.snapshot.lease_until or 0) - _now_ms()) / 1000))
 
     def progress(self, snapshot_id: str, progress: int) -> None:
         self._update(
@@ -186,26 +160,6 @@ class SnapshotRepository(Repository):
             values={":running": TaskStatus.RUNNING},
         )
 
-    def touch_pdf(self, content_hash: str, stale_lock_before: str) -> None:
-        """Records that a renderer is about to use the PDF with this hash, before it looks for it.
-        The cleanup only deletes a PDF it could mark `deleting` while unused for the retention
-        period, so after this write it leaves the PDF alone; if the cleanup holds the mark now,
-        this raises PdfBeingDeleted and the render is retried once the deletion is done. (A mark
-        older than the cleanup's timeout is a crashed cleanup's, and is cleared.)"""
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=pdf_item_key(content_hash),
-                UpdateExpression="SET last_used_at = :now, #entity = :pdf REMOVE deleting",
-                ConditionExpression="attribute_not_exists(deleting) OR deleting < :stale",
-                ExpressionAttributeNames={"#entity": "entity"},
-                ExpressionAttributeValues=to_dynamo({":now": utc_now(), ":pdf": "pdf", ":stale": stale_lock_before}),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise PdfBeingDeleted(content_hash) from None
-            raise
-
     def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
         """running → completed, then logged for the metrics. Returns None when the task was
         cancelled or the snapshot deleted meanwhile: the result is discarded."""
@@ -219,17 +173,17 @@ class SnapshotRepository(Repository):
             "GSI2SK": snapshot.id,
             **changes,
         }
-        updated = self._update(
+        result = self._update(
             snapshot.id,
             fields,
             condition="task_status = :running",
             values={":running": TaskStatus.RUNNING},
             remove=("lease_until",),
         )
-        if isinstance(updated, dict):
+        if not result.applied or result.snapshot is None:
             return None
-        self.batch_put([self._generation_event(updated, "completed", **usage)])
-        return updated
+        self.batch_put([self.log.item(result.snapshot, "completed", **usage)])
+        return result.snapshot
 
     def fail(self, snapshot_id: str, reason: str) -> bool:
         """pending | running → failed, with a reason a person can read. False if already settled."""
@@ -239,22 +193,9 @@ class SnapshotRepository(Repository):
             "error": reason[:1000],
             "completed_at": utc_now(),
         }
-        return self._finish(snapshot_id, fields, outcome="failed") is None
+        return self._finish(snapshot_id, fields, outcome="failed").applied
 
-    def known_content_hash(self, content_key: str) -> str | None:
-        """The content hash recorded for a content key (see render_logic.render), if any."""
-        item = self.dynamodb.get_item(TableName=self.table_name, Key=_content_key_item(content_key)).get("Item")
-        return item["content_hash"]["S"] if item else None
-
-    def remember_content_hash(self, content_key: str, content_hash: str) -> None:
-        expires_at = int((datetime.now(UTC) + CONTENT_KEY_RETENTION).timestamp())
-        item = {
-            **_content_key_item(content_key),
-            **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at}),
-        }
-        self.dynamodb.put_item(TableName=self.table_name, Item=item)
-
-    # ---------------------------------------------------------------- cleanup side
+    # ---------------------------------------------------------------- cleanup and metrics side
 
     def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
         """Unfinished tasks whose last sign of life is older than `heartbeat_before`, each with
@@ -266,136 +207,45 @@ class SnapshotRepository(Repository):
         )
         return [(Snapshot.model_validate(record(item)), item["GSI2SK"]["S"]) for item in items]
 
+    def oldest_unfinished_since(self) -> str | None:
+        """The oldest heartbeat among unfinished tasks: a pending task's is its creation time."""
+        page = self.dynamodb.query(
+            TableName=self.table_name,
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :active",
+            ExpressionAttributeValues={":active": {"S": ACTIVE}},
+            Limit=1,
+        )
+        return page["Items"][0]["GSI2SK"]["S"] if page["Items"] else None
+
     def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
         """Counts a re-enqueue, only if nothing touched the task since the sweep read it: two
         cleanups running at once cannot both re-enqueue the same task."""
-        result = self._update(
+        return self._update(
             snapshot_id,
             {"GSI2SK": utc_now(), "stage": "Re-queued by maintenance"},
             add={"requeues": 1},
             condition="GSI2PK = :active AND GSI2SK = :seen AND (task_status = :pending OR lease_until < :now_ms)",
-            values={
-                ":active": ACTIVE,
-                ":seen": heartbeat_seen,
-                ":pending": TaskStatus.PENDING,
-                ":now_ms": _now_ms(),
-            },
-        )
-        return not isinstance(result, dict)
-
-    def references(self, content_hash: str) -> bool:
-        page = self.dynamodb.query(
-            TableName=self.table_name,
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pdf",
-            ExpressionAttributeValues={":pdf": {"S": f"PDF#{content_hash}"}},
-            Limit=1,
-        )
-        return bool(page["Items"])
-
-    def lock_pdf_for_deletion(self, content_hash: str, unused_since: str, stale_lock_before: str) -> str | None:
-        """Marks a cached PDF `deleting` if nothing has used it since `unused_since` (a lock left by
-        a crashed cleanup counts as absent once older than `stale_lock_before`). Returns the lock's
-        timestamp, or None if the PDF is in use or another cleanup holds it."""
-        lock = utc_now()
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=pdf_item_key(content_hash),
-                UpdateExpression="SET deleting = :lock",
-                ConditionExpression="(attribute_not_exists(last_used_at) OR last_used_at < :unused) "
-                "AND (attribute_not_exists(deleting) OR deleting < :stale)",
-                ExpressionAttributeValues=to_dynamo(
-                    {":lock": lock, ":unused": unused_since, ":stale": stale_lock_before}
-                ),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return lock
-
-    def unlock_pdf(self, content_hash: str, lock: str, forget: bool) -> None:
-        """Releases a deletion lock: keeps the PDF's record, or removes it with the PDF (forget)."""
-        condition = {"ConditionExpression": "deleting = :lock", "ExpressionAttributeValues": {":lock": {"S": lock}}}
-        try:
-            if forget:
-                self.dynamodb.delete_item(TableName=self.table_name, Key=pdf_item_key(content_hash), **condition)
-            else:
-                self.dynamodb.update_item(
-                    TableName=self.table_name,
-                    Key=pdf_item_key(content_hash),
-                    UpdateExpression="REMOVE deleting",
-                    **condition,
-                )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-
-    def delete_expired(self, now_epoch: int) -> int:
-        """Deletes items whose `expires_at` has passed; the condition keeps a record that was
-        extended meanwhile. Returns how many were deleted."""
-        removed, start = 0, None
-        while True:
-            page = self.dynamodb.scan(
-                TableName=self.table_name,
-                FilterExpression="expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(now_epoch)}},
-                ProjectionExpression="PK, SK",
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
-            for key in page["Items"]:
-                try:
-                    self.dynamodb.delete_item(
-                        TableName=self.table_name,
-                        Key=key,
-                        ConditionExpression="expires_at < :now",
-                        ExpressionAttributeValues={":now": {"N": str(now_epoch)}},
-                    )
-                    removed += 1
-                except ClientError as error:
-                    if not is_condition_failure(error):
-                        raise
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return removed
+            values={":active": ACTIVE, ":seen": heartbeat_seen, ":pending": TaskStatus.PENDING, ":now_ms": _now_ms()},
+        ).applied
 
     # ---------------------------------------------------------------- plumbing
 
-    def _generation_event(self, snapshot: Snapshot, outcome: str, **usage: Any) -> dict:
-        """One line of the generation log the metrics summary reads (it outlives the snapshot)."""
-        at = snapshot.completed_at
-        moment = datetime.fromisoformat(at)
-        shard = ord(snapshot.id[-1]) % GENERATION_SHARDS  # spreads a busy day's writes
-        event = {
-            "PK": f"GEN#{at[:10]}#{shard}",
-            "SK": f"{at}#{snapshot.id}",
-            "entity": "generation",
-            "outcome": outcome,
-            "expires_at": int((moment + GENERATION_LOG_RETENTION).timestamp()),
-            "created_to_completed_ms": (moment - datetime.fromisoformat(snapshot.created_at)).total_seconds() * 1000,
-            **usage,
-        }
-        if outcome == "completed":
-            event.update(cache_layer=snapshot.cache_layer, file_size=snapshot.file_size, timings=snapshot.timings)
-        return to_dynamo(event)
-
     def _finish(
         self, snapshot_id: str, fields: dict[str, Any], outcome: str, audit: tuple[str, Activity] | None = None
-    ) -> dict | None:
+    ) -> Update:
         """pending | running → a terminal state, then logged for the metrics (and the audit line,
-        if any). Returns None on success, else the item as it was ({} when there is none)."""
-        updated = self._update(
+        if any)."""
+        result = self._update(
             snapshot_id,
             fields,
             condition="task_status IN (:pending, :running)",
-            values={":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING},
+            values=UNFINISHED,
             remove=("GSI2PK", "GSI2SK", "lease_until"),
         )
-        if isinstance(updated, dict):
-            return updated
-        self.batch_put([self._generation_event(updated, outcome), *([log_item(*audit)] if audit else [])])
-        return None
+        if result.applied and result.snapshot:
+            self.batch_put([self.log.item(result.snapshot, outcome), *([log_item(*audit)] if audit else [])])
+        return result
 
     def _update(
         self,
@@ -405,9 +255,7 @@ class SnapshotRepository(Repository):
         values: dict[str, Any],
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
-    ) -> Snapshot | dict:
-        """Applies the update under `condition`. Returns the updated snapshot, or — when the
-        condition failed — the item as it was ({} when there is none)."""
+    ) -> Update:
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
         if add:
             expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
@@ -426,7 +274,8 @@ class SnapshotRepository(Repository):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
         except ClientError as error:
-            if is_condition_failure(error):
-                return record(error.response.get("Item", {}))
-            raise
-        return Snapshot.model_validate(record(item))
+            if not is_condition_failure(error):
+                raise
+            old = item_on_condition_failure(error)
+            return Update(applied=False, snapshot=Snapshot.model_validate(record(old)) if old else None)
+        return Update(applied=True, snapshot=Snapshot.model_validate(record(item)))

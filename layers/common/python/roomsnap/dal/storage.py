@@ -5,7 +5,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from roomsnap.aws import client
+from roomsnap.dal.clients import client
 
 
 def pdf_key(content_hash: str) -> str:

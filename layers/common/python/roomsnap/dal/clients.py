@@ -21,8 +21,3 @@ _SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 @cache
 def client(service: Any) -> Any:
     return boto3.session.Session().client(service, config=_SERVICE_CONFIG.get(service, _CONFIG))
-
-
-@cache
-def table(name: str):
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)

@@ -1,0 +1,26 @@
+"""The admin metrics summary (the legacy shape and more)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from roomsnap.errors import Forbidden
+
+from api_logic.views import MetricsSummary
+from openapi_docs import errors, returns
+from routes.http import caller, json_response
+from services import metrics
+
+router = Router()
+
+
+@router.get(
+    "/snapshots/metrics/summary",
+    operation_id="getMetricsSummary",
+    responses={200: returns(MetricsSummary, "Figures for the last `hours` hours (admins only)"), **errors()},
+)
+def metrics_summary(hours: Annotated[int, Query(ge=1, le=168)] = 24):
+    if not caller(router).is_admin:
+        raise Forbidden("the metrics summary is for admins")
+    return json_response(200, metrics.summary(hours))

@@ -1,0 +1,31 @@
+"""The API's configured services, built once per container at cold start from its settings."""
+
+from roomsnap.config import settings
+from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.api_latency import ApiLatencyStats
+from roomsnap.dal.generation_log import GenerationLog
+from roomsnap.dal.idempotency import IdempotencyKeys
+from roomsnap.dal.queues import QueueDepths, RenderQueue
+from roomsnap.dal.storage import PdfStore
+
+from api_logic.latency import LatencyRecorder
+from api_logic.metrics import MetricsService
+from api_logic.rooms import RoomService
+from api_logic.snapshots import SnapshotService
+
+SETTINGS = settings()
+rooms = RoomService(RoomRepository(SETTINGS.table_name))
+snapshots = SnapshotService(
+    rooms,
+    SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
+    IdempotencyKeys(SETTINGS.table_name),
+    PdfStore(SETTINGS.bucket_name),
+    RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
+)
+metrics = MetricsService(
+    GenerationLog(SETTINGS.table_name),
+    ApiLatencyStats(SETTINGS.table_name),
+    SnapshotRepository(SETTINGS.table_name),
+    QueueDepths({"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url}),
+)
+latency = LatencyRecorder(ApiLatencyStats(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)

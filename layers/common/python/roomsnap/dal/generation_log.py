@@ -1,0 +1,55 @@
+"""The generation log: one small item per terminal transition of a task (completed, failed,
+cancelled), written with it and read by the metrics summary. It outlives the snapshots it records
+(they may be deleted) for as long as the summary can look back."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from roomsnap.dal.items import Repository, record, to_dynamo
+from roomsnap.models import Snapshot, iso
+
+GENERATION_SHARDS = 4  # spreads a busy day's writes over partitions
+RETENTION = timedelta(days=8)  # the metrics summary looks back at most 168 h
+
+
+def days_between(since: datetime, until: datetime) -> list[str]:
+    day, days = since.date(), []
+    while day <= until.date():
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+class GenerationLog(Repository):
+    def item(self, snapshot: Snapshot, outcome: str, **usage: Any) -> dict:
+        """The log line of a snapshot that just reached `outcome`, for the caller's batch write."""
+        at = snapshot.completed_at
+        assert at is not None, "a task that reached an outcome has completed_at"
+        moment = datetime.fromisoformat(at)
+        event = {
+            "PK": f"GEN#{at[:10]}#{ord(snapshot.id[-1]) % GENERATION_SHARDS}",
+            "SK": f"{at}#{snapshot.id}",
+            "entity": "generation",
+            "outcome": outcome,
+            "expires_at": int((moment + RETENTION).timestamp()),
+            "created_to_completed_ms": (moment - datetime.fromisoformat(snapshot.created_at)).total_seconds() * 1000,
+            **usage,
+        }
+        if outcome == "completed":
+            event.update(cache_layer=snapshot.cache_layer, file_size=snapshot.file_size, timings=snapshot.timings)
+        return to_dynamo(event)
+
+    def events(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for day in days_between(since, until):
+            for shard in range(GENERATION_SHARDS):
+                items = self.query_all(
+                    KeyConditionExpression="PK = :pk AND SK BETWEEN :since AND :until",
+                    ExpressionAttributeValues={
+                        ":pk": {"S": f"GEN#{day}#{shard}"},
+                        ":since": {"S": iso(since)},
+                        ":until": {"S": iso(until) + "~"},
+                    },
+                )
+                events.extend({**record(item), "at": item["SK"]["S"][:24]} for item in items)
+        return events

@@ -1,0 +1,71 @@
+"""The queues: render messages (one per snapshot to render), their retries, and the dead-letter
+queue. The correlation id travels as a message attribute so the renderer's logs join the API
+request's."""
+
+import json
+
+from roomsnap.dal.clients import client
+
+MAX_VISIBILITY_TIMEOUT_S = 43_200  # SQS's limit: 12 hours
+
+
+class RenderQueue:
+    def __init__(self, queue_url: str, copies: int = 1):
+        self.queue_url = queue_url
+        self.copies = copies  # >1 only under test-only fault injection: duplicate deliveries
+
+    def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
+        for _ in range(self.copies):
+            client("sqs").send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
+                MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
+            )
+
+    def retry_in(self, receipt_handle: str, delay_s: float) -> None:
+        """Makes a received message visible again after `delay_s` (the retry's backoff)."""
+        client("sqs").change_message_visibility(
+            QueueUrl=self.queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=int(min(delay_s, MAX_VISIBILITY_TIMEOUT_S)),
+        )
+
+
+class DeadLetterQueue:
+    def __init__(self, queue_url: str):
+        self.queue_url = queue_url
+
+    def park(self, body: str, reason: str) -> None:
+        """A message no retry can fix, with the reason it was parked."""
+        client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+        )
+
+
+def queue_depth(queue_url: str) -> dict[str, int]:
+    """Messages waiting, in flight and delayed (SQS's approximate counts)."""
+    attributes = client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return {
+        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    }
+
+
+class QueueDepths:
+    """The depths of named queues, as the metrics summary reports them."""
+
+    def __init__(self, queue_urls: dict[str, str]):
+        self.queue_urls = queue_urls
+
+    def read(self) -> dict[str, dict[str, int]]:
+        return {name: queue_depth(url) for name, url in self.queue_urls.items()}
