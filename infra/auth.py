@@ -17,6 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 LOCAL_ISSUER = "https://room-snapshots.local/"
 LOCAL_AUDIENCE = "room-snapshots-local"
+# Tokens valid for longer are refused, as IdPs cap them: Cognito issues ID and access tokens for
+# at most one day.
+MAX_TOKEN_LIFETIME_S = 24 * 3600
 KEY_PATH = Path(__file__).resolve().parent.parent / ".local" / "jwt-signing-key.pem"
 
 
@@ -68,6 +71,7 @@ class SigningKey:
             "aud": audience,
             "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email.lower()}")),
             "email": email,
+            "email_verified": True,
             "iat": now,
             "exp": now + ttl,
             "token_use": "id",
@@ -124,14 +128,17 @@ class JwtAuthorizer:
                 key.key,
                 algorithms=["RS256"],
                 issuer=self.issuer,
-                options={"verify_aud": False, "require": ["exp", "iss"]},
+                options={"verify_aud": False, "require": ["exp", "iat", "iss"]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.PyJWTError as error:
             raise Unauthorized(str(error)) from None
+        if claims["exp"] - claims["iat"] > MAX_TOKEN_LIFETIME_S:
+            raise Unauthorized(f"the token is valid for longer than {MAX_TOKEN_LIFETIME_S} seconds")
         audience = claims.get("aud", claims.get("client_id"))
-        if not self.audiences & set(audience if isinstance(audience, list) else [audience]):
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not all(isinstance(item, str) for item in audiences) or not self.audiences & set(audiences):
             raise Unauthorized("the token does not have a valid audience")
         return claims
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import boto3
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 DEFAULT_REGION = "us-east-1"
+TOKEN_WINDOW_S = 600  # DynamoDB's idempotency window for ClientRequestToken
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -34,6 +39,46 @@ def _serialize_moto_dynamodb() -> None:
     DynamoHandler.call_action = serialized  # type: ignore[method-assign]
 
 
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__(
+            ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+            "the ClientRequestToken was used with a different request within the last 10 minutes",
+        )
+
+
+def _honour_client_request_tokens() -> None:
+    """DynamoDB runs a TransactWriteItems once per ClientRequestToken: the same token and request
+    within 10 minutes answers success without applying it again (so a retry after a lost answer
+    is not mistaken for a conflicting write); the same token with another request is refused.
+    moto ignores the token; the local stack plays DynamoDB's part. A cancelled transaction is not
+    remembered, so its retry runs again, as in DynamoDB. (Runs under the serializing lock above.)"""
+    if getattr(DynamoHandler.transact_write_items, "tokens_honoured", False):
+        return
+    transact = DynamoHandler.transact_write_items
+    seen: dict[str, tuple[str, float, Any]] = {}
+
+    def with_tokens(handler: DynamoHandler) -> Any:
+        token = handler.body.get("ClientRequestToken")
+        if not token:
+            return transact(handler)
+        request = {name: value for name, value in handler.body.items() if name != "ClientRequestToken"}
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        for expired in [t for t, (_, at, _) in seen.items() if now - at > TOKEN_WINDOW_S]:
+            del seen[expired]
+        if token in seen:
+            if seen[token][0] != digest:
+                raise IdempotentParameterMismatch()
+            return seen[token][2]
+        result = transact(handler)
+        seen[token] = (digest, now, result)
+        return result
+
+    with_tokens.tokens_honoured = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = with_tokens  # type: ignore[method-assign, assignment]
+
+
 class Endpoint:
     def __init__(self):
         self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -43,6 +88,7 @@ class Endpoint:
         self._moto = None
         if not self.url:
             _serialize_moto_dynamodb()
+            _honour_client_request_tokens()
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()

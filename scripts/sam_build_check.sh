@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `sam validate --lint` and `sam build` without a container, then checks what the build produced:
 #   - ApiFunction carries no ReportLab; RendererFunction does;
-#   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core} (no
+#   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core,cachetools} (no
 #     python/python nesting), and every native library in the build is built for the template's
 #     architecture (arm64 -> aarch64 ELF) and the runtime's Python (cpython-312).
 #
@@ -118,12 +118,12 @@ expect(not (api / "PIL").exists(), "ApiFunction carries Pillow")
 expect((renderer / "reportlab").is_dir(), "RendererFunction has no reportlab")
 for function in sorted(functions):
     expect((BUILD / function / "handler.py").is_file(), f"{function} has no handler.py")
-    for shared in ("aws_lambda_powertools", "pydantic", "pydantic_core", "roomsnap"):
+    for shared in ("aws_lambda_powertools", "pydantic", "pydantic_core", "cachetools", "roomsnap"):
         expect(not (BUILD / function / shared).exists(), f"{function} duplicates the layer's {shared}")
 
 # The layer: Lambda puts /opt/python on sys.path, so packages must sit directly in python/.
 layer_python = BUILD / "CommonLayer" / "python"
-for package in ("roomsnap", "aws_lambda_powertools", "pydantic", "pydantic_core"):
+for package in ("roomsnap", "aws_lambda_powertools", "pydantic", "pydantic_core", "cachetools"):
     expect((layer_python / package).is_dir(), f"{layer_python / package} missing")
 expect(not (layer_python / "python").exists(), f"{layer_python}/python exists: the layer is nested one level too deep")
 expect(any((layer_python / "pydantic_core").glob("_pydantic_core*.so")), "pydantic_core has no compiled extension")

@@ -46,6 +46,7 @@ def openapi():
 def lambda_handler(event: dict, context) -> dict:
     if refusal := problems.refusal_of(event):
         return refusal
+    problems.normalize_media_type(event)
     request_latency.start_clock(app)
     response = app.resolve(event, context)
     request_latency.flush_if_due(event)

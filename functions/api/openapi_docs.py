@@ -25,9 +25,10 @@ def errors(*statuses: int) -> dict[int, OpenAPIResponse]:
     """An authenticated operation's error responses: these, and what every one of them can return."""
     unauthorized: OpenAPIResponse = {
         "description": "Missing or invalid bearer token (answered by API Gateway)",
-        "content": {content_types.APPLICATION_JSON: {"model": GatewayError}},
+        "content": {content_types.APPLICATION_JSON: {"model": GatewayError}, PROBLEM_JSON: {"model": Problem}},
     }
-    return {401: unauthorized, **problems(*sorted({*statuses, 403, 422, 500}))}
+    # 403 also for a token without a verified email; 503 when a dependency is briefly unavailable
+    return {401: unauthorized, **problems(*sorted({*statuses, 403, 422, 500, 503}))}
 
 
 def returns(model: Any, description: str, **extra: Any) -> OpenAPIResponse:

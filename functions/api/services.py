@@ -3,6 +3,7 @@
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.api_latency import ApiLatencyStats
+from roomsnap.dal.create_limits import CreateLimits, Limits
 from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.idempotency import IdempotencyKeys
 from roomsnap.dal.queues import QueueDepths, RenderQueue
@@ -19,6 +20,10 @@ snapshots = SnapshotService(
     rooms,
     SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days),
     IdempotencyKeys(SETTINGS.table_name),
+    CreateLimits(
+        SETTINGS.table_name,
+        Limits(SETTINGS.snapshots_per_minute, SETTINGS.snapshots_per_hour, SETTINGS.max_unfinished_snapshots),
+    ),
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
 )

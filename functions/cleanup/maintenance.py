@@ -9,7 +9,9 @@ from roomsnap.dal.expired_records import ExpiredRecords
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
 from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
+from roomsnap.errors import failure_for_users
 from roomsnap.models import iso
+from roomsnap.observability import logger
 
 
 @dataclass
@@ -58,8 +60,12 @@ class Maintenance:
         delivery, or a send that never happened): re-enqueue them, a bounded number of times."""
         for snapshot, heartbeat in self.snapshots.stale_active(iso(now - self.stuck_after)):
             if snapshot.requeues >= self.max_requeues:
-                last_error = snapshot.last_error or "none recorded"
-                reason = f"no renderer finished it after {snapshot.requeues} re-enqueues; last error: {last_error}"
+                details = {"snapshot_id": snapshot.id, "requeues": snapshot.requeues, "last_error": snapshot.last_error}
+                logger.warning("stuck task failed", extra=details)
+                reason = failure_for_users(
+                    f"The snapshot could not be rendered in time (it was retried {snapshot.requeues} times)",
+                    snapshot.correlation_id,
+                )
                 report.failed_stuck += bool(self.snapshots.fail(snapshot.id, reason))
             elif self.snapshots.mark_requeued(snapshot.id, heartbeat_seen=heartbeat):
                 self.queue.send(snapshot.id, snapshot.room_id, snapshot.correlation_id or "")

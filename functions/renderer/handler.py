@@ -1,9 +1,12 @@
 """SQS batch handler: each record is one snapshot to render or to serve from the cache.
 
-A record that fails transiently is reported as a batch item failure after its visibility is set
-to the next backoff delay (10 s, 60 s, 300 s), so it comes back later on its own; the rest of the
-batch is deleted. On the last delivery before the dead-letter queue the snapshot is failed with
-the last error, so a user never waits on a message that is no longer coming."""
+A record that fails is reported as a batch item failure after its visibility is set to the next
+backoff delay (10 s, 60 s, 300 s), so it comes back later on its own; the rest of the batch is
+deleted. On the last delivery before the dead-letter queue the snapshot is failed with a reason a
+person can read (the detail is in the logs under the correlation id it quotes), so a user never
+waits on a message that is no longer coming. A record is only started while the invocation has
+time for the slowest render the budget allows; later records are handed back at once, so a
+timeout never fails the whole batch."""
 
 import random
 import zlib
@@ -21,7 +24,7 @@ from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import SnapshotSettled, TransientError
+from roomsnap.errors import SnapshotSettled, TransientError, failure_for_users
 from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logger, metrics, traced
 
@@ -66,10 +69,18 @@ class RenderMessage(BaseModel):
     room_id: Id
 
 
+class HandedBack(Exception):
+    """Too little time is left in this invocation to start the record: it returns to the queue now."""
+
+
 def record_handler(record: SQSRecord, lambda_context) -> None:
     logger.remove_keys(["snapshot_id", "room_id"])  # keys of the previous record
     correlation = record.message_attributes["correlation_id"]
     logger.set_correlation_id(correlation.string_value if correlation else record.message_id)
+    if lambda_context.get_remaining_time_in_millis() < SETTINGS.record_time_allowance_s * 1000:
+        render_queue.retry_in(record.receipt_handle, 0)
+        logger.info("handed back: too little time left in this invocation")
+        raise HandedBack(record.message_id)
     try:
         message = RenderMessage.model_validate_json(record.body)
     except ValidationError as error:
@@ -83,24 +94,31 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
     except SnapshotSettled as settled:
         logger.info("nothing to do", extra={"reason": str(settled)})
         return
-    except Exception as error:
+    except Exception as error:  # unexpected ones too: retried, and in the end failed with a plain reason
         retry_later(record, message.snapshot_id, error)
         raise
     report_outcome(outcome.snapshot)
 
 
 def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
+    """Users read `stage` and `error`; the exception itself goes to the logs (and to the record's
+    internal last_error) under the correlation id that the user-facing text quotes."""
     deliveries = int(record.attributes.approximate_receive_count)
-    reason = f"{type(error).__name__}: {error}"
     plan = plan_retry(error, deliveries, SETTINGS.max_receive_count, SETTINGS.retry_backoff_seconds)
+    reference = logger.get_correlation_id() or record.message_id
     if plan.action == "give_up":
-        snapshots.fail(snapshot_id, f"rendering failed {deliveries} times; last error: {reason}")
+        snapshots.fail(
+            snapshot_id, failure_for_users(f"The snapshot could not be rendered ({deliveries} attempts)", reference)
+        )
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
     elif plan.action == "back_off":
-        snapshots.release(snapshot_id, reason)
+        stage = f"Rendering failed (attempt {deliveries} of {SETTINGS.max_receive_count}); retrying shortly"
+        snapshots.release(snapshot_id, last_error=f"{type(error).__name__}: {error}", stage=stage)
     metrics.add_metric(name="RenderRetries", unit=MetricUnit.Count, value=1)
     logger.warning(
-        "render will be retried", extra={"deliveries": deliveries, "retry_in_s": plan.delay_s, "error": reason}
+        "render will be retried" if plan.action != "give_up" else "render failed on its last delivery",
+        extra={"deliveries": deliveries, "retry_in_s": plan.delay_s, "error": f"{type(error).__name__}: {error}"},
+        exc_info=error,
     )
     render_queue.retry_in(record.receipt_handle, plan.delay_s)
 

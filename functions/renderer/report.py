@@ -126,10 +126,11 @@ def markup(text: str, base_font: str = REGULAR) -> str:
 
 class CellParagraph(Paragraph):
     """A Paragraph that keeps its layout: a table measures every cell again on each wrap and split
-    attempt, while a paragraph's layout depends on the width alone."""
+    attempt, while a paragraph's layout depends on the width alone. The layout is `blPara`, which
+    Paragraph.split deletes when it finds no room to split; it is then laid out again."""
 
     def wrap(self, availWidth, availHeight):
-        if getattr(self, "_wrapped_width", None) != availWidth:
+        if getattr(self, "_wrapped_width", None) != availWidth or not hasattr(self, "blPara"):
             self._wrapped_size = super().wrap(availWidth, availHeight)
             self._wrapped_width = availWidth
         return self._wrapped_size

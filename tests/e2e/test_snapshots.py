@@ -2,6 +2,7 @@
 by content hash, download a real PDF."""
 
 import io
+import time
 
 import requests
 from pypdf import PdfReader
@@ -179,7 +180,11 @@ def test_the_correlation_id_travels_from_the_request_to_the_renderer(stack, as_u
     room_id = owner.create_room("Correlated")["id"]
     snapshot = owner.create_snapshot(room_id)
     owner.wait_for_task(snapshot["task_id"])
-    renderer_lines = [r for r in stack.logs("RendererFunction") if r.get("snapshot_id") == snapshot["id"]]
+    # The renderer's last lines may still be on their way from its process when the task is done
+    deadline, renderer_lines = time.monotonic() + 10, []
+    while not any(r.get("message") == "snapshot completed" for r in renderer_lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        renderer_lines = [r for r in stack.logs("RendererFunction") if r.get("snapshot_id") == snapshot["id"]]
     correlation_ids = {r.get("correlation_id") for r in renderer_lines}
     api_lines = [r for r in stack.logs("ApiFunction") if r.get("snapshot_id") == snapshot["id"]]
     assert len(correlation_ids) == 1

@@ -63,7 +63,7 @@ def test_a_stuck_task_is_requeued_a_bounded_number_of_times_then_failed(parts, q
         now_is_stuck.run()
     stored = parts["snapshots"].get(snapshot.id)
     assert stored.task_status.value == "failed"
-    assert "re-enqueues" in stored.error
+    assert "could not be rendered in time (it was retried 2 times)" in stored.error
     assert stored.requeues == 2
 
 
@@ -125,7 +125,7 @@ def test_a_renderer_waits_while_the_cleanup_deletes_then_renders_anew(parts, que
     # Then a renderer wanting it backs off instead of reusing a PDF about to vanish
     with pytest.raises(PdfBeingDeleted):
         process(make_renderer(parts), snapshot)
-    parts["snapshots"].release(snapshot.id, "PdfBeingDeleted")
+    parts["snapshots"].release(snapshot.id, last_error="PdfBeingDeleted", stage="Retrying")
     # And once the deletion is done, the retry renders it again
     parts["pdfs"].delete(first.content_hash)
     parts["pdf_records"].unmark(first.content_hash, lock, forget=True)

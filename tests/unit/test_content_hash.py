@@ -7,6 +7,7 @@ from enum import Enum
 
 import pytest
 
+from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.hashing import content_hash
 from roomsnap.models import Activity, Approval, Document, Party, RoomDetail, Snapshot, Vessel
 
@@ -25,8 +26,11 @@ class FakeRooms:
     def get_room_detail(self, room_id):
         return self.detail
 
-    def room_activity(self, room_id):
+    def room_changes(self, room_id):
         return self.activity
+
+    def room_version(self, room_id):
+        return self.detail.version
 
 
 def room(**changes) -> tuple[RoomDetail, list[Activity]]:
@@ -200,3 +204,45 @@ def test_the_hash_is_stable_across_processes():
         env={"PYTHONHASHSEED": "123", "PATH": ""},
     )
     assert out.stdout.strip() == BASE
+
+
+def test_a_room_over_the_row_budget_fails_at_once_with_a_plain_reason():
+    detail, activity = room()
+    lines = [Activity(id=f"{i:026d}", at="2026-11-01T00:00:00Z", actor="o@x.io", action="x") for i in range(5000)]
+    with pytest.raises(PermanentRenderError, match=r"too large to print: 50\d\d rows / \d+ characters; the limit"):
+        gather(FakeRooms(detail, lines), snapshot(), TODAY)
+
+
+def test_a_room_over_the_character_budget_fails_at_once_with_a_plain_reason():
+    detail, _ = room()
+    long_lines = [Activity(id=f"{i:026d}", at="x", actor="o@x.io", action="x", detail="y" * 2000) for i in range(501)]
+    with pytest.raises(PermanentRenderError, match="the limit is 5000 rows and 1,000,000 characters"):
+        gather(FakeRooms(detail, long_lines), snapshot(), TODAY)
+    # And the same room with the activity left out prints
+    assert gather(FakeRooms(detail, long_lines), snapshot(include_activity=False), TODAY)
+
+
+class ChangingRooms(FakeRooms):
+    """A room whose version moves on while it is being read, `changes` times."""
+
+    def __init__(self, detail, activity, changes: int):
+        super().__init__(detail, activity)
+        self.changes = changes
+
+    def room_version(self, room_id):
+        if self.changes:
+            self.changes -= 1
+            self.detail = self.detail.model_copy(update={"version": self.detail.version + 1})
+        return self.detail.version
+
+
+def test_a_room_that_changed_while_it_was_read_is_read_again():
+    detail, activity = room()
+    content, version = gather(ChangingRooms(detail, activity, changes=2), snapshot(), TODAY)
+    assert version == detail.version + 2
+
+
+def test_a_room_that_keeps_changing_is_retried_later():
+    detail, activity = room()
+    with pytest.raises(TransientError, match="kept changing"):
+        gather(ChangingRooms(detail, activity, changes=10), snapshot(), TODAY)

@@ -88,3 +88,31 @@ def test_claims_reach_the_function_as_strings():
         "name": "Ana",
         "x": "map[a:2 b:1]",
     }
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": [{"not": "a string"}]},
+        {"aud": [["room-snapshots-local"]]},
+        {"aud": 42},
+        {"iat": "yesterday"},
+        {"exp": "later"},
+        {"iat": None},
+    ],
+)
+def test_a_signed_but_malformed_token_is_a_401_not_a_crash(key, authorizer, claims):
+    with pytest.raises(Unauthorized):
+        authorizer.authorize(bearer(key.mint("ana@example.com", **claims)))
+
+
+def test_a_token_valid_for_longer_than_an_idp_issues_is_refused(key, authorizer):
+    # Given a token valid for a year (IdPs cap ID tokens at a day)
+    with pytest.raises(Unauthorized, match="longer than"):
+        authorizer.authorize(bearer(key.mint("ana@example.com", ttl=365 * 86_400)))
+    # And a day is accepted
+    assert authorizer.authorize(bearer(key.mint("ana@example.com", ttl=86_400)))["email"] == "ana@example.com"
+
+
+def test_minted_tokens_carry_a_verified_email(key, authorizer):
+    assert authorizer.authorize(bearer(key.mint("ana@example.com")))["email_verified"] is True

@@ -267,3 +267,17 @@ def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
     assert re.findall(r"word\d{4}", text) == words
     # and no line spills out of the page body into the footer
     assert min(y for text, y in text_lines(pdf) if not text.startswith("Page ")) >= PAGE_MARGIN
+
+
+def test_cells_whose_page_split_was_refused_still_print():
+    # Given 50 approvals whose comments are 2000 characters without a space: some rows reach a page
+    # end where ReportLab tries to split a cell, finds no room, and drops that cell's layout
+    comment = "a" * 2000
+    approvals = [ApprovalLine(status="approved", comment=comment, by="i@example.com", at="2025-02-27")] * 50
+    content = room(parties=[], vessels=[], documents=[], activity=[], approvals=approvals)
+
+    # When it is rendered
+    pdf = render_report(content)
+
+    # Then every comment is printed whole (once the layout is gone the cell must be laid out again)
+    assert text_of(pdf).count("a") >= 50 * 2000

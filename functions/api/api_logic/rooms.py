@@ -1,5 +1,7 @@
 """Room domain: who may do what in a room, and the changes that make up its activity log."""
 
+from cachetools import LRUCache
+
 from roomsnap.dal import RoomRepository
 from roomsnap.errors import Forbidden, NotFound
 from roomsnap.ids import new_id
@@ -13,12 +15,14 @@ from roomsnap.models import (
     DocumentPatch,
     Party,
     PartyIn,
+    PartyPatch,
     Role,
     Room,
     RoomDetail,
     RoomIn,
     Vessel,
     VesselIn,
+    normalize_email,
     utc_now,
 )
 from roomsnap.permissions import ROLE_ACTIONS, Action
@@ -34,17 +38,16 @@ def activity(
     )
 
 
-# Parties are never removed and their roles never change, and rooms are never deleted, so a
-# membership or a room once seen holds; the bound only limits memory. Absences are not cached: a
-# party just added is let in at once.
-KNOWN_LIMIT = 10_000
+# Rooms are never deleted, so a room an admin has seen exists; the bound only limits memory.
+# Memberships are not cached: each request reads the caller's party item (one strongly consistent
+# GetItem), so a removal or a demotion takes effect on every container at once.
+KNOWN_ROOMS_LIMIT = 10_000
 
 
 class RoomService:
     def __init__(self, rooms: RoomRepository):
         self.rooms = rooms
-        self._known_roles: dict[tuple[str, str], Role] = {}
-        self._known_rooms: set[str] = set()
+        self._known_rooms: LRUCache[str, bool] = LRUCache(KNOWN_ROOMS_LIMIT)
 
     def authorize(self, caller: Caller, room_id: str, action: Action) -> Role | None:
         """Returns the caller's role (None for an admin). Non-members get 404, so a room's
@@ -54,22 +57,14 @@ class RoomService:
             if room_id not in self._known_rooms:
                 if self.rooms.get_room(room_id) is None:
                     raise NotFound("room not found")
-                if len(self._known_rooms) > KNOWN_LIMIT:
-                    self._known_rooms.clear()
-                self._known_rooms.add(room_id)
+                self._known_rooms[room_id] = True
             return None
-        role = self._known_roles.get((room_id, caller.email))
-        if role is None:
-            party = self.rooms.get_party(room_id, caller.email)
-            if party is None:
-                raise NotFound("room not found")
-            role = party.role
-            if len(self._known_roles) > KNOWN_LIMIT:
-                self._known_roles.clear()
-            self._known_roles[(room_id, caller.email)] = role
-        if action not in ROLE_ACTIONS[role]:
-            raise Forbidden(f"a {role.value} may not {action.value} in this room")
-        return role
+        party = self.rooms.get_party(room_id, caller.email)
+        if party is None:
+            raise NotFound("room not found")
+        if action not in ROLE_ACTIONS[party.role]:
+            raise Forbidden(f"a {party.role.value} may not {action.value} in this room")
+        return party.role
 
     def readable(self, caller: Caller, room_ids: set[str]) -> set[str]:
         """Which of these rooms the caller may read, in one batch read."""
@@ -112,6 +107,28 @@ class RoomService:
         self.rooms.add_party(room_id, party, change)
         return party
 
+    def change_party_role(self, caller: Caller, room_id: str, email: str, data: PartyPatch) -> Party:
+        """Owners (and admins) change roles; the last owner cannot be demoted (409)."""
+        party = self._party(caller, room_id, email)
+        if party.role is data.role:
+            return party
+        change = activity(caller, "party.role_changed", f"{party.email}: {party.role.value} → {data.role.value}")
+        self.rooms.set_party_role(room_id, party, data.role, change)
+        return party.model_copy(update={"role": data.role})
+
+    def remove_party(self, caller: Caller, room_id: str, email: str) -> None:
+        """Owners (and admins) remove parties, who lose access at once; the last owner stays (409)."""
+        party = self._party(caller, room_id, email)
+        change = activity(caller, "party.removed", f"{party.email} ({party.company}), was {party.role.value}")
+        self.rooms.remove_party(room_id, party, change)
+
+    def _party(self, caller: Caller, room_id: str, email: str) -> Party:
+        self.authorize(caller, room_id, Action.CHANGE_PARTIES)
+        party = self.rooms.get_party(room_id, normalize_email(email))
+        if party is None:
+            raise NotFound(f"{email} is not a party of this room")
+        return party
+
     def add_vessel(self, caller: Caller, room_id: str, data: VesselIn) -> Vessel:
         self.authorize(caller, room_id, Action.EDIT_ROOM)
         change = activity(caller, "vessel.added", f"{data.name} (IMO {data.imo})")
@@ -140,7 +157,7 @@ class RoomService:
         return approval
 
     def audit(self, room_id: str, entry: Activity) -> None:
-        self.rooms.append_activity(room_id, entry)
+        self.rooms.append_audit(room_id, entry)
 
     def list_activity(
         self, caller: Caller, room_id: str, limit: int, cursor: str | None

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from roomsnap.dal import SnapshotRepository
+from roomsnap.dal.create_limits import Admission, CreateLimits
 from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys
 from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
+from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity, failure_for_users
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
 from roomsnap.models import MAX_BULK_TASKS, TASK_ID_PREFIX, Snapshot, SnapshotIn, TaskStatus, iso
+from roomsnap.observability import logger
 from roomsnap.permissions import Action
 
+from api_logic import rate_limits
 from api_logic.caller import Caller
 from api_logic.rooms import RoomService, activity
 
@@ -32,27 +35,37 @@ def download_filename(snapshot: Snapshot) -> str:
     return f"{slug}-{snapshot.id}.pdf"
 
 
+@dataclass(frozen=True)
+class Created:
+    snapshot: Snapshot
+    replayed: bool  # an earlier request with the same Idempotency-Key is answered
+    rate_limit_headers: dict[str, str]
+
+
 class SnapshotService:
     def __init__(
         self,
         rooms: RoomService,
         snapshots: SnapshotRepository,
         idempotency_keys: IdempotencyKeys,
+        limits: CreateLimits,
         pdfs: PdfStore,
         queue: RenderQueue,
     ):
         self.rooms = rooms
         self.snapshots = snapshots
         self.idempotency_keys = idempotency_keys
+        self.limits = limits
         self.pdfs = pdfs
         self.queue = queue
 
     def create(
         self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str, idempotency_key: str | None = None
-    ) -> tuple[Snapshot, bool]:
-        """Records the snapshot and enqueues it: one table write and one message (the caller's
-        membership is usually known to this container already). Returns the snapshot and whether
-        it is new; an Idempotency-Key seen before returns the first snapshot instead."""
+    ) -> Created:
+        """Records the snapshot and enqueues it: the caller's membership (one read), the per-user
+        limits (one conditional write), the record and its audit line (one batch write) and one
+        message. An Idempotency-Key seen before answers the first snapshot instead; a claimed key
+        is given up again if the create fails, so the client's retry is a new create."""
         self.rooms.authorize(caller, room_id, Action.CREATE_SNAPSHOT)
         now = datetime.now(UTC)
         created_at = iso(now)
@@ -68,13 +81,50 @@ class SnapshotService:
             digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
             earlier = self.idempotency_keys.claim(caller.email, idempotency_key, digest, snapshot.id, now)
             if earlier is not None:
-                return self._replay(earlier, digest), False
-        audit = activity(
-            caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at
+                return Created(self._replay(earlier, digest), replayed=True, rate_limit_headers={})
+        try:
+            admission = self._admit(caller, snapshot.id, now)
+            audit = activity(
+                caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at
+            )
+            self.snapshots.create(snapshot, audit)
+            self._enqueue(snapshot)
+        except Exception:
+            if idempotency_key:
+                self.idempotency_keys.release(caller.email, idempotency_key, snapshot.id)
+            raise
+        return Created(
+            snapshot, replayed=False, rate_limit_headers=rate_limits.headers(self.limits.limits, admission, now)
         )
-        self.snapshots.create(snapshot, audit)
-        self.queue.send(snapshot.id, room_id, correlation_id)
-        return snapshot, True
+
+    def _admit(self, caller: Caller, snapshot_id: str, now: datetime) -> Admission:
+        """Within the user's limits, or TooManyRequests. At the cap on unfinished snapshots, the
+        ones that finished meanwhile are dropped from the count and the create is tried again."""
+        admission = self.limits.admit(caller.email, snapshot_id, now)
+        if not admission.admitted and admission.refused_by == "unfinished":
+            still_active = {
+                s.id for s in self.snapshots.get_many(sorted(admission.active)) if not s.task_status.terminal
+            }
+            if finished := set(admission.active) - still_active:
+                self.limits.forget(caller.email, finished)
+                admission = self.limits.admit(caller.email, snapshot_id, now)
+        if not admission.admitted:
+            raise rate_limits.refusal(self.limits.limits, admission, now)
+        if admission.throttled:
+            logger.warning("create limits not checked: the counter write was throttled", extra={"user": caller.email})
+        return admission
+
+    def _enqueue(self, snapshot: Snapshot) -> None:
+        """A snapshot whose message could not be sent is failed at once (the client is told to
+        retry), rather than waiting for the cleanup to find it."""
+        try:
+            self.queue.send(snapshot.id, snapshot.room_id, snapshot.correlation_id or "")
+        except Exception:
+            self.snapshots.fail(
+                snapshot.id,
+                failure_for_users("The snapshot could not be queued for rendering", snapshot.correlation_id),
+            )
+            raise
 
     def _replay(self, claim: IdempotencyClaim, request_digest: str) -> Snapshot:
         if claim.request_digest != request_digest:

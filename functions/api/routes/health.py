@@ -1,6 +1,7 @@
 """GET /health: public, reports whether every dependency is reachable."""
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from cachetools import TTLCache, cached
 
 from roomsnap.dal.health import check_dependencies
 from roomsnap.observability import logger
@@ -11,6 +12,16 @@ from routes.http import json_response
 from services import SETTINGS
 
 router = Router()
+CHECK_EVERY_S = 5  # a public route: each container asks its dependencies at most this often
+
+
+@cached(TTLCache(maxsize=1, ttl=CHECK_EVERY_S))
+def dependency_checks() -> dict[str, bool]:
+    return check_dependencies(
+        SETTINGS.table_name,
+        SETTINGS.bucket_name,
+        {"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url},
+    )
 
 
 @router.get(
@@ -24,11 +35,7 @@ router = Router()
     },
 )
 def health():
-    checks = check_dependencies(
-        SETTINGS.table_name,
-        SETTINGS.bucket_name,
-        {"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url},
-    )
+    checks = dependency_checks()
     healthy = all(checks.values())
     if not healthy:
         logger.warning("dependency unreachable", extra={"checks": checks})

@@ -10,19 +10,25 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from roomsnap.models import ID_PATTERN, TASK_ID_PATTERN
 
-from api_logic.caller import Caller, caller_from_claims
+from api_logic.caller import Caller, caller_from_token
 from services import SETTINGS
 
 RoomId = Annotated[str, Path(pattern=ID_PATTERN)]
 ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
 TaskId = Annotated[str, Path(pattern=TASK_ID_PATTERN)]
+PartyEmail = Annotated[str, Path(min_length=3, max_length=254 * 3, description="The party's email, URL-encoded")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="The X-Next-Cursor of the previous page")]
 
 
 def caller(router: Router) -> Caller:
     event = cast(APIGatewayProxyEventV2, router.current_event)
-    return caller_from_claims(event.request_context.authorizer.jwt_claim or {}, SETTINGS.admin_group)
+    return caller_from_token(
+        event.request_context.authorizer.jwt_claim or {},
+        event.headers.get("authorization", ""),
+        SETTINGS.admin_group,
+        SETTINGS.idp_verifies_emails,
+    )
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -1,5 +1,8 @@
 """Rooms and what they hold: parties, vessels, documents, approvals, and the activity log."""
 
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from roomsnap.models import (
@@ -11,6 +14,7 @@ from roomsnap.models import (
     DocumentPatch,
     Party,
     PartyIn,
+    PartyPatch,
     Room,
     RoomDetail,
     RoomIn,
@@ -19,8 +23,8 @@ from roomsnap.models import (
 )
 
 from api_logic.views import DocumentStatusView
-from openapi_docs import NEXT_PAGE, WRITE_ERRORS, errors, links, returns
-from routes.http import Cursor, ItemId, Limit, RoomId, caller, json_response, page
+from openapi_docs import NEXT_PAGE, NO_CONTENT, WRITE_ERRORS, errors, links, returns
+from routes.http import Cursor, ItemId, Limit, PartyEmail, RoomId, caller, json_response, page
 from services import rooms
 
 router = Router()
@@ -79,6 +83,29 @@ def get_room(room_id: RoomId):
 )
 def add_party(room_id: RoomId, body: PartyIn):
     return json_response(201, rooms.add_party(caller(router), room_id, body).model_dump(mode="json"))
+
+
+@router.patch(
+    "/rooms/<room_id>/parties/<email>",
+    operation_id="changePartyRole",
+    responses={200: returns(Party, "The party with its new role"), **errors(404, 409, *WRITE_ERRORS)},
+)
+def change_party_role(room_id: RoomId, email: PartyEmail, body: PartyPatch):
+    party = rooms.change_party_role(caller(router), room_id, unquote(email), body)
+    return json_response(200, party.model_dump(mode="json"))
+
+
+@router.delete(
+    "/rooms/<room_id>/parties/<email>",
+    operation_id="removeParty",
+    responses={
+        204: {"description": "Removed: the party has no access from now on", "content": NO_CONTENT},
+        **errors(404, 409),
+    },
+)
+def remove_party(room_id: RoomId, email: PartyEmail):
+    rooms.remove_party(caller(router), room_id, unquote(email))
+    return Response(204)
 
 
 @router.post(

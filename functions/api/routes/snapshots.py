@@ -31,6 +31,8 @@ Redirect = Annotated[bool, Query(description="Answer with a redirect to a presig
             headers={
                 "Location": header("The snapshot's URL", required=True),
                 "Idempotent-Replayed": header('"true" when an earlier request with this Idempotency-Key is answered'),
+                "RateLimit-Policy": header("The caller's create limits (draft-ietf-httpapi-ratelimit-headers)"),
+                "RateLimit": header("What is left of each limit, and seconds until its window resets"),
             },
             links={
                 **links(
@@ -41,16 +43,18 @@ Redirect = Annotated[bool, Query(description="Answer with a redirect to a presig
                 **links(["getTask", "cancelTask"], task_id="$response.body#/task_id"),
             },
         ),
-        **errors(404, 409, *WRITE_ERRORS),
+        **errors(404, 409, 429, *WRITE_ERRORS),
     },
 )
 def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: IdempotencyKey = None):
-    snapshot, created = snapshots.create(
-        caller(router), room_id, body, logger.get_correlation_id() or "", idempotency_key
+    correlation_id = logger.get_correlation_id() or ""
+    created = snapshots.create(caller(router), room_id, body, correlation_id, idempotency_key)
+    snapshot = created.snapshot
+    logger.info(
+        "snapshot requested", extra={"snapshot_id": snapshot.id, "room_id": room_id, "replayed": created.replayed}
     )
-    logger.info("snapshot requested", extra={"snapshot_id": snapshot.id, "room_id": room_id, "replayed": not created})
-    headers = {"Location": f"{API_PREFIX}/rooms/{room_id}/snapshots/{snapshot.id}"}
-    if not created:
+    headers = {"Location": f"{API_PREFIX}/rooms/{room_id}/snapshots/{snapshot.id}", **created.rate_limit_headers}
+    if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(201, snapshot_view(snapshot), headers)
 

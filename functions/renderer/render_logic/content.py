@@ -2,8 +2,10 @@
 
 from datetime import date
 
+from pydantic import BaseModel
+
 from roomsnap.dal import RoomRepository
-from roomsnap.errors import PermanentRenderError
+from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.models import (
     ActivityLine,
     ApprovalLine,
@@ -16,9 +18,13 @@ from roomsnap.models import (
     VesselLine,
 )
 
-# Beyond this a report would run to hundreds of pages; such a snapshot fails with this reason
-# instead of timing out the renderer.
+# The render budget. A report's render time grows with its rows (~0.5 ms each) and with its
+# characters (up to ~3 µs each, for long unbroken text); at both limits a render takes about 6 s
+# on the benchmark machine (make bench measures it), well inside the renderer's 30 s timeout.
+# A room over either limit fails at once with a reason instead of timing out the renderer.
 MAX_REPORT_ROWS = 5000
+MAX_REPORT_CHARACTERS = 1_000_000
+GATHER_ATTEMPTS = 3  # reads of a room that keeps changing meanwhile
 _ROLE_ORDER = {role: index for index, role in enumerate(Role)}
 
 
@@ -30,13 +36,46 @@ def _lines(model, records) -> list:
 
 
 def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[ReportContent, int]:
-    """What the snapshot prints, and the room version it was read at."""
+    """What the snapshot prints, and the room version it was read at. A room is read in more than
+    one request, so the version is read again afterwards: if it moved, a change landed mid-read
+    and the room is read again, so that content and version always agree."""
+    for _ in range(GATHER_ATTEMPTS):
+        content, version = _read(rooms, snapshot, today)
+        if rooms.room_version(snapshot.room_id) == version:
+            check_budget(content)
+            return content, version
+    raise TransientError("the room kept changing while it was read")
+
+
+def printed_size(content: ReportContent) -> tuple[int, int]:
+    """Rows and characters of user text a report prints."""
+    lines: list[BaseModel] = [
+        *content.parties,
+        *content.vessels,
+        *(content.documents or []),
+        *(content.approvals or []),
+        *(content.activity or []),
+    ]
+    texts = [value for line in (content.room, *lines) for value in line.model_dump().values() if isinstance(value, str)]
+    return len(lines), len(content.title) + sum(map(len, texts))
+
+
+def check_budget(content: ReportContent) -> None:
+    rows, characters = printed_size(content)
+    if rows > MAX_REPORT_ROWS or characters > MAX_REPORT_CHARACTERS:
+        raise PermanentRenderError(
+            f"the room is too large to print: {rows} rows / {characters} characters; the limit is "
+            f"{MAX_REPORT_ROWS} rows and {MAX_REPORT_CHARACTERS:,} characters"
+        )
+
+
+def _read(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[ReportContent, int]:
     detail = rooms.get_room_detail(snapshot.room_id)
     if detail is None:
         raise PermanentRenderError("the room no longer exists")
     parties = sorted(_lines(PartyLine, detail.parties), key=lambda party: _ROLE_ORDER[party.role])
     activity = (
-        [ActivityLine.model_validate(entry.model_dump()) for entry in rooms.room_activity(snapshot.room_id)]
+        [ActivityLine.model_validate(entry.model_dump()) for entry in rooms.room_changes(snapshot.room_id)]
         if snapshot.include_activity
         else None
     )
@@ -57,10 +96,4 @@ def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[Repo
         else None,
         activity=activity,
     )
-    rows = sum(
-        len(section or [])
-        for section in (content.parties, content.vessels, content.documents, content.approvals, content.activity)
-    )
-    if rows > MAX_REPORT_ROWS:
-        raise PermanentRenderError(f"the room holds {rows} rows to print; one report holds at most {MAX_REPORT_ROWS}")
     return content, detail.version

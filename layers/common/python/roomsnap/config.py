@@ -14,6 +14,12 @@ class Settings(BaseModel):
     render_queue_url: str = Field(min_length=1)
     dead_letter_queue_url: str = ""
     admin_group: str = "admin"
+    # Per-user limits on creating snapshots (template Parameters; see roomsnap.dal.create_limits).
+    snapshots_per_minute: int = Field(default=60, ge=1)
+    snapshots_per_hour: int = Field(default=600, ge=1)
+    max_unfinished_snapshots: int = Field(default=50, ge=1)
+    # Whether the IdP issues only verified emails (then tokens need no email_verified claim).
+    idp_verifies_emails: bool = False
     memory_cache_mb: int = Field(default=64, ge=0)
     snapshot_retention_days: int = Field(default=90, ge=1)
     # A Lambda response carries at most 6 MB; base64 inflates by 4/3, so larger PDFs are redirected.
@@ -28,6 +34,9 @@ class Settings(BaseModel):
     # API latency histograms are flushed to the table at most this often per container (0: always).
     api_stats_flush_seconds: int = Field(default=60, ge=0)
     max_receive_count: int = Field(default=4, ge=1)
+    # A record is only started with this much of the invocation left: the slowest render the budget
+    # allows (render_logic.content), with room to store it. Later records go back to the queue.
+    record_time_allowance_s: float = Field(default=12, ge=0)
     # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the

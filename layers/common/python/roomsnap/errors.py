@@ -5,13 +5,18 @@ retries a TransientError through the queue and fails the snapshot on a Permanent
 class DomainError(Exception):
     status = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
 
 
 class BadRequest(DomainError):
     status = 400
+
+
+class Unauthenticated(DomainError):
+    status = 401
 
 
 class Forbidden(DomainError):
@@ -28,6 +33,19 @@ class Conflict(DomainError):
 
 class UnprocessableEntity(DomainError):
     status = 422
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+
+def failure_for_users(what_happened: str, reference: str | None) -> str:
+    """A snapshot's failure as its users read it: what happened, what to do, and the reference
+    (the correlation id) under which the details are in the logs."""
+    return (
+        f"{what_happened}. Please create the snapshot again; if it keeps failing, contact support "
+        f"quoting reference {reference or 'unknown'}."
+    )
 
 
 class PermanentRenderError(Exception):

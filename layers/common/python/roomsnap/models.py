@@ -1,10 +1,11 @@
 """The room and snapshot domain as pydantic models: API input, stored records and report content."""
 
+import unicodedata
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 API_PREFIX = "/api/v1"
 ID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
@@ -16,7 +17,19 @@ CACHE_LAYERS: tuple[CacheLayer, ...] = get_args(CacheLayer)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL_PATTERN)]
+
+
+def normalize_email(text: str) -> str:
+    """The one form in which emails are stored and compared: NFKC case-folded (Unicode's
+    NFKC_Casefold), so that "Ａlice@Example.com" and "alice@example.com" are the same person."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).casefold())
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(lambda value: normalize_email(value) if isinstance(value, str) else value),
+    StringConstraints(max_length=254, pattern=EMAIL_PATTERN),
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
@@ -94,6 +107,10 @@ class RoomIn(Input):
 class PartyIn(Input):
     email: Email
     company: ShortText
+    role: Role
+
+
+class PartyPatch(Input):
     role: Role
 
 

@@ -10,7 +10,8 @@ class Action(StrEnum):
     DOWNLOAD = "download"
     EDIT_ROOM = "edit room data"
     APPROVE = "record approvals"
-    MANAGE_PARTIES = "manage parties"
+    MANAGE_PARTIES = "add parties"
+    CHANGE_PARTIES = "change or remove parties"
     CREATE_SNAPSHOT = "create snapshots"
     CANCEL_SNAPSHOT = "cancel snapshots"
     DELETE_SNAPSHOT = "delete snapshots"
@@ -19,7 +20,7 @@ class Action(StrEnum):
 _SNAPSHOTS = {Action.READ, Action.DOWNLOAD, Action.CREATE_SNAPSHOT, Action.CANCEL_SNAPSHOT, Action.DELETE_SNAPSHOT}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.OWNER: frozenset(Action),
+    Role.OWNER: frozenset(Action),  # the only role that may change or remove parties
     Role.BROKER: frozenset(_SNAPSHOTS | {Action.EDIT_ROOM, Action.APPROVE, Action.MANAGE_PARTIES}),
     Role.OPERATOR: frozenset(_SNAPSHOTS | {Action.EDIT_ROOM, Action.APPROVE}),
     Role.INSPECTOR: frozenset(_SNAPSHOTS | {Action.APPROVE}),

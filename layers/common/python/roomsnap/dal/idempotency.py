@@ -44,11 +44,27 @@ class IdempotencyKeys(Repository):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if is_condition_failure(error):
-                earlier = record(item_on_condition_failure(error) or {})
-                return IdempotencyClaim(earlier["snapshot_id"], earlier["request_digest"])
-            raise
+            if not is_condition_failure(error):
+                raise
+            earlier = record(item_on_condition_failure(error) or {})
+            if earlier.get("snapshot_id") == snapshot_id:
+                return None  # our own earlier attempt, whose answer was lost and retried
+            return IdempotencyClaim(earlier["snapshot_id"], earlier["request_digest"])
         return None
+
+    def release(self, user: str, key: str, snapshot_id: str) -> None:
+        """Gives a claim up when the create it was for failed, so that a retry of that request is a
+        new create rather than a 409 for the next 24 hours."""
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table_name,
+                Key=self._key(user, key),
+                ConditionExpression="snapshot_id = :mine",
+                ExpressionAttributeValues={":mine": {"S": snapshot_id}},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def _key(self, user: str, key: str) -> dict:
         digest = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()

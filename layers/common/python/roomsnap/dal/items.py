@@ -63,17 +63,29 @@ def encode_cursor(last_key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, partition: str) -> dict | None:
-    """A cursor is only valid for the partition it was issued for; anything else is a 400."""
+INDEX_KEYS = {None: ("PK", "SK"), "GSI1": ("PK", "SK", "GSI1PK", "GSI1SK"), "GSI2": ("PK", "SK", "GSI2PK", "GSI2SK")}
+MAX_KEY_VALUE = 1024  # our key values are short; DynamoDB's limit is far above any of them
+
+
+def decode_cursor(cursor: str | None, partition: str, index: str | None = None) -> dict | None:
+    """The start key in a cursor, checked against the exact shape the query issues: the key names
+    of the table (and index), each a string, its partition the one asked for. Anything else was
+    not issued by this server and is a 400, before it reaches DynamoDB."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        values = [v["S"] for v in key.values()]
-    except (ValueError, TypeError, KeyError, AttributeError):
-        raise BadRequest("invalid cursor") from None
-    if partition not in values:
-        raise BadRequest("invalid cursor")
+    except ValueError:
+        raise BadRequest("invalid cursor: pass back the X-Next-Cursor of the previous page unchanged") from None
+    names = INDEX_KEYS[index]
+    well_formed = (
+        isinstance(key, dict)
+        and set(key) == set(names)
+        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
+        and all(isinstance(value["S"], str) and 0 < len(value["S"]) <= MAX_KEY_VALUE for value in key.values())
+    )
+    if not well_formed or key[names[-2]]["S"] != partition:
+        raise BadRequest("invalid cursor: pass back the X-Next-Cursor of the previous page unchanged")
     return key
 
 
@@ -94,16 +106,17 @@ def snapshot_key(snapshot_id: str) -> dict:
     return {"PK": {"S": f"SNAP#{snapshot_id}"}, "SK": {"S": "SNAP"}}
 
 
+def log_partition(room_id: str) -> str:
+    """The room's activity log: every change to its data and every audit line, by time-ordered id."""
+    return f"ROOMLOG#{room_id}"
+
+
 def log_item(room_id: str, activity: Activity) -> dict:
     return {
-        "PK": {"S": f"ROOMLOG#{room_id}"},
+        "PK": {"S": log_partition(room_id)},
         "SK": {"S": activity.id},
         **to_dynamo({"entity": "activity", **activity.model_dump()}),
     }
-
-
-def log_put(table_name: str, room_id: str, activity: Activity) -> dict:
-    return {"Put": {"TableName": table_name, "Item": log_item(room_id, activity)}}
 
 
 class Repository:
@@ -130,7 +143,7 @@ class Repository:
     def query_page(self, partition: str, limit: int, cursor: str | None, **query) -> tuple[list[dict], str | None]:
         """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition."""
         request: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False, "Limit": limit, **query}
-        if start := decode_cursor(cursor, partition):
+        if start := decode_cursor(cursor, partition, query.get("IndexName")):
             request["ExclusiveStartKey"] = start
         page = self.dynamodb.query(**request)
         return page["Items"], encode_cursor(page.get("LastEvaluatedKey"))

@@ -4,7 +4,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from roomsnap.dal.items import Repository, log_put, record, room_key, to_dynamo
+from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, to_dynamo
 from roomsnap.errors import Conflict, NotFound
 from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
 
@@ -72,7 +72,7 @@ class RoomRepository(Repository):
         return sorted(rooms, key=lambda room: room.id, reverse=True)
 
     def list_activity(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
-        partition = f"ROOMLOG#{room_id}"
+        partition = log_partition(room_id)
         items, next_cursor = self.query_page(
             partition,
             limit,
@@ -82,12 +82,13 @@ class RoomRepository(Repository):
         )
         return [Activity.model_validate(record(item)) for item in items], next_cursor
 
-    def room_activity(self, room_id: str) -> list[Activity]:
-        """The whole log of changes to the room's data, oldest first (what a report prints)."""
+    def room_changes(self, room_id: str) -> list[Activity]:
+        """The changes to the room's data, oldest first: what a report prints. They have a partition
+        of their own, so reading them never reads the audit lines (downloads and the like)."""
         items = self.query_all(
             KeyConditionExpression="PK = :pk",
-            FilterExpression="category = :room",
-            ExpressionAttributeValues={":pk": {"S": f"ROOMLOG#{room_id}"}, ":room": {"S": "room"}},
+            ExpressionAttributeValues={":pk": {"S": f"ROOMCHANGES#{room_id}"}},
+            ConsistentRead=True,
         )
         return [Activity.model_validate(record(item)) for item in items]
 
@@ -96,7 +97,7 @@ class RoomRepository(Repository):
     def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
         meta = {
             **room_key(room.id),
-            **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", **room.model_dump()}),
+            **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", "owners": 1, **room.model_dump()}),
         }
         self.dynamodb.transact_write_items(
             TransactItems=[
@@ -108,8 +109,9 @@ class RoomRepository(Repository):
                     }
                 },
                 {"Put": {"TableName": self.table_name, "Item": self._party_item(room.id, owner)}},
-                log_put(self.table_name, room.id, activity),
-            ]
+                *self._log_puts(room.id, activity),
+            ],
+            ClientRequestToken=activity.id,
         )
 
     def add_party(self, room_id: str, party: Party, activity: Activity) -> None:
@@ -118,7 +120,34 @@ class RoomRepository(Repository):
             {"Put": {"Item": self._party_item(room_id, party), "ConditionExpression": "attribute_not_exists(PK)"}},
             activity,
             conflict=f"{party.email} is already a party of this room",
+            owners_delta=int(party.role is Role.OWNER),
         )
+
+    def set_party_role(self, room_id: str, party: Party, role: Role, activity: Activity) -> None:
+        """Changes a party's role from the one read (`party.role`); the room keeps at least one owner."""
+        update = {
+            "Update": {
+                "Key": room_key(room_id, f"PARTY#{party.email}"),
+                "UpdateExpression": "SET #role = :role",
+                "ConditionExpression": "#role = :was",
+                "ExpressionAttributeNames": {"#role": "role"},
+                "ExpressionAttributeValues": {":role": {"S": role.value}, ":was": {"S": party.role.value}},
+            }
+        }
+        delta = int(role is Role.OWNER) - int(party.role is Role.OWNER)
+        self._change(room_id, update, activity, conflict=f"{party.email}'s role changed meanwhile", owners_delta=delta)
+
+    def remove_party(self, room_id: str, party: Party, activity: Activity) -> None:
+        delete = {
+            "Delete": {
+                "Key": room_key(room_id, f"PARTY#{party.email}"),
+                "ConditionExpression": "#role = :was",
+                "ExpressionAttributeNames": {"#role": "role"},
+                "ExpressionAttributeValues": {":was": {"S": party.role.value}},
+            }
+        }
+        delta = -int(party.role is Role.OWNER)
+        self._change(room_id, delete, activity, conflict=f"{party.email}'s role changed meanwhile", owners_delta=delta)
 
     def add_vessel(self, room_id: str, vessel: Vessel, activity: Activity) -> None:
         item = {**room_key(room_id, f"VESSEL#{vessel.imo}"), **to_dynamo({"entity": "vessel", **vessel.model_dump()})}
@@ -155,9 +184,8 @@ class RoomRepository(Repository):
         }
         self._change(room_id, {"Put": {"Item": item}}, activity)
 
-    def append_activity(self, room_id: str, activity: Activity) -> None:
-        put = log_put(self.table_name, room_id, activity)["Put"]
-        self.dynamodb.put_item(TableName=put["TableName"], Item=put["Item"])
+    def append_audit(self, room_id: str, activity: Activity) -> None:
+        self.dynamodb.put_item(TableName=self.table_name, Item=log_item(room_id, activity))
 
     # ---------------------------------------------------------------- helpers
 
@@ -165,15 +193,40 @@ class RoomRepository(Repository):
         extra = {"GSI1PK": f"USER#{party.email}", "GSI1SK": f"ROOM#{room_id}", "entity": "party"}
         return {**room_key(room_id, f"PARTY#{party.email}"), **to_dynamo({**extra, **party.model_dump(mode="json")})}
 
-    def _change(self, room_id: str, operation: dict, activity: Activity, conflict: str = "", missing: str = "") -> None:
+    def _log_puts(self, room_id: str, activity: Activity) -> list[dict]:
+        """A change to the room's data goes to the activity log and to the changes a report prints."""
+        changes = {**log_item(room_id, activity), "PK": {"S": f"ROOMCHANGES#{room_id}"}}
+        return [
+            {"Put": {"TableName": self.table_name, "Item": item}} for item in (log_item(room_id, activity), changes)
+        ]
+
+    def _change(
+        self,
+        room_id: str,
+        operation: dict,
+        activity: Activity,
+        conflict: str = "",
+        missing: str = "",
+        owners_delta: int = 0,
+    ) -> None:
+        """One change to a room's data, in one transaction with the room's `updated_at` and
+        `version`, its owner count and its activity. The activity line's id is the transaction's
+        ClientRequestToken, so a retry of a write that succeeded is recognized as the same write."""
         ((kind, body),) = operation.items()
+        expression, condition = "SET updated_at = :at ADD version :one", "attribute_exists(PK)"
+        values = {":at": {"S": activity.at}, ":one": {"N": "1"}}
+        if owners_delta:
+            expression += ", owners :owners"
+            values[":owners"] = {"N": str(owners_delta)}
+            if owners_delta < 0:
+                condition += " AND owners > :one"
         touch = {
             "Update": {
                 "TableName": self.table_name,
                 "Key": room_key(room_id),
-                "UpdateExpression": "SET updated_at = :at ADD version :one",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":at": {"S": activity.at}, ":one": {"N": "1"}},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
             }
         }
         try:
@@ -181,13 +234,16 @@ class RoomRepository(Repository):
                 TransactItems=[
                     {kind: {"TableName": self.table_name, **body}},
                     touch,
-                    log_put(self.table_name, room_id, activity),
-                ]
+                    *self._log_puts(room_id, activity),
+                ],
+                ClientRequestToken=activity.id,
             )
         except ClientError as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise (Conflict(conflict) if conflict else NotFound(missing)) from None
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                if owners_delta < 0 and self.get_room(room_id):
+                    raise Conflict("a room keeps at least one owner: make another party owner first") from None
                 raise NotFound("room not found") from None
             raise

@@ -93,15 +93,26 @@ class SnapshotRepository(Repository):
         return [Snapshot.model_validate(record(item)) for item in items], next_cursor
 
     def delete(self, snapshot: Snapshot, audit: Activity) -> None:
+        """The record and its audit line at once; the audit line's id is the ClientRequestToken,
+        so a retry of a delete that succeeded is recognized as the same delete, not a 404."""
         try:
-            self.dynamodb.delete_item(
-                TableName=self.table_name, Key=snapshot_key(snapshot.id), ConditionExpression="attribute_exists(PK)"
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": snapshot_key(snapshot.id),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table_name, "Item": log_item(snapshot.room_id, audit)}},
+                ],
+                ClientRequestToken=audit.id,
             )
         except ClientError as error:
             if is_condition_failure(error):
                 raise NotFound("snapshot not found") from None
             raise
-        self.batch_put([log_item(snapshot.room_id, audit)])
 
     def cancel(self, snapshot: Snapshot, audit: Activity) -> Snapshot:
         """pending | running → cancelled. A renderer still working on it finds out at its next
@@ -151,11 +162,12 @@ class SnapshotRepository(Repository):
             values={":running": TaskStatus.RUNNING},
         )
 
-    def release(self, snapshot_id: str, error: str) -> None:
-        """Gives the lease back after a transient failure, so the retry need not wait for it."""
+    def release(self, snapshot_id: str, last_error: str, stage: str) -> None:
+        """Gives the lease back after a failure, so the retry need not wait for it. `stage` is for
+        users; `last_error` is internal (for operators), never shown in the task."""
         self._update(
             snapshot_id,
-            {"lease_until": 0, "last_error": error, "stage": f"Retrying after: {error}"[:300], "GSI2SK": utc_now()},
+            {"lease_until": 0, "last_error": last_error[:1000], "stage": stage, "GSI2SK": utc_now()},
             condition="task_status = :running",
             values={":running": TaskStatus.RUNNING},
         )
@@ -277,5 +289,15 @@ class SnapshotRepository(Repository):
             if not is_condition_failure(error):
                 raise
             old = item_on_condition_failure(error)
-            return Update(applied=False, snapshot=Snapshot.model_validate(record(old)) if old else None)
+            if old is None:
+                return Update(applied=False, snapshot=None)
+            return Update(applied=_holds(old, fields, remove), snapshot=Snapshot.model_validate(record(old)))
         return Update(applied=True, snapshot=Snapshot.model_validate(record(item)))
+
+
+def _holds(item: dict, fields: dict[str, Any], removed: tuple[str, ...]) -> bool:
+    """Whether the item already holds what an update writes: then the update's condition failed
+    because its own earlier attempt succeeded (botocore retries a write whose answer was lost).
+    Every update writes a fresh timestamp or lease, so another writer never matches by chance."""
+    written = to_dynamo(fields)
+    return all(item.get(name) == value for name, value in written.items()) and not any(n in item for n in removed)
