@@ -1,0 +1,34 @@
+"""What a report reads of a room's activity: its data changes only, never the audit lines that
+every download, create, cancel and delete appends."""
+
+from roomsnap.ids import new_id
+from roomsnap.models import Activity, Vessel, utc_now
+
+from tests.integration.builders import new_room
+
+
+def test_reading_a_room_for_a_report_does_not_read_its_audit_lines(parts, aws):
+    # Given a room with one change to its data and many downloads
+    rooms, (resources, endpoint) = parts["rooms"], aws
+    room_id = new_room(parts)
+    vessel = Vessel(name="MT A", imo="9074729", vessel_type="tanker", flag="MT", added_at=utc_now())
+    rooms.add_vessel(room_id, vessel, Activity(id=new_id(), at=utc_now(), actor="o@x.io", action="vessel.added"))
+    for _ in range(50):
+        audit = Activity(id=new_id(), at=utc_now(), actor="v@x.io", action="snapshot.downloaded", category="audit")
+        rooms.append_audit(room_id, audit)
+
+    # When the report's changes are read
+    changes = rooms.room_changes(room_id)
+    read = endpoint.client("dynamodb").query(
+        TableName=resources["DataTable"],
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ROOMCHANGES#{room_id}"}},
+        Select="COUNT",
+    )
+
+    # Then they are the room's creation and the vessel, and nothing else was read to find them
+    assert [change.action for change in changes] == ["room.created", "vessel.added"]
+    assert read["ScannedCount"] == 2
+    # While the activity log shows everything
+    entries, _ = rooms.list_activity(room_id, 100, None)
+    assert len(entries) == 52
