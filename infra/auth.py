@@ -15,9 +15,16 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-LOCAL_ISSUER = "https://room-snapshots.local/"
-LOCAL_AUDIENCE = "room-snapshots-local"
+LOCAL_AUDIENCE = "room-snapshots-local"  # the web app's client id at the development OIDC provider (infra.oidc)
 KEY_PATH = Path(__file__).resolve().parent.parent / ".local" / "jwt-signing-key.pem"
+
+
+def local_issuer(port: int) -> str:
+    """The development OIDC provider's issuer: served by the local stack itself, so a browser can reach it."""
+    return f"http://127.0.0.1:{port}/_local/oidc"
+
+
+LOCAL_ISSUER = local_issuer(3000)  # `make run`'s, and `make token`'s without PORT
 
 
 class Unauthorized(Exception):
@@ -68,6 +75,7 @@ class SigningKey:
             "aud": audience,
             "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email.lower()}")),
             "email": email,
+            "email_verified": True,
             "iat": now,
             "exp": now + ttl,
             "token_use": "id",
