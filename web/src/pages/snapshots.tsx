@@ -139,11 +139,11 @@ function SnapshotItem({ snapshot, can, onChange, onDelete }: ItemProps) {
         {sections.length ? `, ${sections.join(", ")}` : ""}
         {snapshot.status === "completed" && ` · ${formatBytes(snapshot.file_size)}`}
       </p>
-      {generating && (
+      {(generating || task?.status === "completed") && (
         <div class="progress">
           <progress max={100} value={progress} aria-label={`Progress of ${snapshot.title}`} />
           <span aria-live="polite">
-            {progress} % · {task?.stage ?? "Waiting for news of the task"}
+            {progress} % · {task?.stage ?? "Requested"}
           </span>
         </div>
       )}
