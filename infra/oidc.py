@@ -249,7 +249,7 @@ def _page(status: int, title: str, body: str) -> Response:
   .problem {{ color: #8a1c1c; }}
 </style></head>
 <body>
-<div class="banner" role="note">Development only: a local stand-in for the identity provider. Never deploy it.</div>
+<header class="banner">Development only: a local stand-in for the identity provider. Never deploy it.</header>
 <main><h1>{title}</h1>{body}</main>
 </body></html>"""
     headers = [("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store")]

@@ -53,11 +53,16 @@ class Problems:
     def watch(self, page) -> None:
         page.on("console", lambda message: message.type == "error" and self.seen.append(f"console: {message.text}"))
         page.on("pageerror", lambda error: self.seen.append(f"exception: {error}"))
-        page.on("requestfailed", lambda request: self.seen.append(f"failed: {request.method} {request.url}"))
+        page.on("requestfailed", self._failed)
         page.on(
             "response",
             lambda response: response.status >= 400 and self.seen.append(f"{response.status}: {response.url}"),
         )
+
+    def _failed(self, request) -> None:
+        # A load that a navigation of the test's own (page.goto) cut short failed nobody.
+        if request.failure != "net::ERR_ABORTED":
+            self.seen.append(f"failed: {request.method} {request.url} ({request.failure})")
 
 
 @dataclass
@@ -81,6 +86,7 @@ def sign_in(stack, browser):
         page.goto(f"{stack.base_url}/_local/sign-in?email={email}{'&admin=1' if admin else ''}")
         page.wait_for_url(f"{stack.base_url}/")
         page.get_by_role("heading", name=re.compile("^(My|All) rooms$")).wait_for()
+        page.wait_for_load_state("networkidle")  # the rooms list is in: a test's next goto aborts nothing
         return Session(page, problems, email)
 
     yield open_session

@@ -53,11 +53,42 @@ def tab_through(page, limit: int) -> list[dict]:
             """() => {
               const element = document.activeElement;
               const style = getComputedStyle(element);
+              // Focus inside a date input but not on it is on its calendar button, ringed by the browser itself.
+              const onCalendarButton = /^(date|datetime-local)$/.test(element.type) && !element.matches(':focus');
+              const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
               return {id: element.dataset.keyboardId ?? null, tag: element.tagName.toLowerCase(),
-                      outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2};
+                      outline: onCalendarButton || outlined};
             }"""
         )
         if stop["tag"] == "body":
             break
         stops.append(stop)
     return stops
+
+
+def tab_to(page, selector: str, text: str | None = None, limit: int = 200) -> None:
+    """Presses Tab until the focused element matches the selector (and has this text), as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "([selector, text]) => document.activeElement.matches(selector) &&"
+            " (text === null || document.activeElement.textContent === text)",
+            [selector, text],
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector} {text or ''}")
+
+
+def seed_room(api, owner: str, title: str, viewer: str | None = None) -> tuple[str, dict]:
+    """A room with a party, a vessel, a document, an approval and a completed snapshot, made through the API."""
+    client = api(owner)
+    room_id = client.create_room(title)["id"]
+    if viewer:
+        client.add(room_id, "parties", {"email": viewer, "company": "Vetting Ltd", "role": "viewer"})
+    vessel = {"name": "MT Seawise", "imo": "9074729", "vessel_type": "crude tanker", "flag": "MT"}
+    client.add(room_id, "vessels", vessel)
+    client.add(room_id, "documents", {"name": "Q88", "document_type": "questionnaire", "status": "uploaded"})
+    client.add(room_id, "approvals", {"status": "approved", "comment": "Mooring plan checked"})
+    snapshot = client.create_snapshot(room_id, "Seeded snapshot")
+    client.wait_for_task(snapshot["task_id"])
+    return room_id, snapshot

@@ -88,11 +88,14 @@ export function Loading({ what }: { what: string }) {
  * each takes its initial value again). */
 export function Form(props: {
   title: string;
+  /** Of the form's own heading: 3 inside a section with its own heading, 2 where the form stands alone. */
+  level?: 2 | 3;
   submit: string;
   onSubmit: (data: FormData) => Promise<unknown>;
   children: ComponentChildren;
 }) {
   const [round, setRound] = useState(0);
+  const Heading = props.level === 2 ? "h2" : "h3";
   const { run, busy, error } = useAction(async (form: HTMLFormElement) => {
     await props.onSubmit(new FormData(form));
     setRound((count) => count + 1);
@@ -106,7 +109,7 @@ export function Form(props: {
         void run(event.currentTarget as HTMLFormElement);
       }}
     >
-      <h3>{props.title}</h3>
+      <Heading>{props.title}</Heading>
       <div class="fields" key={round}>
         {props.children}
       </div>

@@ -40,6 +40,7 @@ export function RoomsPage({ me }: { me: Me }) {
       <section class="card">
         <Form
           title="Create a room"
+          level={2}
           submit="Create room"
           onSubmit={async (data) => {
             const room = await api.createRoom({

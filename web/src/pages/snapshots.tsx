@@ -23,6 +23,7 @@ export function Snapshots({ roomId, can }: { roomId: string; can: Can }) {
         <section class="card">
           <Form
             title="Create a snapshot"
+            level={2}
             submit="Create snapshot"
             onSubmit={async (data) => {
               const snapshot = await api.createSnapshot(roomId, {
