@@ -10,6 +10,22 @@ export interface Line {
   values: (number | null)[];
 }
 
+const TIME = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+const DAY_TIME = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZone: "UTC",
+});
+
+/** Tick labels in UTC, as every time on the page is: "06:00", or "1 Dec, 06:00" over more than a day. */
+function tickLabel(seconds: number[]): (tick: number) => string {
+  const format = seconds.length && seconds[seconds.length - 1] - seconds[0] > 86_400 ? DAY_TIME : TIME;
+  return (tick) => format.format(new Date(tick * 1000));
+}
+
 export function TimeChart(props: { title: string; unit: string; times: string[]; lines: Line[] }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -19,9 +35,9 @@ export function TimeChart(props: { title: string; unit: string; times: string[];
       {
         width: Math.max(element.clientWidth, 280),
         height: 220,
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
         series: [{}, ...props.lines.map((line) => ({ label: line.label, stroke: line.color, width: 2, spanGaps: true }))],
-        axes: [{}, { label: props.unit }],
+        scales: { y: { range: (_chart, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [{ values: (_chart, ticks) => ticks.map(tickLabel(seconds)) }, { label: props.unit }],
         legend: { live: false },
       },
       [seconds, ...props.lines.map((line) => line.values)],

@@ -72,7 +72,9 @@ function Figures({ summary }: { summary: MetricsSummary }) {
     <>
       <section class="tiles" aria-label="Key figures">
         <Tile label="Snapshots generated" value={String(generation.total_generations)} />
-        <Tile label="Generation time p50 / p95 / p99" value={[generation.statistics.median, generation.statistics.p95, generation.statistics.p99].map(ms).join(" / ")} />
+        <Tile label="Generation time p50" value={ms(generation.statistics.median)} />
+        <Tile label="Generation time p95" value={ms(generation.statistics.p95)} />
+        <Tile label="Generation time p99" value={ms(generation.statistics.p99)} />
         <Tile label="Cache hit rate" value={`${generation.cache_hit_rate_percent} %`} />
         <Tile label="Failed / cancelled" value={`${generation.failed_count} / ${generation.cancelled_count}`} />
         <Tile label="Render queue (waiting / in flight)" value={`${queue.render_queue.visible} / ${queue.render_queue.in_flight}`} />
@@ -149,6 +151,7 @@ function Operations({ summary, reload }: { summary: MetricsSummary; reload: () =
     setRetried((done) => [...done, failure.task_id]);
   });
   const failures = summary.recent_failures;
+  const parked = summary.queue.dead_letter_queue.visible;
   return (
     <>
       <section class="card" aria-labelledby="failures-heading">
@@ -156,7 +159,7 @@ function Operations({ summary, reload }: { summary: MetricsSummary; reload: () =
         {failures === undefined ? (
           <p class="muted">This server does not list recent failures yet.</p>
         ) : (
-          <Table caption="Recent failures" head={["When", "Room", "Reason", ""]} empty="No failures in this period.">
+          <Table caption="Recent failures" head={["When", "Room", "Reason", "Action"]} empty="No failures in this period.">
             {failures.map((failure) => (
               <tr key={failure.task_id}>
                 <td>{formatTime(failure.at)}</td>
@@ -182,8 +185,8 @@ function Operations({ summary, reload }: { summary: MetricsSummary; reload: () =
       <section class="card" aria-labelledby="dlq-heading">
         <h2 id="dlq-heading">Dead-letter queue</h2>
         <p>
-          {summary.queue.dead_letter_queue.visible} message(s) parked after their last delivery. Redriving moves them
-          back to the render queue.
+          {parked === 1 ? "1 message is" : `${parked} messages are`} parked after their last delivery. Redriving
+          moves them back to the render queue.
         </p>
         <button type="button" onClick={() => void redrive.run()} aria-busy={redrive.busy}>
           Redrive dead-letter queue

@@ -199,7 +199,7 @@ function Deliveries({ roomId, webhookId }: { roomId: string; webhookId: string }
       {log.items && (
         <Table
           caption="Deliveries"
-          head={["When", "Event", "Attempt", "Result", "Time", "Next attempt", ""]}
+          head={["When", "Event", "Attempt", "Result", "Time", "Next attempt", "Action"]}
           empty="Nothing delivered yet."
         >
           {log.items.map((delivery) => (
