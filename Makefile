@@ -7,7 +7,7 @@ PORT ?= 3000
 .PHONY: run test token fire bench lint sam-check openapi clean web browser-deps
 
 # The web app's inputs: a build runs again only when one of them changes.
-WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,10 @@ browser-deps: $(VENV)/.installed
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 # cfn-lint with our own rules (cfn_rules/): log groups with retention, DLQs, no IAM wildcards,
-# a private TLS-only bucket.
-lint: $(VENV)/.installed
+# a private TLS-only bucket; and the web app's formatting (prettier).
+lint: $(VENV)/.installed web/node_modules/.package-lock.json
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_rules
+	cd web && npm run --silent lint
 
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
 # each function's build holds what it imports and nothing it does not.

@@ -44,7 +44,11 @@ export function token(): string | null {
 function me(user: User): Me {
   const claims = user.profile as Record<string, unknown>;
   const groups = [claims["cognito:groups"], claims.groups].flat().filter((group) => typeof group === "string");
-  return { email: String(claims.email ?? "").toLowerCase(), isAdmin: groups.includes(adminGroup), token: user.id_token ?? "" };
+  return {
+    email: String(claims.email ?? "").toLowerCase(),
+    isAdmin: groups.includes(adminGroup),
+    token: user.id_token ?? "",
+  };
 }
 
 export async function currentUser(): Promise<Me | null> {

@@ -10,7 +10,12 @@ export interface Line {
   values: (number | null)[];
 }
 
-const TIME = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+const TIME = new Intl.DateTimeFormat("en-GB", {
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZone: "UTC",
+});
 const DAY_TIME = new Intl.DateTimeFormat("en-GB", {
   day: "numeric",
   month: "short",
@@ -35,7 +40,10 @@ export function TimeChart(props: { title: string; unit: string; times: string[];
       {
         width: Math.max(element.clientWidth, 280),
         height: 220,
-        series: [{}, ...props.lines.map((line) => ({ label: line.label, stroke: line.color, width: 2, spanGaps: true }))],
+        series: [
+          {},
+          ...props.lines.map((line) => ({ label: line.label, stroke: line.color, width: 2, spanGaps: true })),
+        ],
         scales: { y: { range: (_chart, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [{ values: (_chart, ticks) => ticks.map(tickLabel(seconds)) }, { label: props.unit }],
         legend: { live: false },

@@ -14,7 +14,11 @@ export function ActivityLog({ roomId }: { roomId: string }) {
       </div>
       {!log.items && !log.error && <Loading what="the activity" />}
       {log.items && (
-        <Table caption="Activity" head={["When", "Who", "What", "Detail"]} empty="Nothing has happened in this room yet.">
+        <Table
+          caption="Activity"
+          head={["When", "Who", "What", "Detail"]}
+          empty="Nothing has happened in this room yet."
+        >
           {log.items.map((entry) => (
             <tr key={entry.id}>
               <td>{formatTime(entry.at)}</td>

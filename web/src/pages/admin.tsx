@@ -77,25 +77,38 @@ function Figures({ summary }: { summary: MetricsSummary }) {
         <Tile label="Generation time p99" value={ms(generation.statistics.p99)} />
         <Tile label="Cache hit rate" value={`${generation.cache_hit_rate_percent} %`} />
         <Tile label="Failed / cancelled" value={`${generation.failed_count} / ${generation.cancelled_count}`} />
-        <Tile label="Render queue (waiting / in flight)" value={`${queue.render_queue.visible} / ${queue.render_queue.in_flight}`} />
-        <Tile label="Dead-letter queue" value={String(queue.dead_letter_queue.visible)} alert={queue.dead_letter_queue.visible > 0} />
+        <Tile
+          label="Render queue (waiting / in flight)"
+          value={`${queue.render_queue.visible} / ${queue.render_queue.in_flight}`}
+        />
+        <Tile
+          label="Dead-letter queue"
+          value={String(queue.dead_letter_queue.visible)}
+          alert={queue.dead_letter_queue.visible > 0}
+        />
         <Tile label="Oldest unfinished task" value={`${Math.round(queue.oldest_unfinished_task_age_seconds)} s`} />
       </section>
       <section class="card" aria-labelledby="layers-heading">
         <h2 id="layers-heading">Where PDFs came from</h2>
-        <Table caption="Snapshots by cache layer" head={["Layer", "Snapshots", "Share"]} empty="No snapshots in this period.">
-          {total ? layers.map(([layer, count]) => (
-            <tr key={layer}>
-              <td>{layer === "rendered" ? "rendered (cache miss)" : `${layer} cache`}</td>
-              <td>{count}</td>
-              <td>
-                <span class="share">
-                  <span class="share-bar" style={{ width: `${(100 * count) / total}%` }} />
-                </span>
-                {Math.round((100 * count) / total)} %
-              </td>
-            </tr>
-          )) : []}
+        <Table
+          caption="Snapshots by cache layer"
+          head={["Layer", "Snapshots", "Share"]}
+          empty="No snapshots in this period."
+        >
+          {total
+            ? layers.map(([layer, count]) => (
+                <tr key={layer}>
+                  <td>{layer === "rendered" ? "rendered (cache miss)" : `${layer} cache`}</td>
+                  <td>{count}</td>
+                  <td>
+                    <span class="share">
+                      <span class="share-bar" style={{ width: `${(100 * count) / total}%` }} />
+                    </span>
+                    {Math.round((100 * count) / total)} %
+                  </td>
+                </tr>
+              ))
+            : []}
         </Table>
       </section>
     </>
@@ -159,7 +172,11 @@ function Operations({ summary, reload }: { summary: MetricsSummary; reload: () =
         {failures === undefined ? (
           <p class="muted">This server does not list recent failures yet.</p>
         ) : (
-          <Table caption="Recent failures" head={["When", "Room", "Reason", "Action"]} empty="No failures in this period.">
+          <Table
+            caption="Recent failures"
+            head={["When", "Room", "Reason", "Action"]}
+            empty="No failures in this period."
+          >
             {failures.map((failure) => (
               <tr key={failure.task_id}>
                 <td>{formatTime(failure.at)}</td>
@@ -185,8 +202,8 @@ function Operations({ summary, reload }: { summary: MetricsSummary; reload: () =
       <section class="card" aria-labelledby="dlq-heading">
         <h2 id="dlq-heading">Dead-letter queue</h2>
         <p>
-          {parked === 1 ? "1 message is" : `${parked} messages are`} parked after their last delivery. Redriving
-          moves them back to the render queue.
+          {parked === 1 ? "1 message is" : `${parked} messages are`} parked after their last delivery. Redriving moves
+          them back to the render queue.
         </p>
         <button type="button" onClick={() => void redrive.run()} aria-busy={redrive.busy}>
           Redrive dead-letter queue

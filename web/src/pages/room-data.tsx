@@ -42,7 +42,11 @@ function Parties({ room, me, can, reload }: Props) {
   return (
     <section class="card" aria-labelledby="parties-heading">
       <h2 id="parties-heading">Parties</h2>
-      <Table caption="Parties" head={["Email", "Company", "Role", "Added", ...(can("manageParties") ? ["Change"] : [])]} empty="No parties.">
+      <Table
+        caption="Parties"
+        head={["Email", "Company", "Role", "Added", ...(can("manageParties") ? ["Change"] : [])]}
+        empty="No parties."
+      >
         {room.parties.map((party) => (
           <tr key={party.email}>
             <td>{party.email}</td>
@@ -98,7 +102,17 @@ function Parties({ room, me, can, reload }: Props) {
   );
 }
 
-function PartyControls({ roomId, party, roles, reload }: { roomId: string; party: Party; roles: Role[]; reload: () => Promise<void> }) {
+function PartyControls({
+  roomId,
+  party,
+  roles,
+  reload,
+}: {
+  roomId: string;
+  party: Party;
+  roles: Role[];
+  reload: () => Promise<void>;
+}) {
   const [role, setRole] = useState<Role>(party.role);
   const change = useAction(async (work: () => Promise<unknown>) => {
     await work();
@@ -122,7 +136,8 @@ function PartyControls({ roomId, party, roles, reload }: { roomId: string; party
         type="button"
         class="danger"
         onClick={() => {
-          if (confirm(`Remove ${party.email} from this room?`)) void change.run(() => api.removeParty(roomId, party.email));
+          if (confirm(`Remove ${party.email} from this room?`))
+            void change.run(() => api.removeParty(roomId, party.email));
         }}
       >
         Remove<span class="visually-hidden"> {party.email}</span>
@@ -190,7 +205,10 @@ function Vessels({ room, can, reload }: Props) {
 }
 
 /** "expired" or "expires in N days" when within the warning window; days are whole UTC days. */
-export function expiryFlag(expiresOn: string | null, today = new Date()): { text: string; level: "expired" | "soon" } | null {
+export function expiryFlag(
+  expiresOn: string | null,
+  today = new Date(),
+): { text: string; level: "expired" | "soon" } | null {
   if (!expiresOn) return null;
   const todayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   const days = Math.round((Date.parse(`${expiresOn}T00:00:00Z`) - todayUtc) / 86_400_000);
@@ -281,7 +299,15 @@ function Documents({ room, can, reload }: Props) {
   );
 }
 
-function DocumentStatusControl({ roomId, document, reload }: { roomId: string; document: RoomDocument; reload: () => Promise<void> }) {
+function DocumentStatusControl({
+  roomId,
+  document,
+  reload,
+}: {
+  roomId: string;
+  document: RoomDocument;
+  reload: () => Promise<void>;
+}) {
   const [status, setStatus] = useState(document.status);
   const save = useAction(async () => {
     await api.setDocumentStatus(roomId, document.id, status);

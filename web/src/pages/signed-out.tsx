@@ -7,13 +7,18 @@ export function SignedOut({ problem }: { problem?: string }) {
   return (
     <main id="main" class="signed-out">
       <h1>Room Snapshots</h1>
-      <p>Auditable PDF snapshots of ship-to-ship operation rooms: parties, vessels, documents, approvals and activity.</p>
+      <p>
+        Auditable PDF snapshots of ship-to-ship operation rooms: parties, vessels, documents, approvals and activity.
+      </p>
       {problem && (
         <p class="error" role="alert">
           {problem}
         </p>
       )}
-      <button type="button" onClick={() => void signIn(location.pathname === "/auth/callback" ? "/" : location.pathname)}>
+      <button
+        type="button"
+        onClick={() => void signIn(location.pathname === "/auth/callback" ? "/" : location.pathname)}
+      >
         Sign in
       </button>
     </main>

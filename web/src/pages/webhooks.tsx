@@ -25,7 +25,9 @@ export function Webhooks({ roomId }: { roomId: string }) {
         <h2 id="webhooks-heading">Webhooks</h2>
         {hooks.loading && !hooks.data && <Loading what="webhooks" />}
         <ErrorNote error={hooks.error} />
-        {hooks.data?.length === 0 && <p class="muted">No webhooks yet: add one below to tell another system about snapshots.</p>}
+        {hooks.data?.length === 0 && (
+          <p class="muted">No webhooks yet: add one below to tell another system about snapshots.</p>
+        )}
         <ul class="webhooks">
           {hooks.data?.map((hook) => (
             <WebhookItem
@@ -60,7 +62,8 @@ export function Webhooks({ roomId }: { roomId: string }) {
             <legend>Events</legend>
             {EVENTS.map((event) => (
               <label class="check">
-                <input type="checkbox" name="events" value={event} defaultChecked={event.startsWith("snapshot.")} /> {event}
+                <input type="checkbox" name="events" value={event} defaultChecked={event.startsWith("snapshot.")} />{" "}
+                {event}
               </label>
             ))}
           </fieldset>
@@ -102,7 +105,12 @@ function SecretOnce({ url, secret, onDone }: { url: string; secret: string; onDo
   );
 }
 
-function WebhookItem(props: { roomId: string; hook: Webhook; reload: () => Promise<void>; onSecret: (secret: string) => void }) {
+function WebhookItem(props: {
+  roomId: string;
+  hook: Webhook;
+  reload: () => Promise<void>;
+  onSecret: (secret: string) => void;
+}) {
   const { roomId, hook, reload } = props;
   const [showDeliveries, setShowDeliveries] = useState(false);
   const [note, setNote] = useState("");
@@ -114,7 +122,9 @@ function WebhookItem(props: { roomId: string; hook: Webhook; reload: () => Promi
     <li class="webhook">
       <div class="snapshot-head">
         <h3>{hook.url}</h3>
-        <span class={`status ${hook.enabled ? "completed" : "cancelled"}`}>{hook.enabled ? "enabled" : "disabled"}</span>
+        <span class={`status ${hook.enabled ? "completed" : "cancelled"}`}>
+          {hook.enabled ? "enabled" : "disabled"}
+        </span>
       </div>
       <p class="muted">
         {hook.events.join(", ")}
