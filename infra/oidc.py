@@ -17,7 +17,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -111,8 +110,7 @@ class DevelopmentOidcProvider:
         return Response(302, [("location", "/sign-in"), ("set-cookie", cookie), ("cache-control", "no-store")], b"")
 
     def _take_pre_approved(self, request: Request) -> Login | None:
-        cookie = SimpleCookie(request.joined_headers().get("cookie", ""))
-        ticket = cookie[LOGIN_COOKIE].value if LOGIN_COOKIE in cookie else None
+        ticket = _cookie(request.joined_headers().get("cookie", ""), LOGIN_COOKIE)
         with self._lock:
             login, expires = self._logins.pop(ticket, (None, 0.0)) if ticket else (None, 0.0)
         return login if login and expires > time.monotonic() else None
@@ -216,6 +214,15 @@ class DevelopmentOidcProvider:
 def _login(email: str, admin: str) -> Login | None:
     email = email.strip().lower()
     return Login(email, admin.lower() in ("1", "true", "on")) if EMAIL.match(email) and len(email) <= 254 else None
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """One cookie's value; read by hand, as http.cookies gives up on a whole header for one odd cookie."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
 
 
 def _redirect(uri: str, **params: str) -> Response:
