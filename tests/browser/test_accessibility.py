@@ -94,7 +94,6 @@ def test_axe_finds_no_critical_violation_on_any_page(stack, browser, sign_in, ap
         page.get_by_role("heading", name=heading, exact=True).wait_for()
         page.wait_for_load_state("networkidle")
         found[name] = axe_violations(page)
-        if name == "dashboard":
-            screenshot(page, "dashboard")
+        screenshot(page, f"admin-{name.replace(' ', '-')}")
 
     assert {name: violations for name, violations in found.items() if violations} == {}

@@ -12,7 +12,7 @@ export function RoomsPage({ me }: { me: Me }) {
   return (
     <>
       <h1>{me.isAdmin ? "All rooms" : "My rooms"}</h1>
-      <section aria-labelledby="rooms-heading">
+      <section class="card" aria-labelledby="rooms-heading">
         <h2 id="rooms-heading" class="visually-hidden">
           Rooms
         </h2>
