@@ -66,11 +66,10 @@ class LocalStack:
                 for mapping in mappings_from_template(self.template)
             ]
             jwks = self._signing_key.jwks()
-            web_app = self._web_app()
+            admin_group = self.template.parameters.get("AdminGroup", "admin")
+            web_app = self._web_app(admin_group)
             self.serves_web_app = web_app is not None
-            oidc = DevelopmentOidcProvider(
-                self.issuer, LOCAL_AUDIENCE, self._signing_key, self.template.parameters.get("AdminGroup", "admin")
-            )
+            oidc = DevelopmentOidcProvider(self.issuer, LOCAL_AUDIENCE, self._signing_key, admin_group)
             self._http.serve(
                 routes_from_template(self.template, jwks, self.issuer),
                 self.runtime.invoke,
@@ -86,13 +85,14 @@ class LocalStack:
             self.stop()
             raise
 
-    def _web_app(self) -> WebApp | None:
+    def _web_app(self, admin_group: str) -> WebApp | None:
         dist = self.template.root / "web" / "dist"
         if not (dist / "index.html").is_file():
             if (self.template.root / "web").is_dir():
                 log.warning("%s is not built (make web): the web app is not served", dist)
             return None
-        return WebApp(dist, {"oidc": {"authority": self.issuer, "client_id": LOCAL_AUDIENCE}})
+        config = {"oidc": {"authority": self.issuer, "client_id": LOCAL_AUDIENCE}, "admin_group": admin_group}
+        return WebApp(dist, config)
 
     def __enter__(self) -> LocalStack:
         return self
