@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean
+.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps
+
+# The web app's inputs: a build runs again only when one of them changes.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +15,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/r
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed web
 	PORT=$(PORT) $(PY) -m infra run
 
-test: $(VENV)/.installed lint sam-check
+test: $(VENV)/.installed web browser-deps lint sam-check
 	$(PY) -m pytest -q tests
 
 # The bottom of the pyramid alone: the services against in-memory fakes, the report, the local
@@ -24,11 +27,12 @@ test-unit: $(VENV)/.installed
 	$(PY) -m pytest -q -m unit tests
 
 # cfn-lint with our own rules (cfn_rules/: log groups with retention, DLQs, no IAM wildcards, a
-# private TLS-only bucket), ruff (lint and format) and mypy. Each function is type-checked on its
+# private TLS-only bucket), ruff (lint and format), mypy, and the web app's formatting (prettier). Each function is type-checked on its
 # own, with its code root on the path as Lambda has it (every function has a `handler` module).
 FUNCTIONS := $(notdir $(wildcard functions/*))
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed web/node_modules/.package-lock.json
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_rules
+	cd web && npm run --silent lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory lint-types
@@ -40,6 +44,22 @@ lint-types: $(VENV)/.installed
 		MYPYPATH=functions/$$function $(VENV)/bin/mypy functions/$$function || exit 1; \
 	done
 
+# The browser app (web/): npm ci from the lockfile, then a Vite build into web/dist, which the local stack serves.
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+# What the browser tests (tests/browser) drive: Debian's Chromium, as Playwright cannot download its own
+# browsers here; the playwright package itself comes with requirements-dev.txt.
+browser-deps: $(VENV)/.installed
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
 # each function's build holds what it imports and nothing it does not.
 sam-check:
@@ -47,11 +67,11 @@ sam-check:
 
 # Prints a development JWT and nothing else: make -s token EMAIL=someone@example.com [ADMIN=1]
 token: $(VENV)/.installed
-	@$(PY) -m infra token --email "$(EMAIL)" $(if $(ADMIN),--admin)
+	@PORT=$(PORT) $(PY) -m infra token --email "$(EMAIL)" $(if $(ADMIN),--admin)
 
 # Fires a schedule of the running stack now: make fire FUNCTION=CleanupFunction
 fire: $(VENV)/.installed
-	@$(PY) -m infra fire $(FUNCTION)
+	@PORT=$(PORT) $(PY) -m infra fire $(FUNCTION)
 
 # Regenerates docs/openapi.json from the code (a contract test fails while they differ).
 openapi: $(VENV)/.installed
@@ -61,4 +81,4 @@ bench: $(VENV)/.installed
 	$(PY) -m tests.bench
 
 clean:
-	rm -rf $(VENV) .venv-sam .local .aws-sam
+	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

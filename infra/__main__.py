@@ -1,4 +1,4 @@
-"""python -m infra run | token --email E [--admin] [--ttl S] | fire FUNCTION [EVENT]"""
+"""python -m infra run | token --email E [--admin] [--ttl S] [--port P] | fire FUNCTION [EVENT]"""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def run(args: argparse.Namespace) -> None:
         signal.signal(signum, lambda *_: stopping.set())
     with LocalStack(args.template, port=args.port) as stack:
         print(f"\nLocal stack on {stack.base_url} (AWS endpoint {stack.endpoint_url})")
+        if stack.serves_web_app:
+            print(f"Web app: {stack.base_url}/ (sign in with any email: a development OIDC provider)")
         for logical_id, physical_id in stack.resources.items():
             print(f"  {logical_id:<28} {physical_id}")
         print(
@@ -34,11 +36,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def token(args: argparse.Namespace) -> None:
-    from infra.auth import SigningKey
+    from infra.auth import SigningKey, local_issuer
 
     if not args.email.strip():
         sys.exit("an email is needed: make -s token EMAIL=someone@example.com")
-    print(SigningKey.load_or_create().mint(args.email, admin=args.admin, ttl=args.ttl))
+    print(SigningKey.load_or_create().mint(args.email, admin=args.admin, ttl=args.ttl, issuer=local_issuer(args.port)))
 
 
 def fire(args: argparse.Namespace) -> None:
@@ -61,6 +63,7 @@ def main() -> None:
     token_command.add_argument("--email", required=True)
     token_command.add_argument("--admin", action="store_true")
     token_command.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token_command.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)), help="of the stack")
     token_command.set_defaults(handler=token)
     fire_command = commands.add_parser("fire", help="fire a schedule of the running stack now")
     fire_command.add_argument("function")

@@ -15,12 +15,19 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-LOCAL_ISSUER = "https://room-snapshots.local/"
-LOCAL_AUDIENCE = "room-snapshots-local"
+LOCAL_AUDIENCE = "room-snapshots-local"  # the web app's client id at the development OIDC provider (infra.oidc)
 # Tokens valid for longer are refused, as IdPs cap them: Cognito issues ID and access tokens for
 # at most one day.
 MAX_TOKEN_LIFETIME_S = 24 * 3600
 KEY_PATH = Path(__file__).resolve().parent.parent / ".local" / "jwt-signing-key.pem"
+
+
+def local_issuer(port: int) -> str:
+    """The development OIDC provider's issuer: served by the local stack itself, so a browser can reach it."""
+    return f"http://127.0.0.1:{port}/_local/oidc"
+
+
+LOCAL_ISSUER = local_issuer(3000)  # `make run`'s, and `make token`'s without PORT
 
 
 class Unauthorized(Exception):

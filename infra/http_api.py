@@ -92,7 +92,7 @@ def _http_apis(template: Template) -> list[str | None]:
     return [*template.resources_of_type("AWS::Serverless::HttpApi"), None]
 
 
-def local_issuer_parameters(template: Template) -> dict[str, str]:
+def local_issuer_parameters(template: Template, issuer: str = LOCAL_ISSUER) -> dict[str, str]:
     """Template parameters feeding a JWT authorizer's issuer or audience, set to the local development issuer.
 
     Locally every JWT authorizer checks tokens of the development key (infra.auth), so these parameters
@@ -102,7 +102,7 @@ def local_issuer_parameters(template: Template) -> dict[str, str]:
     for api in _http_apis(template):
         for authorizer in _api_properties(template, api).get("Auth", {}).get("Authorizers", {}).values():
             configuration = authorizer.get("JwtConfiguration", {})
-            references = [(configuration.get("issuer"), LOCAL_ISSUER)]
+            references = [(configuration.get("issuer"), issuer)]
             references += [(audience, LOCAL_AUDIENCE) for audience in configuration.get("audience", [])]
             for value, local in references:
                 if isinstance(value, dict) and value.get("Ref") in template.raw.get("Parameters", {}):
@@ -110,7 +110,7 @@ def local_issuer_parameters(template: Template) -> dict[str, str]:
     return values
 
 
-def routes_from_template(template: Template, jwks: dict[str, Any]) -> list[Route]:
+def routes_from_template(template: Template, jwks: dict[str, Any], issuer: str = LOCAL_ISSUER) -> list[Route]:
     routes = []
     for function in template.functions().values():
         for event in function.events_of_type("HttpApi").values():
@@ -123,7 +123,7 @@ def routes_from_template(template: Template, jwks: dict[str, Any]) -> list[Route
                 if "JwtConfiguration" not in settings:
                     raise ValueError(f"{function.logical_id}: only JWT authorizers run locally")
                 authorizer = JwtAuthorizer(
-                    LOCAL_ISSUER,
+                    issuer,
                     [LOCAL_AUDIENCE],
                     jwks,
                     settings.get("IdentitySource", "$request.header.Authorization"),
@@ -251,25 +251,38 @@ class Response:
 # ---------------------------------------------------------------------- server
 
 
-class HttpApi:
-    """Routes requests to functions; also serves the local extras under /_local/."""
+# A page of the local stack's own: its response, or None when the path is not one of its own.
+Page = Callable[[Request, str], Response | None]
 
-    def __init__(
+
+class HttpApi:
+    """Routes requests to functions; also serves the local extras under /_local/ and, at every other path
+    that no route takes (outside /api/), the web app, as CloudFront sends those to the web bucket."""
+
+    def __init__(self, port: int = 3000):
+        # Bound before anything else, so that the port, and with it the local issuer, is known when the
+        # template's parameters are resolved; requests wait in the listen backlog until serve().
+        self._server = _Server(port, self)
+        self.port = self._server.server_address[1]
+        self._thread: threading.Thread | None = None
+        # Invocations run beside the request thread, so a request can give up at API Gateway's timeout.
+        self._invocations = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="http-invoke")
+
+    def serve(
         self,
         routes: list[Route],
         invoke: Callable[[str, Any], Any],
         jwks: dict[str, Any],
         fire_schedule: Callable[[str, str | None], Any],
-        port: int = 3000,
-    ):
+        local_pages: list[Page] | None = None,
+        web_app: Callable[[Request, str], Response] | None = None,
+    ) -> None:
         self.routes = routes
         self._invoke = invoke
         self._jwks = jwks
         self._fire_schedule = fire_schedule
-        # Invocations run beside the request thread, so a request can give up at API Gateway's timeout.
-        self._invocations = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="http-invoke")
-        self._server = _Server(port, self)
-        self.port = self._server.server_address[1]
+        self._local_pages = local_pages or []
+        self._web_app = web_app
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -283,6 +296,8 @@ class HttpApi:
     def _route(self, request: Request, path: str, request_id: str) -> Response:
         found = find_route(self.routes, request.method, path)
         if found is None:
+            if self._web_app and not path.startswith("/api/"):
+                return self._web_app(request, path)
             return Response.json(404, {"message": "Not Found"})
         route, path_parameters = found
         claims = None
@@ -315,12 +330,16 @@ class HttpApi:
             except FunctionError as error:
                 return Response.json(500, error.error)
             return Response.json(200, {"function": parts[0], "result": result})
+        for page in self._local_pages:
+            if (response := page(request, path)) is not None:
+                return response
         return Response.json(404, {"message": "Not Found"})
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread:
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()
         self._invocations.shutdown(wait=False, cancel_futures=True)
 
 

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from infra.auth import SigningKey
+from infra.auth import LOCAL_AUDIENCE, SigningKey, local_issuer
 from infra.endpoint import Endpoint
 from infra.event_sources import SqsPoller, mappings_from_template
 from infra.http_api import HttpApi, local_issuer_parameters, routes_from_template
 from infra.logs import LogBook
+from infra.oidc import DevelopmentOidcProvider
 from infra.provision import provision
 from infra.runtime import Runtime
 from infra.schedules import Scheduler
 from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
+from infra.web import WebApp
+
+log = logging.getLogger("infra.stack")
 
 
 class LocalStack:
-    """Provisions the template's resources, then serves its HTTP API, SQS mappings, schedules and TTL.
+    """Provisions the template's resources, then serves its HTTP API, SQS mappings, schedules and TTL, the web
+    app built next to the template (web/dist) and a development OIDC provider for it.
 
     Note that moto keeps its state per process: stacks started in one process share their resources
     unless they are given different stack names (resource names start with the stack name).
@@ -39,8 +45,13 @@ class LocalStack:
         self.endpoint = Endpoint()
         try:
             self.endpoint_url = self.endpoint.url
+            self._http = HttpApi(port)
+            self.base_url = f"http://127.0.0.1:{self._http.port}"
+            self.issuer = local_issuer(self._http.port)
             self.template = Template(template_path, region=self.endpoint.region, stack_name=stack_name)
-            self.template.set_parameters({**local_issuer_parameters(self.template), **(parameter_overrides or {})})
+            self.template.set_parameters(
+                {**local_issuer_parameters(self.template, self.issuer), **(parameter_overrides or {})}
+            )
             self.resources = provision(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()
             self._logbook = LogBook()
@@ -55,16 +66,33 @@ class LocalStack:
                 for mapping in mappings_from_template(self.template)
             ]
             jwks = self._signing_key.jwks()
-            self._http = HttpApi(
-                routes_from_template(self.template, jwks), self.runtime.invoke, jwks, self._scheduler.fire, port
+            admin_group = self.template.parameters.get("AdminGroup", "admin")
+            web_app = self._web_app(admin_group)
+            self.serves_web_app = web_app is not None
+            oidc = DevelopmentOidcProvider(self.issuer, LOCAL_AUDIENCE, self._signing_key, admin_group)
+            self._http.serve(
+                routes_from_template(self.template, jwks, self.issuer),
+                self.runtime.invoke,
+                jwks,
+                self._scheduler.fire,
+                local_pages=[oidc],
+                web_app=web_app,
             )
-            self.base_url = f"http://127.0.0.1:{self._http.port}"
             self._background = [*pollers, self._ttl, *([self._scheduler] if start_schedules else [])]
             for part in self._background:
                 part.start()
         except BaseException:
             self.stop()
             raise
+
+    def _web_app(self, admin_group: str) -> WebApp | None:
+        dist = self.template.root / "web" / "dist"
+        if not (dist / "index.html").is_file():
+            if (self.template.root / "web").is_dir():
+                log.warning("%s is not built (make web): the web app is not served", dist)
+            return None
+        config = {"oidc": {"authority": self.issuer, "client_id": LOCAL_AUDIENCE}, "admin_group": admin_group}
+        return WebApp(dist, config)
 
     def __enter__(self) -> LocalStack:
         return self
@@ -74,7 +102,7 @@ class LocalStack:
 
     def mint_token(self, email: str, admin: bool = False, **claims: Any) -> str:
         """A development JWT the HTTP API accepts; extra claims are added or override the defaults."""
-        return self._signing_key.mint(email, admin, **claims)
+        return self._signing_key.mint(email, admin, issuer=self.issuer, **claims)
 
     def client(self, service: str):
         """A boto3 client for the stack's endpoint, with its region and credentials."""

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from infra.auth import LOCAL_ISSUER, SigningKey
+from infra.auth import SigningKey
 from infra.runtime import FunctionError, FunctionTimeout
 from infra.stack import LocalStack
 
@@ -53,13 +53,13 @@ def test_echo_route_gets_claims_path_parameters_and_function_environment(fixture
     claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
     assert claims["email"] == "ana@example.com"
     assert claims["cognito:groups"] == "[admin]"
-    assert claims["iss"] == LOCAL_ISSUER
+    assert claims["iss"] == fixture_stack.issuer
     assert isinstance(claims["exp"], str)
     assert response.headers["apigw-requestid"] == event["requestContext"]["requestId"]
     assert response.cookies["seen"] == "1"
     assert echoed["greeting"] == "OVERRIDDEN"  # env override, through the layer's module
     assert echoed["table"] == fixture_stack.resources["Table"]
-    assert echoed["issuer"] == LOCAL_ISSUER  # the authorizer's parameter takes the local issuer
+    assert echoed["issuer"] == fixture_stack.issuer  # the authorizer's parameter takes the local issuer
     assert echoed["context"]["function_name"] == "room-snapshots-local-EchoFunction"
     assert 0 < echoed["context"]["remaining_ms"] <= 2000
 

@@ -1,0 +1,11 @@
+/** The runtime configuration: /config.json, served by the local stack and written into the web bucket on deploy. */
+export interface Config {
+  oidc: { authority: string; client_id: string; scope?: string };
+  admin_group?: string;
+}
+
+export async function loadConfig(): Promise<Config> {
+  const response = await fetch("/config.json", { cache: "no-cache" });
+  if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+  return response.json();
+}
