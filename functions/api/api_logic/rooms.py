@@ -63,7 +63,8 @@ class RoomService:
         if party is None:
             raise NotFound("room not found")
         if action not in ROLE_ACTIONS[party.role]:
-            raise Forbidden(f"a {party.role.value} may not {action.value} in this room")
+            article = "an" if party.role.value[0] in "aeiou" else "a"
+            raise Forbidden(f"{article} {party.role.value} may not {action.value} in this room")
         return party.role
 
     def readable(self, caller: Caller, room_ids: set[str]) -> set[str]:

@@ -31,7 +31,7 @@ class Download:
 
 
 def download_filename(snapshot: Snapshot) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", snapshot.title).strip("-")[:60] or "snapshot"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", snapshot.title)[:60].strip("-") or "snapshot"
     return f"{slug}-{snapshot.id}.pdf"
 
 

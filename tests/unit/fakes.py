@@ -1,0 +1,558 @@
+"""In-memory fakes of the repositories in roomsnap.dal, for unit tests of the services.
+
+Each fake keeps the contract of the repository it stands for — the same conditions, the same
+results and the same errors — with plain dicts in place of the table, the bucket and the queues.
+What the real modules compute without AWS (log lines, cursors, keys, windows) is imported from
+them, not written again. `Repositories` wires one set of fakes that share state as the real ones
+share one table: audit lines land in the room's log, completions in the generation log, and a
+completed snapshot is what makes its PDF `referenced`."""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from roomsnap.dal.create_limits import Admission, Limits, window_names
+from roomsnap.dal.generation_log import GenerationLog, days_between
+from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
+from roomsnap.dal.items import decode_cursor, encode_cursor, record
+from roomsnap.dal.snapshots import ACTIVE, _now_ms
+from roomsnap.dal.storage import pdf_key
+from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
+from roomsnap.models import (
+    STAGES,
+    Activity,
+    Approval,
+    Document,
+    DocumentStatus,
+    Party,
+    Role,
+    Room,
+    RoomDetail,
+    Snapshot,
+    TaskStatus,
+    Vessel,
+    iso,
+    utc_now,
+)
+
+ROOM_SECTIONS = {"PARTY#": "parties", "VESSEL#": "vessels", "DOC#": "documents", "APPROVAL#": "approvals"}
+
+
+def newest_first_page(
+    records: list, sort_key, partition: str, limit: int, cursor: str | None
+) -> tuple[list, str | None]:
+    """One page of a newest-first Query, with a cursor of the real shape (and its validation):
+    given whenever the page is full, as DynamoDB's LastEvaluatedKey is."""
+    ordered = sorted(records, key=sort_key, reverse=True)
+    if start := decode_cursor(cursor, partition):
+        ordered = [r for r in ordered if sort_key(r) < start["SK"]["S"]]
+    page = ordered[:limit]
+    full = len(page) == limit
+    return page, encode_cursor({"PK": {"S": partition}, "SK": {"S": sort_key(page[-1])}}) if full else None
+
+
+class FakeRooms:
+    """RoomRepository. `items` is a room's partition (META, PARTY#<email>, VESSEL#<imo>, DOC#<id>,
+    APPROVAL#<id>); every change bumps the room's version and `updated_at` and appends its
+    activity line, as the real transaction does. `reads` counts the reads tests care about."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.logs: dict[str, list[Activity]] = defaultdict(list)
+        self.reads: Counter[str] = Counter()
+
+    def get_room(self, room_id: str) -> Room | None:
+        self.reads["get_room"] += 1
+        return self._meta(room_id)
+
+    def room_version(self, room_id: str) -> int | None:
+        room = self._meta(room_id)
+        return room.version if room else None
+
+    def get_party(self, room_id: str, email: str) -> Party | None:
+        self.reads["get_party"] += 1
+        return self._party(room_id, email)
+
+    def roles_in(self, email: str, room_ids: set[str]) -> dict[str, Role]:
+        self.reads["roles_in"] += 1
+        return {room_id: party.role for room_id in room_ids if (party := self._party(room_id, email))}
+
+    def get_room_detail(self, room_id: str) -> RoomDetail | None:
+        self.reads["get_room_detail"] += 1
+        if (room := self._meta(room_id)) is None:
+            return None
+        detail: dict[str, list] = {section: [] for section in ROOM_SECTIONS.values()}
+        for sort_key, item in sorted(self.items[room_id].items()):
+            if sort_key != "META":
+                detail[ROOM_SECTIONS[sort_key[: sort_key.index("#") + 1]]].append(item)
+        return RoomDetail(**room.model_dump(), **detail)
+
+    def list_rooms(self, email: str | None) -> list[Room]:
+        rooms = [r for r in map(self._meta, self.items) if r and (email is None or self._party(r.id, email))]
+        return sorted(rooms, key=lambda room: room.id, reverse=True)
+
+    def list_activity(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
+        return newest_first_page(self.logs[room_id], lambda a: a.id, f"ROOMLOG#{room_id}", limit, cursor)
+
+    def room_changes(self, room_id: str) -> list[Activity]:
+        return [entry for entry in sorted(self.logs[room_id], key=lambda a: a.id) if entry.category == "room"]
+
+    def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
+        assert room.id not in self.items, "a room's id is fresh"
+        self.items[room.id] = {"META": room, f"PARTY#{owner.email}": owner}
+        self.logs[room.id].append(activity)
+
+    def add_party(self, room_id: str, party: Party, activity: Activity) -> None:
+        conflict = f"{party.email} is already a party of this room"
+        self._change(room_id, f"PARTY#{party.email}", party, activity, conflict)
+
+    def add_vessel(self, room_id: str, vessel: Vessel, activity: Activity) -> None:
+        conflict = f"vessel IMO {vessel.imo} is already in this room"
+        self._change(room_id, f"VESSEL#{vessel.imo}", vessel, activity, conflict)
+
+    def add_document(self, room_id: str, document: Document, activity: Activity) -> None:
+        self._change(room_id, f"DOC#{document.id}", document, activity)
+
+    def set_document_status(self, room_id: str, document_id: str, status: DocumentStatus, activity: Activity) -> None:
+        document = self.items.get(room_id, {}).get(f"DOC#{document_id}")
+        if document is None:
+            raise NotFound("document not found")
+        changed = document.model_copy(update={"status": status, "updated_at": activity.at})
+        self._change(room_id, f"DOC#{document_id}", changed, activity)
+
+    def add_approval(self, room_id: str, approval: Approval, activity: Activity) -> None:
+        self._change(room_id, f"APPROVAL#{approval.id}", approval, activity)
+
+    def set_party_role(self, room_id: str, party: Party, role: Role, activity: Activity) -> None:
+        self._keep_an_owner(room_id, party, leaving=role is not Role.OWNER)
+        self._change(room_id, f"PARTY#{party.email}", party.model_copy(update={"role": role}), activity)
+
+    def remove_party(self, room_id: str, party: Party, activity: Activity) -> None:
+        self._keep_an_owner(room_id, party, leaving=True)
+        self._change(room_id, f"PARTY#{party.email}", None, activity)
+
+    def append_audit(self, room_id: str, activity: Activity) -> None:
+        self.logs[room_id].append(activity)
+
+    def _keep_an_owner(self, room_id: str, party: Party, leaving: bool) -> None:
+        """The room's owner count (`owners > 1` in the real transaction's condition)."""
+        owners = sum(
+            1
+            for key, item in self.items.get(room_id, {}).items()
+            if key.startswith("PARTY#") and item.role is Role.OWNER
+        )
+        if leaving and party.role is Role.OWNER and owners <= 1:
+            raise Conflict("a room keeps at least one owner: make another party owner first")
+
+    def _meta(self, room_id: str) -> Room | None:
+        return self.items.get(room_id, {}).get("META")
+
+    def _party(self, room_id: str, email: str) -> Party | None:
+        return self.items.get(room_id, {}).get(f"PARTY#{email}")
+
+    def _change(
+        self, room_id: str, sort_key: str, item: BaseModel | None, activity: Activity, conflict: str = ""
+    ) -> None:
+        """The item's own condition is checked first, then the room's, as the transaction reports
+        them. A None item is a removal."""
+        if conflict and sort_key in self.items.get(room_id, {}):
+            raise Conflict(conflict)
+        if (room := self._meta(room_id)) is None:
+            raise NotFound("room not found")
+        if item is None:
+            del self.items[room_id][sort_key]
+        else:
+            self.items[room_id][sort_key] = item
+        self.items[room_id]["META"] = room.model_copy(update={"version": room.version + 1, "updated_at": activity.at})
+        self.logs[room_id].append(activity)
+
+
+class FakeGenerationLog:
+    """GenerationLog: the lines are built by the real GenerationLog.item and read back as its
+    `events` reads them."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+        self._real = GenerationLog("fake-table")  # builds items; its client is never touched
+
+    def write(self, snapshot: Snapshot, outcome: str, **usage: Any) -> None:
+        item = self._real.item(snapshot, outcome, **usage)
+        self.lines.append({**record(item), "at": item["SK"]["S"][:24]})
+
+    def events(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return [line for line in self.lines if iso(since) <= line["at"] <= iso(until)]
+
+
+class FakeSnapshots:
+    """SnapshotRepository: the state machine of its docstring, each transition applied only when
+    the real condition expression would hold. `index` is GSI2: (ACTIVE, heartbeat) while
+    unfinished, (PDF#<hash>, id) once completed, absent once failed or cancelled."""
+
+    def __init__(self, rooms: FakeRooms, log: FakeGenerationLog) -> None:
+        self.rooms = rooms
+        self.log = log
+        self.records: dict[str, Snapshot] = {}
+        self.index: dict[str, tuple[str, str]] = {}
+        self.progress_writes: list[int] = []
+
+    def create(self, snapshot: Snapshot, audit: Activity) -> None:
+        self.records[snapshot.id] = snapshot
+        self.index[snapshot.id] = (ACTIVE, snapshot.created_at)
+        self.rooms.append_audit(snapshot.room_id, audit)
+
+    def get(self, snapshot_id: str) -> Snapshot | None:
+        return self.records.get(snapshot_id)
+
+    def get_many(self, snapshot_ids: list[str]) -> list[Snapshot]:
+        """BatchGetItem refuses duplicate keys and answers in no particular order: here, the
+        reverse of the order asked."""
+        if len(set(snapshot_ids)) != len(snapshot_ids):
+            raise ValueError("Provided list of item keys contains duplicates")
+        return [self.records[i] for i in reversed(snapshot_ids) if i in self.records]
+
+    def list_for_room(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Snapshot], str | None]:
+        mine = [s for s in self.records.values() if s.room_id == room_id]
+        return newest_first_page(mine, lambda s: s.id, f"ROOMSNAPS#{room_id}", limit, cursor)
+
+    def delete(self, snapshot: Snapshot, audit: Activity) -> None:
+        if self.records.pop(snapshot.id, None) is None:
+            raise NotFound("snapshot not found")
+        self.index.pop(snapshot.id, None)
+        self.rooms.append_audit(snapshot.room_id, audit)
+
+    def cancel(self, snapshot: Snapshot, audit: Activity) -> Snapshot:
+        current = self.records.get(snapshot.id)
+        if current is None:
+            raise NotFound("task not found")
+        if current.task_status.terminal:
+            raise Conflict(f"the task is already {current.task_status.value}")
+        changes = {"task_status": TaskStatus.CANCELLED, "stage": "Cancelled", "completed_at": audit.at}
+        return self._finish(current, changes, "cancelled", audit=(snapshot.room_id, audit))
+
+    def claim(self, snapshot_id: str, lease_seconds: float) -> Snapshot:
+        current = self.records.get(snapshot_id)
+        if current is None:
+            raise SnapshotSettled("the snapshot was deleted")
+        lease_until = current.lease_until
+        if current.task_status is TaskStatus.RUNNING and (lease_until is None or lease_until >= _now_ms()):
+            raise LeaseHeld(max(1.0, ((lease_until or 0) - _now_ms()) / 1000))
+        if current.task_status.terminal:
+            raise SnapshotSettled(f"the task is already {current.task_status.value}")
+        now = utc_now()
+        claimed = current.model_copy(
+            update={
+                "task_status": TaskStatus.RUNNING,
+                "progress": 10,
+                "stage": STAGES[10],
+                "started_at": now,
+                "lease_until": _now_ms() + int(lease_seconds * 1000),
+                "attempts": current.attempts + 1,
+            }
+        )
+        return self._save(claimed, (ACTIVE, now))
+
+    def progress(self, snapshot_id: str, progress: int) -> None:
+        if self._running(snapshot_id):
+            self.progress_writes.append(progress)
+            changes = {"progress": progress, "stage": STAGES[progress]}
+            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+
+    def release(self, snapshot_id: str, last_error: str, stage: str) -> None:
+        if self._running(snapshot_id):
+            changes = {"lease_until": 0, "last_error": last_error[:1000], "stage": stage}
+            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+
+    def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
+        if not self._running(snapshot.id):
+            return None
+        done = {"task_status": TaskStatus.COMPLETED, "progress": 100, "stage": STAGES[100], "completed_at": utc_now()}
+        fields = {**done, "content_hash": content_hash, "lease_until": None, **changes}
+        completed = self.records[snapshot.id].model_copy(update=fields)
+        self._save(completed, (f"PDF#{content_hash}", snapshot.id))
+        self.log.write(completed, "completed", **usage)
+        return completed
+
+    def fail(self, snapshot_id: str, reason: str) -> bool:
+        current = self.records.get(snapshot_id)
+        if current is None or current.task_status.terminal:
+            return False
+        changes = {"task_status": TaskStatus.FAILED, "stage": "Failed", "error": reason[:1000]}
+        self._finish(current, {**changes, "completed_at": utc_now()}, "failed")
+        return True
+
+    def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
+        stale = sorted((beat, i) for i, (pk, beat) in self.index.items() if pk == ACTIVE and beat < heartbeat_before)
+        return [(self.records[i], beat) for beat, i in stale]
+
+    def oldest_unfinished_since(self) -> str | None:
+        return min((beat for part, beat in self.index.values() if part == ACTIVE), default=None)
+
+    def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
+        current = self.records.get(snapshot_id)
+        if current is None or self.index.get(snapshot_id) != (ACTIVE, heartbeat_seen):
+            return False
+        lease_over = current.lease_until is not None and current.lease_until < _now_ms()
+        if current.task_status is not TaskStatus.PENDING and not lease_over:
+            return False
+        changes = {"stage": "Re-queued by maintenance", "requeues": current.requeues + 1}
+        self._save(current.model_copy(update=changes), (ACTIVE, utc_now()))
+        return True
+
+    def _running(self, snapshot_id: str) -> bool:
+        current = self.records.get(snapshot_id)
+        return current is not None and current.task_status is TaskStatus.RUNNING
+
+    def _save(self, snapshot: Snapshot, index: tuple[str, str] | None) -> Snapshot:
+        self.records[snapshot.id] = snapshot
+        if index:
+            self.index[snapshot.id] = index
+        else:
+            self.index.pop(snapshot.id, None)
+        return snapshot
+
+    def _finish(
+        self, current: Snapshot, changes: dict[str, Any], outcome: str, audit: tuple[str, Activity] | None = None
+    ) -> Snapshot:
+        """An unfinished task made terminal: out of the index, logged, with its audit line if any."""
+        finished = self._save(current.model_copy(update={**changes, "lease_until": None}), None)
+        self.log.write(finished, outcome)
+        if audit:
+            self.rooms.append_audit(*audit)
+        return finished
+
+
+class FakeIdempotencyKeys:
+    """IdempotencyKeys: a key names one snapshot per user until its claim expires (WINDOW)."""
+
+    def __init__(self) -> None:
+        self.claims: dict[tuple[str, str], tuple[IdempotencyClaim, int]] = {}  # -> claim, expires_at
+
+    def claim(
+        self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime
+    ) -> IdempotencyClaim | None:
+        earlier = self.claims.get((user, key))
+        if earlier and not earlier[1] < int(at.timestamp()) and earlier[0].snapshot_id != snapshot_id:
+            return earlier[0]
+        self.claims[(user, key)] = (IdempotencyClaim(snapshot_id, request_digest), int((at + WINDOW).timestamp()))
+        return None
+
+    def release(self, user: str, key: str, snapshot_id: str) -> None:
+        if (claim := self.claims.get((user, key))) and claim[0].snapshot_id == snapshot_id:
+            del self.claims[(user, key)]
+
+
+class FakeCreateLimits:
+    """CreateLimits: counters per user and fixed window (minute, hour) and the set of snapshots
+    that may be unfinished; a create that would pass a limit writes nothing. `throttled` makes the
+    next admission pass unchecked, as the real one does when DynamoDB throttles its write."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.active: dict[str, set[str]] = defaultdict(set)
+        self.throttled = False
+
+    def admit(self, user: str, snapshot_id: str, now: datetime) -> Admission:
+        if self.throttled:
+            return Admission(admitted=True, throttled=True)
+        minute, hour = window_names(now)
+        used = Admission(False, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user]))
+        for refused_by, over in (
+            ("per_minute", used.per_minute_used >= self.limits.per_minute),
+            ("per_hour", used.per_hour_used >= self.limits.per_hour),
+            ("unfinished", len(used.active) >= self.limits.unfinished),
+        ):
+            if over:
+                return Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
+        self.counts[(user, minute)] += 1
+        self.counts[(user, hour)] += 1
+        self.active[user].add(snapshot_id)
+        return Admission(True, used.per_minute_used + 1, used.per_hour_used + 1, frozenset(self.active[user]))
+
+    def forget(self, user: str, snapshot_ids: set[str]) -> None:
+        self.active[user] -= snapshot_ids
+
+
+def _holds(use: dict[str, str], name: str, since: str) -> bool:
+    """A use record's timestamp `name` is present and not older than `since`."""
+    return name in use and use[name] >= since
+
+
+class FakePdfRecords:
+    """PdfRecords: use records ({last_used_at, deleting}) with the same conditions, content keys,
+    and `referenced` read from the snapshots' index as GSI2 holds it. `touches` lists every touch."""
+
+    def __init__(self, snapshots: FakeSnapshots) -> None:
+        self.snapshots = snapshots
+        self.use: dict[str, dict[str, str]] = {}
+        self.content_hashes: dict[str, str] = {}
+        self.touches: list[str] = []
+
+    def touch(self, content_hash: str, stale_mark_before: str) -> None:
+        if _holds(self.use.get(content_hash, {}), "deleting", stale_mark_before):
+            raise PdfBeingDeleted(content_hash)
+        self.use[content_hash] = {"last_used_at": utc_now()}
+        self.touches.append(content_hash)
+
+    def referenced(self, content_hash: str) -> bool:
+        return any(part == f"PDF#{content_hash}" for part, _ in self.snapshots.index.values())
+
+    def mark_for_deletion(self, content_hash: str, unused_since: str, stale_mark_before: str) -> str | None:
+        use = self.use.get(content_hash, {})
+        if _holds(use, "last_used_at", unused_since) or _holds(use, "deleting", stale_mark_before):
+            return None
+        mark = utc_now()
+        self.use[content_hash] = {**use, "deleting": mark}
+        return mark
+
+    def unmark(self, content_hash: str, mark: str, forget: bool) -> None:
+        use = self.use.get(content_hash, {})
+        if use.get("deleting") != mark:
+            return
+        if forget:
+            del self.use[content_hash]
+        else:
+            del use["deleting"]
+
+    def known_content_hash(self, content_key: str) -> str | None:
+        return self.content_hashes.get(content_key)
+
+    def remember_content_hash(self, content_key: str, content_hash: str) -> None:
+        self.content_hashes[content_key] = content_hash
+
+
+class FakePdfStore:
+    """PdfStore: objects by content hash, written at most once, with the time each was written."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.written_at: dict[str, datetime] = {}
+
+    def get(self, content_hash: str) -> bytes | None:
+        return self.objects.get(content_hash)
+
+    def exists(self, content_hash: str) -> bool:
+        return content_hash in self.objects
+
+    def put_if_absent(self, content_hash: str, pdf: bytes, at: datetime | None = None) -> bool:
+        if content_hash in self.objects:
+            return False
+        self.objects[content_hash] = pdf
+        self.written_at[content_hash] = at or datetime.now(UTC)
+        return True
+
+    def hashes_older_than(self, cutoff: datetime) -> Iterator[str]:
+        yield from [content_hash for content_hash, at in self.written_at.items() if at < cutoff]
+
+    def delete(self, content_hash: str) -> None:
+        self.objects.pop(content_hash, None)
+        self.written_at.pop(content_hash, None)
+
+    def presigned_url(self, content_hash: str, filename: str, ttl_seconds: int) -> str:
+        return f"https://pdfs.example/{pdf_key(content_hash)}?filename={filename}&expires_in={ttl_seconds}"
+
+
+class FakeRenderQueue:
+    """RenderQueue: the messages sent and the visibility changes asked for."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.retries: list[tuple[str, float]] = []
+
+    def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
+        self.sent.append({"snapshot_id": snapshot_id, "room_id": room_id, "correlation_id": correlation_id})
+
+    def retry_in(self, receipt_handle: str, delay_s: float) -> None:
+        self.retries.append((receipt_handle, delay_s))
+
+
+class FakeQueueDepths:
+    """QueueDepths: fixed depths by queue name."""
+
+    def __init__(self, depths: dict[str, dict[str, int]] | None = None) -> None:
+        self.depths = depths or {}
+
+    def read(self) -> dict[str, dict[str, int]]:
+        return {name: dict(depth) for name, depth in self.depths.items()}
+
+
+class FakeApiLatencyStats:
+    """ApiLatencyStats: rows that every `add` adds to (as DynamoDB's ADD does); `adds` lists the calls."""
+
+    def __init__(self) -> None:
+        self.adds: list[tuple[str, str, str, dict[int, int], int, float]] = []
+        self.totals: dict[tuple[str, str, str], dict[str, Any]] = {}  # (hour, status class, route) -> row
+
+    def add(
+        self, hour: str, route: str, status_class: str, buckets: dict[int, int], count: int, total_ms: float
+    ) -> None:
+        self.adds.append((hour, route, status_class, dict(buckets), count, total_ms))
+        row = self.totals.setdefault((hour, status_class, route), {"count": 0, "sum_ms": 0.0, "buckets": Counter()})
+        row["count"] += count
+        row["sum_ms"] += total_ms
+        row["buckets"].update(buckets)
+
+    def rows(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        days, first_hour = days_between(since, until), since.strftime("%Y-%m-%dT%H")
+        return [
+            {"route": route, "status_class": status_class, **row, "buckets": dict(row["buckets"])}
+            for (hour, status_class, route), row in sorted(self.totals.items())
+            if hour[:10] in days and hour >= first_hour
+        ]
+
+
+class FakeExpiredRecords:
+    """ExpiredRecords: items by key with their `expires_at` (epoch seconds)."""
+
+    def __init__(self) -> None:
+        self.expires_at: dict[str, int] = {}
+
+    def delete_expired(self, now_epoch: int) -> int:
+        expired = [key for key, at in self.expires_at.items() if at < now_epoch]
+        for key in expired:
+            del self.expires_at[key]
+        return len(expired)
+
+
+class FakeClock:
+    """A module's `time` (monotonic and perf_counter), moved by hand instead of sleeping."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    @classmethod
+    def install(cls, monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> "FakeClock":
+        """A clock that is `module`'s `time` for the rest of the test."""
+        clock = cls()
+        monkeypatch.setattr(module, "time", clock)
+        return clock
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Repositories:
+    """One set of fakes sharing state as the repositories of one table, one bucket and one queue do."""
+
+    def __init__(self) -> None:
+        self.rooms = FakeRooms()
+        self.log = FakeGenerationLog()
+        self.snapshots = FakeSnapshots(self.rooms, self.log)
+        self.idempotency_keys = FakeIdempotencyKeys()
+        self.limits = FakeCreateLimits(Limits(per_minute=60, per_hour=600, unfinished=50))
+        self.pdf_records = FakePdfRecords(self.snapshots)
+        self.pdfs = FakePdfStore()
+        self.queue = FakeRenderQueue()
+        self.api_latency = FakeApiLatencyStats()
+        self.expired = FakeExpiredRecords()

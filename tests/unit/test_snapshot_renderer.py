@@ -1,0 +1,392 @@
+"""SnapshotRenderer.process against in-memory repositories and a stand-in for ReportLab: the cache
+layers, content keys, failures, cancellation, races, the touch window and progress."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from roomsnap.errors import LeaseHeld, PdfBeingDeleted, PermanentRenderError, SnapshotSettled, TransientError
+from roomsnap.hashing import canonical_json, content_hash
+from roomsnap.models import ReportContent, Snapshot, TaskStatus, Vessel, iso, utc_now
+
+from api_logic.rooms import activity
+from render_logic import render as render_module
+from render_logic.cache import ByteBoundedLRU
+from render_logic.render import PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
+from tests.unit.builders import OWNER, new_snapshot
+from tests.unit.fakes import FakeClock, Repositories
+
+VERSIONS = ("template-1", "library-1")
+
+
+class Render:
+    """Stands in for render_report: the same content gives the same bytes. Counts its calls, and
+    runs `during` (a concurrent party's doing) or raises `error` inside the render."""
+
+    def __init__(self, during=None, error: Exception | None = None):
+        self.contents: list[ReportContent] = []
+        self.during = during
+        self.error = error
+
+    def __call__(self, content: ReportContent) -> bytes:
+        self.contents.append(content)
+        if self.during:
+            self.during(content)
+        if self.error:
+            raise self.error
+        return b"%PDF-" + canonical_json(content.model_dump(mode="json"))
+
+
+def container(repos: Repositories, render: Render | None = None, touch_valid_s: float = 0) -> SnapshotRenderer:
+    """A renderer container of its own (its own L1 and known keys) over the shared repositories."""
+    return SnapshotRenderer(
+        repos.rooms,
+        repos.snapshots,
+        repos.pdf_records,
+        repos.pdfs,
+        ByteBoundedLRU(1 << 20),
+        render or Render(),
+        *VERSIONS,
+        touch_valid_s=touch_valid_s,
+    )
+
+
+def process(renderer: SnapshotRenderer, snapshot: Snapshot, sent_at: datetime | None = None) -> Outcome:
+    return renderer.process(snapshot.id, sent_at or datetime.now(UTC), lease_seconds=30)
+
+
+@pytest.fixture
+def render() -> Render:
+    return Render()
+
+
+@pytest.fixture
+def renderer(repos, render) -> SnapshotRenderer:
+    return container(repos, render)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    return FakeClock.install(monkeypatch, render_module)
+
+
+def cancelled_while_rendering(repos: Repositories, snapshot: Snapshot, error: Exception | None = None) -> Render:
+    """A render during which the snapshot's owner cancels it."""
+    audit = activity(OWNER, "snapshot.cancelled", snapshot.id, category="audit")
+    return Render(during=lambda content: repos.snapshots.cancel(snapshot, audit), error=error)
+
+
+def add_vessel(repos: Repositories, room_id: str) -> None:
+    vessel = Vessel(name="MT Seawise", imo="9074729", vessel_type="crude tanker", flag="MT", added_at=utc_now())
+    repos.rooms.add_vessel(room_id, vessel, activity(OWNER, "vessel.added", vessel.name))
+
+
+# ---------------------------------------------------------------- the cache layers
+
+
+def test_a_miss_renders_stores_and_completes(repos, render, renderer, room_id):
+    # Given a snapshot no PDF exists for
+    snapshot = new_snapshot(repos, room_id)
+    # When it is processed
+    outcome = process(renderer, snapshot)
+    # Then the content is rendered once and stored under its content hash
+    (content,) = render.contents
+    digest = content_hash(content, *VERSIONS)
+    assert outcome.cache_layer == "rendered"
+    assert repos.pdfs.get(digest) == render(content)
+    # And the snapshot is completed, pointing at it, and logged
+    stored = repos.snapshots.get(snapshot.id)
+    assert stored == outcome.snapshot
+    assert (stored.task_status, stored.progress, stored.content_hash) == (TaskStatus.COMPLETED, 100, digest)
+    assert stored.file_size == outcome.pdf_bytes == len(repos.pdfs.get(digest))
+    assert [(line["outcome"], line["cache_layer"]) for line in repos.log.lines] == [("completed", "rendered")]
+
+
+def test_the_same_content_again_is_served_from_memory(repos, render, renderer, room_id):
+    # Given a PDF rendered by this container
+    first = process(renderer, new_snapshot(repos, room_id))
+    # When a snapshot of the same content comes
+    second = process(renderer, new_snapshot(repos, room_id))
+    # Then its memory serves it, without a second render
+    assert second.cache_layer == "memory"
+    assert len(render.contents) == 1
+    assert second.snapshot.content_hash == first.snapshot.content_hash
+
+
+def test_a_fresh_container_is_served_from_s3_then_from_its_memory(repos, renderer, room_id):
+    # Given a PDF rendered by one container
+    first = process(renderer, new_snapshot(repos, room_id))
+    # When another container processes two snapshots of the same content
+    fresh_render = Render()
+    fresh = container(repos, fresh_render)
+    second, third = (process(fresh, new_snapshot(repos, room_id)) for _ in range(2))
+    # Then it reads the stored PDF instead of rendering, and keeps it in memory
+    assert (second.cache_layer, third.cache_layer, fresh_render.contents) == ("s3", "memory", [])
+    assert second.snapshot.content_hash == first.snapshot.content_hash
+
+
+def test_a_known_content_key_skips_reading_the_room(repos, renderer, room_id):
+    # Given a PDF rendered, which read the room once
+    process(renderer, new_snapshot(repos, room_id))
+    assert repos.rooms.reads["get_room_detail"] == 1
+    # When the same container and a fresh one process snapshots of the same content
+    process(renderer, new_snapshot(repos, room_id))
+    process(container(repos), new_snapshot(repos, room_id))
+    # Then neither read the room: its version named the content
+    assert repos.rooms.reads["get_room_detail"] == 1
+
+
+def test_a_content_key_whose_pdf_is_gone_from_both_caches_is_gathered_and_rendered_again(repos, renderer, room_id):
+    # Given a PDF rendered, then removed from S3 (and a fresh container has no L1)
+    first = process(renderer, new_snapshot(repos, room_id))
+    repos.pdfs.delete(first.snapshot.content_hash)
+    fresh_render = Render()
+    # When the fresh container processes a snapshot of the same content
+    second = process(container(repos, fresh_render), new_snapshot(repos, room_id))
+    # Then it reads the room again, renders, and stores the PDF again
+    assert (second.cache_layer, len(fresh_render.contents)) == ("rendered", 1)
+    assert repos.rooms.reads["get_room_detail"] == 2
+    assert repos.pdfs.exists(second.snapshot.content_hash)
+
+
+def test_a_change_to_the_room_makes_a_new_pdf(repos, render, renderer, room_id):
+    # Given a PDF rendered, then a vessel added to the room
+    first = process(renderer, new_snapshot(repos, room_id))
+    add_vessel(repos, room_id)
+    # When a snapshot of the room is processed
+    second = process(renderer, new_snapshot(repos, room_id))
+    # Then it is rendered anew, with the vessel
+    assert second.cache_layer == "rendered"
+    assert second.snapshot.content_hash != first.snapshot.content_hash
+    assert [v.imo for v in render.contents[-1].vessels] == ["9074729"]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"title": "After transfer"},
+        {"include_activity": False},
+        {"include_documents": False},
+        {"include_approvals": False},
+    ],
+    ids=["title", "no-activity", "no-documents", "no-approvals"],
+)
+def test_a_snapshot_that_prints_something_else_is_another_pdf(repos, renderer, room_id, other):
+    # Given a PDF of the room with every section
+    first = process(renderer, new_snapshot(repos, room_id))
+    # When a snapshot of the same room with another title or other sections is processed
+    second = process(renderer, new_snapshot(repos, room_id, **other))
+    # Then it is rendered, not served the first one's PDF
+    assert second.cache_layer == "rendered"
+    assert second.snapshot.content_hash != first.snapshot.content_hash
+
+
+def test_a_completion_reports_this_container_s_memory_cache_to_the_generation_log(repos, renderer, room_id):
+    # When a snapshot is completed
+    outcome = process(renderer, new_snapshot(repos, room_id))
+    # Then its log line says which container it was, and what that container's memory holds
+    (line,) = repos.log.lines
+    assert (line["renderer_id"], line["l1_entries"], line["l1_bytes"]) == (renderer.container_id, 1, outcome.pdf_bytes)
+
+
+# ---------------------------------------------------------------- failures
+
+
+def test_a_permanent_render_error_fails_the_snapshot_with_its_reason(repos, room_id):
+    # Given content the report refuses for good
+    reason = "the room holds 6000 rows to print; one report holds at most 5000"
+    snapshot = new_snapshot(repos, room_id)
+    # When it is processed
+    outcome = process(container(repos, Render(error=PermanentRenderError(reason))), snapshot)
+    # Then the snapshot fails with that reason, no PDF is stored, and the failure is logged
+    stored = repos.snapshots.get(snapshot.id)
+    assert (outcome.snapshot.task_status, outcome.snapshot.error) == (TaskStatus.FAILED, reason)
+    assert (stored.task_status, stored.error, stored.stage) == (TaskStatus.FAILED, reason, "Failed")
+    assert repos.pdfs.objects == {}
+    assert [line["outcome"] for line in repos.log.lines] == ["failed"]
+
+
+def test_a_value_error_from_the_render_becomes_a_permanent_failure(repos, room_id):
+    # Given content the report cannot print
+    snapshot = new_snapshot(repos, room_id)
+    unprintable = Render(error=ValueError("no font has the glyph U+1F6A2"))
+    # When it is processed
+    process(container(repos, unprintable), snapshot)
+    # Then the snapshot fails with the reason, rather than being retried
+    failed = repos.snapshots.get(snapshot.id)
+    assert (failed.task_status, failed.error) == (TaskStatus.FAILED, "no font has the glyph U+1F6A2")
+
+
+def test_a_snapshot_of_a_room_that_no_longer_exists_fails_without_rendering(repos, render, renderer, room_id):
+    # Given a snapshot whose room is gone
+    snapshot = new_snapshot(repos, room_id)
+    del repos.rooms.items[room_id]
+    # When it is processed
+    outcome = process(renderer, snapshot)
+    # Then it fails with a plain reason, and nothing is rendered
+    assert (outcome.snapshot.task_status, outcome.snapshot.error) == (TaskStatus.FAILED, "the room no longer exists")
+    assert render.contents == []
+
+
+def test_a_transient_error_is_raised_for_a_retry_and_leaves_the_task_running(repos, room_id):
+    # Given a render that fails for now
+    snapshot = new_snapshot(repos, room_id)
+    throttled = Render(error=TransientError("throttled"))
+    # When it is processed
+    # Then the error goes to the handler, which retries it, and the task is neither failed nor logged
+    with pytest.raises(TransientError):
+        process(container(repos, throttled), snapshot)
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.RUNNING
+    assert repos.log.lines == []
+
+
+def test_a_settled_snapshot_is_not_rendered_again(repos, render, renderer, room_id):
+    # Given a snapshot completed
+    snapshot = new_snapshot(repos, room_id)
+    process(renderer, snapshot)
+    # When its message comes again
+    # Then there is nothing to do
+    with pytest.raises(SnapshotSettled):
+        process(renderer, snapshot)
+    assert len(render.contents) == 1
+
+
+def test_a_second_delivery_while_another_renderer_holds_the_lease_waits_for_it(repos, render, renderer, room_id):
+    # Given a snapshot another renderer has claimed
+    snapshot = new_snapshot(repos, room_id)
+    repos.snapshots.claim(snapshot.id, lease_seconds=30)
+    # When a second delivery of its message comes
+    # Then it waits for the lease instead of rendering the same snapshot twice
+    with pytest.raises(LeaseHeld):
+        process(renderer, snapshot)
+    assert render.contents == []
+
+
+# ---------------------------------------------------------------- concurrent parties
+
+
+def test_a_task_cancelled_while_rendering_has_its_result_discarded(repos, room_id):
+    # Given a snapshot cancelled by its owner while it renders
+    snapshot = new_snapshot(repos, room_id)
+    # When the render is done
+    outcome = process(container(repos, cancelled_while_rendering(repos, snapshot)), snapshot)
+    # Then the result is discarded and the snapshot stays cancelled
+    assert outcome.snapshot is None
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.CANCELLED
+    assert [line["outcome"] for line in repos.log.lines] == ["cancelled"]
+
+
+def test_a_task_cancelled_before_a_permanent_failure_stays_cancelled(repos, room_id):
+    # Given a snapshot cancelled while its render fails for good
+    snapshot = new_snapshot(repos, room_id)
+    render = cancelled_while_rendering(repos, snapshot, error=ValueError("unprintable"))
+    # When it is processed
+    outcome = process(container(repos, render), snapshot)
+    # Then the failure is discarded: the snapshot stays cancelled
+    assert outcome.snapshot is None
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.CANCELLED
+
+
+def test_a_concurrent_writer_of_the_same_hash_counts_as_an_s3_hit(repos, room_id):
+    # Given another renderer that stores the same content's PDF while this one renders it
+    def other_renderer_stores(content: ReportContent) -> None:
+        repos.pdfs.put_if_absent(content_hash(content, *VERSIONS), Render()(content))
+
+    # When this render is done
+    outcome = process(container(repos, Render(during=other_renderer_stores)), new_snapshot(repos, room_id))
+    # Then the lost race is a hit: the bytes are the same
+    assert outcome.cache_layer == "s3"
+    assert outcome.snapshot.task_status is TaskStatus.COMPLETED
+
+
+# ---------------------------------------------------------------- the touch window
+
+
+def test_without_a_touch_window_every_use_of_a_pdf_touches_its_record(repos, renderer, room_id):
+    # When a container with no touch window renders a PDF, then serves it from memory
+    first = process(renderer, new_snapshot(repos, room_id))
+    process(renderer, new_snapshot(repos, room_id))
+    # Then it touched the PDF's use record before each use
+    assert repos.pdf_records.touches == [first.snapshot.content_hash] * 2
+
+
+def test_within_the_touch_window_a_container_touches_a_pdf_once(repos, clock, room_id):
+    # Given a container that trusts its own touch for 60 s
+    renderer = container(repos, touch_valid_s=60)
+    first = process(renderer, new_snapshot(repos, room_id))
+    # When it serves the same PDF within the window, and again after it
+    clock.advance(59)
+    process(renderer, new_snapshot(repos, room_id))
+    clock.advance(2)
+    process(renderer, new_snapshot(repos, room_id))
+    # Then it touched the record at first and after the window only
+    assert repos.pdf_records.touches == [first.snapshot.content_hash] * 2
+
+
+def test_a_memory_hit_puts_back_a_pdf_the_cleanup_removed(repos, renderer, room_id):
+    # Given a PDF in this container's memory that the cleanup removed from S3
+    first = process(renderer, new_snapshot(repos, room_id))
+    repos.pdfs.delete(first.snapshot.content_hash)
+    # When the container serves it from memory
+    second = process(renderer, new_snapshot(repos, room_id))
+    # Then it stores it again, so the snapshot does not point at nothing
+    assert second.cache_layer == "memory"
+    assert repos.pdfs.exists(second.snapshot.content_hash)
+
+
+def test_a_pdf_the_cleanup_is_deleting_makes_the_render_retry(repos, renderer, room_id):
+    # Given a PDF rendered, then marked for deletion by a cleanup
+    first = process(renderer, new_snapshot(repos, room_id))
+    now = datetime.now(UTC)
+    digest = first.snapshot.content_hash
+    assert repos.pdf_records.mark_for_deletion(digest, iso(now + timedelta(minutes=1)), iso(now - timedelta(hours=1)))
+    # When a fresh container is about to use it
+    snapshot = new_snapshot(repos, room_id)
+    # Then it is retried later rather than served
+    with pytest.raises(PdfBeingDeleted):
+        process(container(repos), snapshot)
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.RUNNING
+
+
+# ---------------------------------------------------------------- progress and timings
+
+
+def test_a_fast_render_writes_no_intermediate_progress(repos, clock, renderer, room_id):
+    # When a snapshot is processed within a progress interval
+    process(renderer, new_snapshot(repos, room_id))
+    # Then no intermediate progress was written (the claim and the completion write their own)
+    assert repos.snapshots.progress_writes == []
+
+
+def test_a_slow_render_writes_the_progress_a_poller_could_see(repos, clock, room_id):
+    # Given a render that takes two progress intervals
+    slow = Render(during=lambda content: clock.advance(PROGRESS_INTERVAL_S * 2))
+    # When a snapshot is processed
+    process(container(repos, slow), new_snapshot(repos, room_id))
+    # Then the step after the render is written, and only it
+    assert repos.snapshots.progress_writes == [80]
+
+
+def test_progress_is_written_at_most_once_per_interval(repos, clock, room_id):
+    # Given a claimed snapshot's progress
+    snapshot = new_snapshot(repos, room_id)
+    repos.snapshots.claim(snapshot.id, lease_seconds=30)
+    progress = Progress(repos.snapshots, snapshot.id)
+    # When steps come at half intervals
+    for percent in (30, 60, 80):
+        clock.advance(PROGRESS_INTERVAL_S / 2)
+        progress(percent)
+    # Then only the step a whole interval after the last write is written
+    assert repos.snapshots.progress_writes == [60]
+    assert repos.snapshots.get(snapshot.id).progress == 60
+
+
+def test_timings_measure_the_queue_wait_and_each_step(repos, clock, room_id):
+    # Given a message sent 2 s ago and a render that takes 250 ms
+    slow = Render(during=lambda content: clock.advance(0.25))
+    sent_at = datetime.now(UTC) - timedelta(seconds=2)
+    # When it is processed
+    timings = process(container(repos, slow), new_snapshot(repos, room_id), sent_at).snapshot.timings
+    # Then the render's time is its own, and the queue wait runs from the message's sending
+    assert (timings.gather_ms, timings.render_ms, timings.store_ms, timings.total_ms) == (0, 250, 0, 250)
+    assert timings.queue_wait_ms == pytest.approx(2000, abs=500)
