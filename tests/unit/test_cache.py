@@ -11,7 +11,7 @@ def test_the_lru_never_holds_more_bytes_than_its_bound():
         cache.put(f"k{index}", bytes(rng.randint(1, 4_000)))
         # Then after every put it stays within its bound and its count of bytes is exact
         assert cache.used_bytes <= 10_000
-        assert cache.used_bytes == sum(len(cache.get(key) or b"") for key in list(cache._entries))
+        assert cache.used_bytes == sum(len(value) for value in cache.values())
     assert cache.evictions > 0
 
 

@@ -1,33 +1,23 @@
-"""L1 of the PDF cache: an LRU held by a warm renderer container, bounded in bytes, not entries."""
+"""L1 of the PDF cache: an LRU held by a warm renderer container, bounded in bytes, not entries.
+cachetools' LRUCache does the bookkeeping, sized by each PDF's length."""
 
-from collections import OrderedDict
+from cachetools import LRUCache
 
 
-class ByteBoundedLRU:
+class ByteBoundedLRU(LRUCache[str, bytes]):
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.used_bytes = 0
+        super().__init__(maxsize=max_bytes, getsizeof=len)
         self.evictions = 0
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: str) -> bytes | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+    @property
+    def used_bytes(self) -> int:
+        return int(self.currsize)
 
     def put(self, key: str, value: bytes) -> None:
         """Stores `value` unless it alone exceeds the bound; evicts least recently used entries."""
-        if len(value) > self.max_bytes:
-            return
-        if key in self._entries:
-            self.used_bytes -= len(self._entries.pop(key))
-        while self._entries and self.used_bytes + len(value) > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self.used_bytes -= len(evicted)
-            self.evictions += 1
-        self._entries[key] = value
-        self.used_bytes += len(value)
+        if len(value) <= self.maxsize:
+            self[key] = value
+
+    def popitem(self) -> tuple[str, bytes]:
+        self.evictions += 1
+        return super().popitem()

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from cachetools import LRUCache
+
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
 from roomsnap.dal.storage import PdfStore
@@ -80,9 +82,9 @@ class SnapshotRenderer:
         self.memory = memory
         self.render = render
         self.versions = (template_version, library_version)
-        self.known_hashes: dict[str, str] = {}  # content key -> content hash
+        self.known_hashes: LRUCache[str, str] = LRUCache(KNOWN_KEYS_LIMIT)  # content key -> content hash
         self.touch_valid_s = touch_valid_s  # well inside the cleanup's PDF retention
-        self.touched: dict[str, float] = {}  # content hash -> when this container touched it
+        self.touched: LRUCache[str, float] = LRUCache(KNOWN_KEYS_LIMIT)  # content hash -> when touched here
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
@@ -138,8 +140,6 @@ class SnapshotRenderer:
         return self.known_hashes.get(key)
 
     def _remember(self, key: str, digest: str) -> None:
-        if len(self.known_hashes) >= KNOWN_KEYS_LIMIT:
-            self.known_hashes.clear()
         self.known_hashes[key] = digest
 
     def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, str]:
@@ -160,8 +160,6 @@ class SnapshotRenderer:
         if not confirmed:
             touched_at = time.monotonic()
             self.pdf_records.touch(digest, stale_mark_before=iso(datetime.now(UTC) - STALE_DELETION_MARK))
-            if len(self.touched) >= KNOWN_KEYS_LIMIT:
-                self.touched.clear()
             self.touched[digest] = touched_at
         if (pdf := self.memory.get(digest)) is not None:
             # The cleanup may have removed the object since this container cached it: put it back,
