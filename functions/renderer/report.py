@@ -1,7 +1,8 @@
 """Render a room's ReportContent as the PDF an operator hands to an inspector."""
 
 import unicodedata
-from datetime import date
+from collections import Counter
+from datetime import UTC, date, datetime
 from functools import cache
 from io import BytesIO
 from itertools import groupby
@@ -23,7 +24,7 @@ from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spac
 from roomsnap.models import ActivityLine, ApprovalLine, DocumentLine, PartyLine, ReportContent, VesselLine
 
 # Part of the content hash: bump it whenever anything here changes what a PDF looks like.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"  # 2: the summary block, times as people read them
 
 REGULAR, BOLD, HAN, HANGUL = "DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback", "NanumGothic"
 FONTS_DIR = Path(__file__).parent / "fonts"
@@ -161,15 +162,39 @@ def status_highlight(status: str) -> Highlight:
     return Highlight(status.capitalize(), STATUS_COLOURS[status])
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def human_date(day: date) -> str:
+    """A day as people read it, whatever the locale: "15 Jan 2027"."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def human_time(text: str) -> str:
+    """An ISO 8601 time as people read it, in UTC: "1 Dec 2026, 19:26 UTC" (a bare date as a day)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if "T" not in text and " " not in text:
+        return human_date(moment.date())
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{human_date(moment.date())}, {moment:%H:%M} UTC"
+
+
+def days_left(document: DocumentLine, checked_on: date) -> int | None:
+    return None if document.expires_on is None else (document.expires_on - checked_on).days
+
+
 def expiry_value(expires_on: date | None, checked_on: date) -> str | Highlight:
     if expires_on is None:
         return "—"
-    days_left = (expires_on - checked_on).days
-    if days_left < 0:
-        return Highlight(f"{expires_on.isoformat()}\nEXPIRED", RED)
-    if days_left <= EXPIRES_SOON_DAYS:
-        return Highlight(f"{expires_on.isoformat()}\nexpires soon", AMBER)
-    return expires_on.isoformat()
+    left = (expires_on - checked_on).days
+    if left < 0:
+        return Highlight(f"{human_date(expires_on)}\nEXPIRED", RED)
+    if left <= EXPIRES_SOON_DAYS:
+        return Highlight(f"{human_date(expires_on)}\nexpires soon", AMBER)
+    return human_date(expires_on)
 
 
 def party_row(party: PartyLine) -> list:
@@ -191,11 +216,11 @@ def document_row(document: DocumentLine, checked_on: date) -> list:
 
 
 def approval_row(approval: ApprovalLine) -> list:
-    return [status_highlight(approval.status.value), approval.by, approval.at, approval.comment]
+    return [status_highlight(approval.status.value), approval.by, human_time(approval.at), approval.comment]
 
 
 def activity_row(line: ActivityLine) -> list:
-    return [line.at, line.actor, line.action, line.detail]
+    return [human_time(line.at), line.actor, line.action, line.detail]
 
 
 def section(title: str, rows: list[list[str | Highlight]], columns: tuple[tuple[str, float], ...]) -> list:
@@ -221,12 +246,69 @@ def header(content: ReportContent) -> list:
         Paragraph(markup(content.title, BOLD), TITLE),
         Paragraph(markup(room.title, BOLD), SUBTITLE),
         Paragraph(f"Location: {markup(room.location)}", META),
-        Paragraph(f"Operation time: {markup(room.operation_time)}", META),
+        Paragraph(f"Operation time: {markup(human_time(room.operation_time))}", META),
         Paragraph(
-            f"Data as of {markup(room.data_as_of)} · Expiry checked on {content.expiry_checked_on.isoformat()}", META
+            f"Data as of {markup(human_time(room.data_as_of))} · Expiry checked on "
+            f"{human_date(content.expiry_checked_on)}",
+            META,
         ),
         Spacer(0, 4),
     ]
+
+
+def named(documents: list[DocumentLine], most: int = 3) -> str:
+    """Document names and expiry days, the first few of them."""
+    names = [f"{markup(d.name)} ({human_date(d.expires_on)})" if d.expires_on else markup(d.name) for d in documents]
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(content: ReportContent) -> list:
+    """The first questions a reader has: how the documents and approvals stand, and whether
+    anything recorded here blocks the transfer. Derived from what the report prints, so the
+    content hash covers it."""
+    checked_on, lines, blockers = content.expiry_checked_on, [], []
+    if content.documents is not None:
+        statuses = Counter(document.status.value for document in content.documents)
+        lines.append(
+            "Documents: " + (", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none recorded")
+        )
+        expired = [d for d in content.documents if d.status.value == "expired" or (days_left(d, checked_on) or 0) < 0]
+        soon = [
+            d
+            for d in content.documents
+            if d not in expired and 0 <= (days_left(d, checked_on) or -1) <= EXPIRES_SOON_DAYS
+        ]
+        if expired:
+            lines.append(f"Expired: {named(expired)}")
+            blockers.append(f"{plural(len(expired), 'document')} expired")
+        if soon:
+            lines.append(f"Expiring within {EXPIRES_SOON_DAYS} days: {named(soon)}")
+        unsettled = [d for d in content.documents if d not in expired and d.status.value != "approved"]
+        if unsettled:
+            blockers.append(f"{plural(len(unsettled), 'document')} not approved ({named(unsettled)})")
+    if content.approvals is not None:
+        approvals = Counter(approval.status.value for approval in content.approvals)
+        counted = ", ".join(f"{approvals[status]} {status}" for status in ("pending", "approved", "rejected"))
+        lines.append(f"Approvals: {counted}")
+        blockers += [
+            f"{plural(approvals[status], 'approval')} {status}"
+            for status in ("rejected", "pending")
+            if approvals[status]
+        ]
+        if not content.approvals:
+            blockers.append("no approval recorded")
+    if content.documents is None or content.approvals is None:
+        verdict, colour = "Not assessed: this snapshot leaves out documents or approvals.", GREY
+    elif blockers:
+        verdict, colour = "Not cleared: " + "; ".join(blockers) + ".", RED
+    else:
+        verdict, colour = "Cleared: no document or approval recorded here blocks the transfer.", GREEN
+    verdict_style = ParagraphStyle("verdict", parent=META, fontName=BOLD, textColor=colour, spaceBefore=4)
+    return [*(Paragraph(line, META) for line in lines), Paragraph(verdict, verdict_style), Spacer(0, 4)]
 
 
 class NumberedCanvas(Canvas):
@@ -254,7 +336,7 @@ class NumberedCanvas(Canvas):
 def render_report(content: ReportContent) -> bytes:
     """The report as PDF bytes, identical for identical content. Raises ValueError for text it cannot print."""
     checked_on = content.expiry_checked_on
-    story = header(content)
+    story = header(content) + summary(content)
     story += section("Parties", [party_row(party) for party in content.parties], PARTY_COLUMNS)
     story += section("Vessels", [vessel_row(vessel) for vessel in content.vessels], VESSEL_COLUMNS)
     if content.documents is not None:

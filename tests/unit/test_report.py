@@ -21,7 +21,7 @@ from roomsnap.models import (
     VesselLine,
 )
 
-from report import PAGE_MARGIN, render_report
+from report import PAGE_MARGIN, human_date, human_time, render_report
 
 CHECKED_ON = date(2025, 3, 1)
 COMPANIES = [
@@ -125,8 +125,8 @@ def test_the_header_names_the_snapshot_the_room_and_the_dates_it_speaks_for():
         "Pre-transfer inspection",
         'STS <b>Laconian</b> & "Gulf"',
         "Location: Laconian Gulf, Greece",
-        "Operation time: 2025-03-04T06:00:00Z",
-        "Data as of 2025-03-01T09:15:00.000Z · Expiry checked on 2025-03-01",
+        "Operation time: 4 Mar 2025, 06:00 UTC",
+        "Data as of 1 Mar 2025, 09:15 UTC · Expiry checked on 1 Mar 2025",
     ]
 
 
@@ -208,7 +208,7 @@ def test_documents_past_or_near_expiry_are_flagged():
 
     # Then each expiry date is followed by its flag: expired before the day, "expires soon" within 30 days of it
     def line_after(days: int) -> str:
-        return lines[lines.index((CHECKED_ON + timedelta(days)).isoformat()) + 1]
+        return lines[lines.index(human_date(CHECKED_ON + timedelta(days))) + 1]
 
     flags = ("EXPIRED", "expires soon")
     assert line_after(-1) == "EXPIRED"
@@ -251,7 +251,7 @@ def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
     words = [f"word{i:04d}" for i in range(556)]  # 5,003 characters with the spaces
     content = room(
         parties=[PartyLine(email="a@example.com", company="Ж" * 300, role="owner")],
-        documents=[DocumentLine(name="Щ" * 300, document_type="Certificate", status="missing")],
+        documents=[DocumentLine(name="Щ" * 300, document_type="Certificate", status="approved")],
         approvals=[ApprovalLine(status="pending", comment=" ".join(words), by="i@example.com", at="2025-02-27")],
         activity=[ActivityLine(at="2025-02-26", actor="ops@example.com", action="note", detail="Ы" * 5000)],
     )
@@ -281,3 +281,59 @@ def test_cells_whose_page_split_was_refused_still_print():
 
     # Then every comment is printed whole (once the layout is gone the cell must be laid out again)
     assert text_of(pdf).count("a") >= 50 * 2000
+
+
+def summary_lines(content: ReportContent) -> list[str]:
+    """The lines between the header and the first section."""
+    lines = pages_text(render_report(content))[0].splitlines()
+    return lines[5 : lines.index(next(line for line in lines if line.startswith("Parties (")))]
+
+
+def test_the_summary_says_how_documents_and_approvals_stand_and_that_nothing_blocks():
+    documents = [
+        DocumentLine(name="Q88", document_type="Q88", status="approved", expires_on=CHECKED_ON + timedelta(400))
+    ]
+    approvals = [ApprovalLine(status="approved", comment="", by="i@example.com", at="2025-02-27T10:00:00Z")]
+    assert summary_lines(room(documents=documents, approvals=approvals)) == [
+        "Documents: 1 approved",
+        "Approvals: 0 pending, 1 approved, 0 rejected",
+        "Cleared: no document or approval recorded here blocks the transfer.",
+    ]
+
+
+def test_the_summary_names_what_blocks_the_transfer():
+    # Given an expired certificate, one expiring soon, one missing, and a rejected approval
+    documents = [
+        DocumentLine(name="SSC", document_type="c", status="approved", expires_on=CHECKED_ON - timedelta(2)),
+        DocumentLine(name="Q88", document_type="q", status="approved", expires_on=CHECKED_ON + timedelta(10)),
+        DocumentLine(name="Crew list", document_type="l", status="missing"),
+    ]
+    approvals = [ApprovalLine(status="rejected", comment="hoses", by="i@example.com", at="2025-02-27")]
+    # Then the summary names them, and says the transfer is not cleared and why
+    lines = summary_lines(room(documents=documents, approvals=approvals))
+    assert lines[:3] == [
+        "Documents: 2 approved, 1 missing",
+        "Expired: SSC (27 Feb 2025)",
+        "Expiring within 30 days: Q88 (11 Mar 2025)",
+    ]
+    verdict = " ".join(lines[4:])
+    assert verdict == "Not cleared: 1 document expired; 1 document not approved (Crew list); 1 approval rejected."
+
+
+def test_a_snapshot_without_documents_or_approvals_does_not_claim_clearance():
+    lines = summary_lines(room(documents=None))
+    assert lines[-1] == "Not assessed: this snapshot leaves out documents or approvals."
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2026-12-01T19:26:00Z", "1 Dec 2026, 19:26 UTC"),
+        ("2026-12-01T19:26:41.123Z", "1 Dec 2026, 19:26 UTC"),
+        ("2026-12-01T21:26:00+02:00", "1 Dec 2026, 19:26 UTC"),
+        ("2026-12-01", "1 Dec 2026"),
+        ("not a time", "not a time"),
+    ],
+)
+def test_times_print_as_people_read_them_in_utc(written, read):
+    assert human_time(written) == read
