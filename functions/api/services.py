@@ -6,7 +6,7 @@ from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.dal.create_limits import CreateLimits, Limits
 from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.idempotency import IdempotencyKeys
-from roomsnap.dal.queues import QueueDepths, RenderQueue
+from roomsnap.dal.queues import DeadLetterQueue, QueueDepths, RenderQueue
 from roomsnap.dal.storage import PdfStore
 
 from api_logic.latency import LatencyRecorder
@@ -34,3 +34,4 @@ metrics = MetricsService(
     QueueDepths({"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url}),
 )
 latency = LatencyRecorder(ApiLatencyStats(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)
+dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)

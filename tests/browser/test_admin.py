@@ -29,7 +29,7 @@ def test_an_admin_sees_charts_retries_a_failure_and_redrives_the_dead_letter_que
 
     session = sign_in(ADMIN, admin=True)
     page = session.page
-    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("link", name="Dashboard", exact=True).click()
     page.get_by_role("heading", name="Dashboard").wait_for()
 
     for caption in ("Generation time", "Snapshots finished"):

@@ -15,6 +15,7 @@ from infra.stack import LocalStack
 from tests.support import API, IMOS
 
 STUCK = "Stays pending"  # renders of this title keep failing transiently: a task that can be cancelled
+UNPRINTABLE = "Whale 🐋"  # a character no report font has: the snapshot fails at once
 TOKEN_FAILURES = ("no token", "forged", "expired")
 ROOM_ROLES = ("viewer", "inspector", "operator", "broker", "owner")
 CALLERS = (*TOKEN_FAILURES, "unverified", "stranger", *ROOM_ROLES, "admin")
@@ -57,6 +58,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "cancelTask": room_route(SNAPSHOTTERS, 200),
     "bulkTaskStatus": {"stranger": 200, "admin": 200, **dict.fromkeys(ROOM_ROLES, 200)},
     "getMetricsSummary": {"stranger": 403, "admin": 200, **dict.fromkeys(ROOM_ROLES, 403)},
+    "getMetricsSeries": {"stranger": 403, "admin": 200, **dict.fromkeys(ROOM_ROLES, 403)},
+    "retryTask": room_route(SNAPSHOTTERS, 201),
+    "redriveDeadLetters": {"stranger": 403, "admin": 200, **dict.fromkeys(ROOM_ROLES, 403)},
 }
 
 
@@ -117,6 +121,12 @@ class World:
     def new_snapshot(self, title: str) -> dict:
         return self.call(self.owner, "POST", f"/rooms/{self.room_id}/snapshots", json={"title": title}).json()
 
+    def failed_snapshot(self) -> str:
+        """The task id of a snapshot that failed: its title has a character no report font prints."""
+        task_id = self.new_snapshot(UNPRINTABLE)["task_id"]
+        self.wait(task_id, "failed")
+        return task_id
+
     def new_party(self) -> str:
         email = f"target{next(self.counter)}@matrix.example"
         self.call(
@@ -127,9 +137,9 @@ class World:
         )
         return email
 
-    def wait(self, task_id: str) -> None:
+    def wait(self, task_id: str, status: str = "completed") -> None:
         deadline = time.monotonic() + 60
-        while self.call(self.owner, "GET", f"/snapshots/tasks/{task_id}").json()["status"] != "completed":
+        while self.call(self.owner, "GET", f"/snapshots/tasks/{task_id}").json()["status"] != status:
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
@@ -170,6 +180,9 @@ class World:
                 {"json": {"task_ids": [snapshot["task_id"]]}},
             ),
             "getMetricsSummary": lambda: ("GET", "/snapshots/metrics/summary", {}),
+            "getMetricsSeries": lambda: ("GET", "/snapshots/metrics/series", {}),
+            "retryTask": lambda: ("POST", f"/snapshots/tasks/{self.failed_snapshot()}/retry", {}),
+            "redriveDeadLetters": lambda: ("POST", "/admin/dead-letters/redrive", {}),
         }
         return requests_by_operation[operation]()
 

@@ -6,16 +6,21 @@ mergeable histograms (percentiles within ±2.5 %); queue depths from SQS; memory
 what each warm renderer reported with its latest completion."""
 
 import statistics
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.queues import QueueDepths
 from roomsnap.dal.snapshots import SnapshotRepository
+from roomsnap.errors import BadRequest
 from roomsnap.histogram import exact_percentile, percentile
-from roomsnap.models import CACHE_LAYERS
+from roomsnap.models import CACHE_LAYERS, TASK_ID_PREFIX, iso
 
 LIVE_RENDERER_WINDOW = timedelta(minutes=15)
+RECENT_FAILURES = 20
+PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+MAX_BUCKETS = 500
 
 
 def _time_stats(values: list[float]) -> dict:
@@ -30,6 +35,21 @@ def _time_stats(values: list[float]) -> dict:
         "p95": round(exact_percentile(ordered, 0.95), 3),
         "p99": round(exact_percentile(ordered, 0.99), 3),
         "count": len(ordered),
+    }
+
+
+def _bucket(start: datetime, events: list[dict]) -> dict:
+    outcomes = Counter(event["outcome"] for event in events)
+    completed = [event for event in events if event["outcome"] == "completed"]
+    times = sorted(e["timings"]["total_ms"] for e in completed if e.get("timings", {}).get("total_ms") is not None)
+    return {
+        "start": iso(start),
+        "count": len(events),
+        "completed": outcomes["completed"],
+        "failed": outcomes["failed"],
+        "cancelled": outcomes["cancelled"],
+        **{name: round(exact_percentile(times, q), 3) if times else None for name, q in PERCENTILES.items()},
+        "cache_hits": sum(1 for event in completed if event.get("cache_layer") in ("memory", "s3")),
     }
 
 
@@ -103,6 +123,33 @@ class MetricsService:
             },
             "cache": self._cache(completed, now, hits),
             "queue": self._queues(now),
+            "recent_failures": [
+                {
+                    "task_id": f"{TASK_ID_PREFIX}{event['snapshot_id']}",
+                    "snapshot_id": event["snapshot_id"],
+                    "room_id": event.get("room_id"),
+                    "error": event.get("error"),
+                    "at": event["at"],
+                }
+                for event in sorted(events, key=lambda e: e["at"], reverse=True)
+                if event["outcome"] == "failed"
+            ][:RECENT_FAILURES],
+        }
+
+    def series(self, hours: int, bucket_minutes: int) -> dict:
+        """Generation over time: per bucket, how many tasks ended and how, the percentiles of the
+        completed ones' generation time, and the cache hits — exact, from the generation log."""
+        if hours * 60 // bucket_minutes > MAX_BUCKETS:
+            raise BadRequest(f"at most {MAX_BUCKETS} buckets: use longer buckets for {hours} hours")
+        now, width_s = datetime.now(UTC), bucket_minutes * 60
+        first = datetime.fromtimestamp((now.timestamp() - hours * 3600) // width_s * width_s, UTC)
+        buckets: list[list[dict]] = [[] for _ in range(int((now - first).total_seconds() // width_s) + 1)]
+        for event in self.log.events(first, now):
+            index = int((datetime.fromisoformat(event["at"]) - first).total_seconds() // width_s)
+            buckets[min(index, len(buckets) - 1)].append(event)  # an event stamped a moment after `now`
+        return {
+            "bucket_minutes": bucket_minutes,
+            "buckets": [_bucket(first + timedelta(seconds=i * width_s), events) for i, events in enumerate(buckets)],
         }
 
     def _cache(self, completed: list[dict], now: datetime, hits: int) -> dict:

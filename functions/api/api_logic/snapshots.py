@@ -177,6 +177,18 @@ class SnapshotService:
         self.rooms.authorize(caller, snapshot.room_id, Action.CANCEL_SNAPSHOT)
         return self.snapshots.cancel(snapshot, activity(caller, "snapshot.cancelled", snapshot.id, category="audit"))
 
+    def retry(self, caller: Caller, task_id: str, correlation_id: str) -> Created:
+        """A failed snapshot asked for again: a new snapshot with the same title and sections (a
+        task's status only moves forward, so the failed one stays as it was, for the record)."""
+        failed = self.task(caller, task_id)
+        if failed.task_status is not TaskStatus.FAILED:
+            raise Conflict(f"only a failed snapshot can be retried; this one is {failed.status}")
+        request = SnapshotIn.model_validate(failed.model_dump(include=set(SnapshotIn.model_fields)))
+        created = self.create(caller, failed.room_id, request, correlation_id)
+        detail = f"{failed.id} as {created.snapshot.id}"
+        self.rooms.audit(failed.room_id, activity(caller, "snapshot.retried", detail, category="audit"))
+        return created
+
     def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
         """Removes the record only: the cached PDF stays while other snapshots share it, and the
         cleanup removes it once nothing references it."""

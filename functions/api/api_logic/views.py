@@ -198,6 +198,14 @@ class QueueStatistics(View):
     oldest_unfinished_task_age_seconds: float
 
 
+class RecentFailure(View):
+    task_id: str
+    snapshot_id: str
+    room_id: str | None
+    error: str | None = Field(description="The reason its users were given")
+    at: str
+
+
 class MetricsSummary(View):
     timestamp: str
     period_hours: int
@@ -206,3 +214,26 @@ class MetricsSummary(View):
     api_performance: ApiPerformance
     cache: CacheStatistics
     queue: QueueStatistics
+    recent_failures: list[RecentFailure] = Field(description="The latest failed snapshots of the window, newest first")
+
+
+class SeriesBucket(View):
+    start: str
+    count: int = Field(description="Tasks that ended in this bucket")
+    completed: int
+    failed: int
+    cancelled: int
+    p50: float | None = Field(description="Generation time of the completed ones, ms (exact)")
+    p95: float | None
+    p99: float | None
+    cache_hits: int
+
+
+class RedriveView(View):
+    moved: int
+    at_most: int = Field(description="The most one call moves; call again if `moved` reached it")
+
+
+class MetricsSeries(View):
+    bucket_minutes: int
+    buckets: list[SeriesBucket]

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from roomsnap.errors import Forbidden
 
-from api_logic.views import MetricsSummary
+from api_logic.views import MetricsSeries, MetricsSummary
 from openapi_docs import errors, returns
 from routes.http import caller, json_response
 from services import metrics
@@ -24,3 +24,16 @@ def metrics_summary(hours: Annotated[int, Query(ge=1, le=168)] = 24):
     if not caller(router).is_admin:
         raise Forbidden("the metrics summary is for admins")
     return json_response(200, metrics.summary(hours))
+
+
+@router.get(
+    "/snapshots/metrics/series",
+    operation_id="getMetricsSeries",
+    responses={200: returns(MetricsSeries, "Generation over time, bucketed (admins only)"), **errors(400)},
+)
+def metrics_series(
+    hours: Annotated[int, Query(ge=1, le=168)] = 24, bucket_minutes: Annotated[int, Query(ge=1, le=1440)] = 60
+):
+    if not caller(router).is_admin:
+        raise Forbidden("the metrics series is for admins")
+    return json_response(200, metrics.series(hours, bucket_minutes))

@@ -8,10 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from roomsnap.models import BulkStatusIn
+from roomsnap.models import API_PREFIX, BulkStatusIn
+from roomsnap.observability import logger
 
-from api_logic.views import BulkStatusView, TaskView, task_view
-from openapi_docs import NO_CONTENT, TASK_HEADERS, WRITE_ERRORS, errors, returns
+from api_logic.views import BulkStatusView, SnapshotView, TaskView, snapshot_view, task_view
+from openapi_docs import NO_CONTENT, TASK_HEADERS, WRITE_ERRORS, errors, header, returns
 from routes.http import TaskId, caller, json_response
 from services import snapshots
 
@@ -63,3 +64,22 @@ def bulk_status(body: BulkStatusIn):
 )
 def cancel_task(task_id: TaskId):
     return json_response(200, task_view(snapshots.cancel(caller(router), task_id)))
+
+
+@router.post(
+    "/snapshots/tasks/<task_id>/retry",
+    operation_id="retryTask",
+    responses={
+        201: returns(
+            SnapshotView,
+            "A new snapshot of the failed one's room, title and sections, generating",
+            headers={"Location": header("The new snapshot's URL", required=True)},
+        ),
+        **errors(404, 409, 429, *WRITE_ERRORS),
+    },
+)
+def retry_task(task_id: TaskId):
+    created = snapshots.retry(caller(router), task_id, logger.get_correlation_id() or "")
+    snapshot = created.snapshot
+    location = f"{API_PREFIX}/rooms/{snapshot.room_id}/snapshots/{snapshot.id}"
+    return json_response(201, snapshot_view(snapshot), {"Location": location, **created.rate_limit_headers})

@@ -31,12 +31,15 @@ class GenerationLog(Repository):
             "SK": f"{at}#{snapshot.id}",
             "entity": "generation",
             "outcome": outcome,
+            "room_id": snapshot.room_id,
             "expires_at": int((moment + RETENTION).timestamp()),
             "created_to_completed_ms": (moment - datetime.fromisoformat(snapshot.created_at)).total_seconds() * 1000,
             **usage,
         }
         if outcome == "completed":
             event.update(cache_layer=snapshot.cache_layer, file_size=snapshot.file_size, timings=snapshot.timings)
+        elif outcome == "failed":
+            event.update(error=snapshot.error)
         return to_dynamo(event)
 
     def events(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -51,5 +54,7 @@ class GenerationLog(Repository):
                         ":until": {"S": iso(until) + "~"},
                     },
                 )
-                events.extend({**record(item), "at": item["SK"]["S"][:24]} for item in items)
+                events.extend(
+                    {**record(item), "at": item["SK"]["S"][:24], "snapshot_id": item["SK"]["S"][25:]} for item in items
+                )
         return events

@@ -35,6 +35,46 @@ class DeadLetterQueue:
     def __init__(self, queue_url: str):
         self.queue_url = queue_url
 
+    def redrive(self, to_queue_url: str, most: int) -> int:
+        """Moves up to `most` parked messages back to `to_queue_url` (bodies and attributes as they
+        were, but the reason they were parked), batch by batch: each batch is sent before it is
+        deleted, so a crash can at worst deliver a message twice, which every consumer tolerates.
+        Returns how many moved."""
+        sqs, moved = client("sqs"), 0
+        while moved < most:
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, most - moved),
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=60,
+            ).get("Messages", [])
+            if not messages:
+                return moved
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": message["Body"],
+                    "MessageAttributes": {
+                        name: value for name, value in message.get("MessageAttributes", {}).items() if name != "reason"
+                    },
+                }
+                for index, message in enumerate(messages)
+            ]
+            sent = sqs.send_message_batch(QueueUrl=to_queue_url, Entries=entries).get("Successful", [])
+            if not sent:
+                return moved  # the target refuses them; they stay parked
+            sent_ids = {entry["Id"] for entry in sent}
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                    if str(i) in sent_ids
+                ],
+            )
+            moved += len(sent_ids)
+        return moved
+
     def park(self, body: str, reason: str) -> None:
         """A message no retry can fix, with the reason it was parked."""
         client("sqs").send_message(

@@ -1,0 +1,106 @@
+"""What an admin sees and does on a stack of its own (so the figures cover only this workload):
+generation over time, recent failures, retrying a failed snapshot, redriving parked messages."""
+
+import time
+
+import pytest
+
+from infra.stack import LocalStack
+from tests.support import ApiClient
+
+UNPRINTABLE = "Whale 🐋"  # no report font has this character: the snapshot fails at once, with a reason
+
+
+@pytest.fixture(scope="module")
+def ops_stack():
+    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-ops") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(ops_stack):
+    return (
+        ApiClient(ops_stack.base_url, ops_stack.mint_token("owner.ops@example.com")),
+        ApiClient(ops_stack.base_url, ops_stack.mint_token("admin.ops@example.com", admin=True)),
+    )
+
+
+@pytest.fixture(scope="module")
+def workload(people):
+    """Two snapshots of the same content (a render and a hit) and one that fails."""
+    owner, _ = people
+    room_id = owner.create_room("Operations")["id"]
+    tasks = [owner.create_snapshot(room_id, title)["task_id"] for title in ("Same", "Same", UNPRINTABLE)]
+    return room_id, [owner.wait_for_task(task_id) for task_id in tasks]
+
+
+def test_the_series_counts_every_ending_by_minute(people, workload):
+    _, admin = people
+    series = admin.ok("GET", "/snapshots/metrics/series", params={"hours": 1, "bucket_minutes": 1})
+    buckets = series["buckets"]
+    assert series["bucket_minutes"] == 1
+    assert 60 <= len(buckets) <= 61
+    assert [b["start"] for b in buckets] == sorted(b["start"] for b in buckets)
+    totals = {name: sum(b[name] for b in buckets) for name in ("count", "completed", "failed", "cache_hits")}
+    assert totals == {"count": 3, "completed": 2, "failed": 1, "cache_hits": 1}
+    busy = [b for b in buckets if b["completed"]]
+    assert all(b["p50"] is not None and b["p50"] <= b["p95"] <= b["p99"] for b in busy)
+    assert all(b["p50"] is None for b in buckets if not b["completed"])
+
+
+def test_too_many_buckets_is_a_400(people):
+    _, admin = people
+    response = admin.request("GET", "/snapshots/metrics/series", params={"hours": 168, "bucket_minutes": 1})
+    assert response.status_code == 400
+    assert "at most 500 buckets" in response.json()["detail"]
+
+
+def test_recent_failures_name_the_snapshot_and_the_reason_its_users_were_given(people, workload):
+    room_id, tasks = workload
+    _, admin = people
+    (failure,) = admin.ok("GET", "/snapshots/metrics/summary", params={"hours": 1})["recent_failures"]
+    assert failure["task_id"] == tasks[2]["task_id"]
+    assert failure["room_id"] == room_id
+    assert failure["error"] == tasks[2]["error"]
+    assert "U+1F40B" in failure["error"]
+
+
+def test_a_failed_snapshot_is_retried_as_a_new_one_and_the_old_stays_failed(people, workload):
+    room_id, tasks = workload
+    owner, admin = people
+    failed = tasks[2]
+
+    retried = admin.ok("POST", f"/snapshots/tasks/{failed['task_id']}/retry", 201)
+
+    assert retried["room_id"] == room_id
+    assert retried["title"] == UNPRINTABLE
+    assert retried["task_id"] != failed["task_id"]
+    assert owner.ok("GET", f"/snapshots/tasks/{failed['task_id']}")["status"] == "failed"
+    assert owner.wait_for_task(retried["task_id"])["status"] == "failed"  # the content still cannot print
+    activity = owner.ok("GET", f"/rooms/{room_id}/activity", params={"limit": 100})
+    assert any(line["action"] == "snapshot.retried" for line in activity)
+    # Only failed snapshots can be retried
+    completed = tasks[0]["task_id"]
+    assert admin.request("POST", f"/snapshots/tasks/{completed}/retry").status_code == 409
+
+
+def test_redriving_moves_parked_messages_back_to_the_renderer(ops_stack, people):
+    # Given a message parked in the dead-letter queue
+    _, admin = people
+    sqs = ops_stack.client("sqs")
+    dead_letters = ops_stack.resources["RenderDeadLetterQueue"]
+    reason = {"reason": {"DataType": "String", "StringValue": "parked by the test"}}
+    sqs.send_message(QueueUrl=dead_letters, MessageBody='{"snapshot_id": "not an id"}', MessageAttributes=reason)
+
+    # When an admin redrives the dead-letter queue
+    moved = admin.ok("POST", "/admin/dead-letters/redrive")
+
+    # Then it went back to the render queue: the renderer read it, and parked it again for its own
+    # reason (it is malformed), which it could only do after the move
+    assert moved == {"moved": 1, "at_most": 500}
+    deadline, reasons = time.monotonic() + 30, []
+    while not reasons:
+        assert time.monotonic() < deadline, "the renderer never saw the moved message"
+        messages = sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"], WaitTimeSeconds=1)
+        reasons = [m["MessageAttributes"]["reason"]["StringValue"] for m in messages.get("Messages", [])]
+    assert reasons[0].startswith("malformed render message")
