@@ -1,10 +1,11 @@
 # Room Snapshots. `make run` starts the local stack; `make test` runs every check.
 PYTHON ?= python3
 VENV := .venv
+VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps
+.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps deploy
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -79,6 +80,12 @@ openapi: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench
+
+# To your AWS account (credentials from the environment): the stack, then the web app into its bucket.
+# (sam-check builds into .aws-sam/build, which sam deploy takes.)
+deploy: $(VENV)/.installed web sam-check
+	$(VENV_SAM)/bin/sam deploy $(if $(GUIDED),--guided)
+	$(PY) -m scripts.publish_web
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

@@ -16,7 +16,7 @@ from infra.runtime import Runtime
 from infra.schedules import Scheduler
 from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
-from infra.web import WebApp
+from infra.web import WebApp, runtime_config, security_headers
 
 log = logging.getLogger("infra.stack")
 
@@ -91,8 +91,10 @@ class LocalStack:
             if (self.template.root / "web").is_dir():
                 log.warning("%s is not built (make web): the web app is not served", dist)
             return None
-        config = {"oidc": {"authority": self.issuer, "client_id": LOCAL_AUDIENCE}, "admin_group": admin_group}
-        return WebApp(dist, config)
+        config = runtime_config(self.issuer, LOCAL_AUDIENCE, admin_group)
+        policies = self.template.resources_of_type("AWS::CloudFront::ResponseHeadersPolicy")
+        headers = [header for lid in policies for header in security_headers(self.template.properties(lid))]
+        return WebApp(dist, config, headers)
 
     def __enter__(self) -> LocalStack:
         return self

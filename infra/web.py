@@ -23,12 +23,26 @@ CONTENT_TYPES = {
 }
 # Vite names what it puts in assets/ by content hash: a changed file is a new name, so it can be kept forever.
 IMMUTABLE = "public, max-age=31536000, immutable"
-# What the page may load and connect to: only its own origin (the API and the local OIDC provider are on it);
-# blob: for the inline PDF preview and the download links the app makes from fetched PDFs.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; frame-src blob:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+
+
+def runtime_config(authority: str, client_id: str, admin_group: str) -> dict[str, Any]:
+    """What the app reads at /config.json: served by the local stack, written by scripts/publish_web.py."""
+    return {"oidc": {"authority": authority, "client_id": client_id}, "admin_group": admin_group}
+
+
+def security_headers(policy: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers an AWS::CloudFront::ResponseHeadersPolicy's SecurityHeadersConfig adds."""
+    config = policy.get("ResponseHeadersPolicyConfig", {}).get("SecurityHeadersConfig", {})
+    headers = []
+    if csp := config.get("ContentSecurityPolicy"):
+        headers.append(("content-security-policy", " ".join(csp["ContentSecurityPolicy"].split())))
+    if "ContentTypeOptions" in config:
+        headers.append(("x-content-type-options", "nosniff"))
+    if frame := config.get("FrameOptions"):
+        headers.append(("x-frame-options", frame["FrameOption"]))
+    if referrer := config.get("ReferrerPolicy"):
+        headers.append(("referrer-policy", referrer["ReferrerPolicy"]))
+    return headers  # (Strict-Transport-Security means nothing over the local stack's plain HTTP)
 
 
 class WebApp:
@@ -36,9 +50,10 @@ class WebApp:
     so a reload of /rooms/<id> works), and /config.json: the runtime configuration the app reads (in AWS, a
     deploy step writes the same file into the web bucket)."""
 
-    def __init__(self, root: Path, config: dict[str, Any]):
+    def __init__(self, root: Path, config: dict[str, Any], headers: list[tuple[str, str]]):
         self.root = root.resolve()
         self.config = json.dumps(config).encode()
+        self.headers = headers
 
     def __call__(self, request: Request, path: str) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -53,10 +68,8 @@ class WebApp:
         headers = [
             ("content-type", CONTENT_TYPES.get(file.suffix, "application/octet-stream")),
             ("cache-control", IMMUTABLE if file.parent.name == "assets" else "no-cache"),
-            ("x-content-type-options", "nosniff"),
+            *self.headers,
         ]
-        if file.suffix == ".html":
-            headers.append(("content-security-policy", CONTENT_SECURITY_POLICY))
         return Response(200, headers, file.read_bytes())
 
     def _file(self, path: str) -> Path | None:

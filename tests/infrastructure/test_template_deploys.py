@@ -31,6 +31,10 @@ KNOWN_SKIPPED = {
     "AWS::ApiGatewayV2::Stage",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::Function",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 }
 # AWS managed policies a function role may carry (SAM adds them for logging and event sources).
 ALLOWED_MANAGED_POLICIES = {
@@ -435,3 +439,29 @@ def test_alarms_watch_the_dead_letter_queue_queue_age_renderer_errors_and_api_5x
         assert properties["AlarmActions"] == {
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
         }
+
+
+def test_the_web_app_is_served_by_cloudfront_from_a_private_bucket_with_the_api_on_the_same_origin(stack):
+    resources = stack.cfn["Resources"]
+    config = resources["WebDistribution"]["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    # The bucket is read through Origin Access Control only, never as a public website
+    assert origins["web"]["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    assert origins["web"]["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    access = resources["WebBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(access.values())
+    (read,) = [
+        s for s in resources["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+    ]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in read["Condition"]["StringEquals"]
+    # /api/* goes to the HTTP API, uncached, with every method and the viewer's headers (Authorization)
+    (api,) = config["CacheBehaviors"]
+    assert (api["PathPattern"], api["TargetOriginId"], api["ViewerProtocolPolicy"]) == ("/api/*", "api", "https-only")
+    assert {"POST", "PATCH", "DELETE"} <= set(api["AllowedMethods"])
+    assert "execute-api" in json.dumps(origins["api"]["DomainName"])
+    # the app's own paths are index.html, on the web behaviour only
+    (rewrite,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert rewrite["EventType"] == "viewer-request"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"

@@ -17,9 +17,9 @@ import pytest
 from pydantic import BaseModel
 
 from roomsnap.dal.create_limits import Admission, Limits, window_names
-from roomsnap.dal.generation_log import GenerationLog, days_between
+from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
 from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
-from roomsnap.dal.items import decode_cursor, encode_cursor, record
+from roomsnap.dal.items import decode_cursor, encode_cursor
 from roomsnap.dal.snapshots import ACTIVE, _now_ms
 from roomsnap.dal.storage import pdf_key
 from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
@@ -181,8 +181,7 @@ class FakeGenerationLog:
         self._real = GenerationLog("fake-table")  # builds items; its client is never touched
 
     def write(self, snapshot: Snapshot, outcome: str, **usage: Any) -> None:
-        item = self._real.item(snapshot, outcome, **usage)
-        self.lines.append({**record(item), "at": item["SK"]["S"][:24]})
+        self.lines.append(event_of(self._real.item(snapshot, outcome, **usage)))
 
     def events(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         return [line for line in self.lines if iso(since) <= line["at"] <= iso(until)]

@@ -1,11 +1,15 @@
 """The web app's files as the local stack serves them: types, cache headers, the SPA fallback, config.json."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from infra.http_api import Request
-from infra.web import WebApp
+from infra.template import Template
+from infra.web import WebApp, security_headers
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -15,7 +19,9 @@ def web(tmp_path):
     (tmp_path / "assets" / "index-abc123.js").write_text("export {}")
     (tmp_path / "favicon.svg").write_text("<svg/>")
     (tmp_path.parent / "secret.txt").write_text("not served")
-    return WebApp(tmp_path, {"oidc": {"authority": "http://127.0.0.1:3000/_local/oidc", "client_id": "app"}})
+    policy = Template(ROOT / "template.yaml").properties("WebHeaders")  # the headers CloudFront adds in AWS
+    config = {"oidc": {"authority": "http://127.0.0.1:3000/_local/oidc", "client_id": "app"}}
+    return WebApp(tmp_path, config, security_headers(policy))
 
 
 def get(web, path, method="GET"):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from roomsnap.errors import BadRequest
 from roomsnap.histogram import bucket_of
 from roomsnap.ids import new_id
 from roomsnap.models import Snapshot, Timings, iso
@@ -223,3 +224,39 @@ def test_an_empty_window_reports_zeros_and_no_statistics(service):
     assert summary["queue"]["oldest_unfinished_task_age_seconds"] == 0
     assert (summary["period_hours"], summary["summary"]["total_metrics"]) == (1, 0)
     assert summary["timestamp"].endswith("Z")
+
+
+def test_recent_failures_list_the_latest_failed_snapshots_with_their_reasons(repos, room_id):
+    # Given three failed snapshots and a completed one
+    service = MetricsService(repos.log, repos.api_latency, repos.snapshots, FakeQueueDepths())
+    failed = []
+    for index in range(3):
+        snapshot = new_snapshot(repos, room_id, title=f"Failing {index}")
+        repos.snapshots.fail(snapshot.id, f"reason {index}")
+        failed.append(snapshot)
+    rendered(repos, new_snapshot(repos, room_id))
+    # When the summary is read
+    recent = service.summary(1)["recent_failures"]
+    # Then the failures are listed newest first, with the reason their users were given
+    assert {(f["snapshot_id"], f["error"]) for f in recent} == {(s.id, f"reason {i}") for i, s in enumerate(failed)}
+    assert [f["at"] for f in recent] == sorted((f["at"] for f in recent), reverse=True)
+    assert {f["room_id"] for f in recent} == {room_id}
+    assert recent[0]["task_id"] == f"snapshot-{failed[2].id}"
+
+
+def test_the_series_buckets_every_ending_with_exact_percentiles(repos, room_id):
+    service = MetricsService(repos.log, repos.api_latency, repos.snapshots, FakeQueueDepths())
+    rendered(repos, new_snapshot(repos, room_id))
+    repos.snapshots.fail(new_snapshot(repos, room_id).id, "no")
+    series = service.series(hours=2, bucket_minutes=30)
+    assert series["bucket_minutes"] == 30
+    assert 4 <= len(series["buckets"]) <= 5
+    assert sum(b["completed"] for b in series["buckets"]) == 1
+    assert sum(b["failed"] for b in series["buckets"]) == 1
+    assert series["buckets"][-1]["count"] == 2
+
+
+def test_a_series_of_too_many_buckets_is_refused(repos):
+    service = MetricsService(repos.log, repos.api_latency, repos.snapshots, FakeQueueDepths())
+    with pytest.raises(BadRequest):
+        service.series(hours=168, bucket_minutes=1)

@@ -20,6 +20,12 @@ def days_between(since: datetime, until: datetime) -> list[str]:
     return days
 
 
+def event_of(item: dict) -> dict[str, Any]:
+    """A stored log line as the metrics read it, with its time and snapshot id from the sort key."""
+    at, snapshot_id = item["SK"]["S"][:24], item["SK"]["S"][25:]
+    return {**record(item), "at": at, "snapshot_id": snapshot_id}
+
+
 class GenerationLog(Repository):
     def item(self, snapshot: Snapshot, outcome: str, **usage: Any) -> dict:
         """The log line of a snapshot that just reached `outcome`, for the caller's batch write."""
@@ -54,7 +60,5 @@ class GenerationLog(Repository):
                         ":until": {"S": iso(until) + "~"},
                     },
                 )
-                events.extend(
-                    {**record(item), "at": item["SK"]["S"][:24], "snapshot_id": item["SK"]["S"][25:]} for item in items
-                )
+                events.extend(map(event_of, items))
         return events
