@@ -61,3 +61,11 @@ def test_ids_match_their_pattern_and_sort_by_creation_time():
     assert len(set(ids)) == 200
     # ids minted in later milliseconds sort later
     assert ids[0][:10] <= ids[-1][:10]
+
+
+def test_an_id_made_for_a_moment_sorts_with_that_moment():
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime(2026, 12, 1, 19, 26, 0, 123000, tzinfo=UTC)
+    ids = [new_id(moment + timedelta(milliseconds=n)) for n in (2, 0, 1)]
+    assert sorted(ids) == [ids[1], ids[2], ids[0]]

@@ -1,5 +1,7 @@
 """Room domain: who may do what in a room, and the changes that make up its activity log."""
 
+from datetime import UTC, datetime
+
 from cachetools import LRUCache
 
 from roomsnap.dal import RoomRepository
@@ -22,6 +24,7 @@ from roomsnap.models import (
     RoomIn,
     Vessel,
     VesselIn,
+    iso,
     normalize_email,
     utc_now,
 )
@@ -33,8 +36,9 @@ from api_logic.caller import Caller
 def activity(
     caller: Caller, action: str, detail: str = "", category: ActivityCategory = "room", at: str | None = None
 ) -> Activity:
+    moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
     return Activity(
-        id=new_id(), at=at or utc_now(), actor=caller.email, action=action, detail=detail, category=category
+        id=new_id(moment), at=iso(moment), actor=caller.email, action=action, detail=detail, category=category
     )
 
 
