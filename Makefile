@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean
+.PHONY: run test test-unit token fire bench cost lint lint-types sam-check openapi clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ openapi: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench
+
+# What a snapshot costs in AWS: a known workload through the local stack, every request counted
+# and priced with infra/prices.toml (docs/cost.md).
+cost: $(VENV)/.installed
+	$(PY) -m tests.cost
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam
