@@ -257,7 +257,7 @@ class Response:
 
 # ---------------------------------------------------------------------- metering
 
-ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}", re.IGNORECASE)
 CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
 
 

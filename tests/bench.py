@@ -66,6 +66,68 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+# ---------------------------------------------------------------------- the bare ReportLab baseline
+
+
+def plain_platypus(content) -> bytes:
+    """The same content through plain ReportLab platypus with the same TTF font (registered by
+    report.py): a title, the room's lines, and per section a heading and a table of plain strings
+    with a repeated header row and a grid. No fallback fonts, no escaping, no wrapping of long
+    values, no highlights, no "Page X of Y": the limit render_report can approach."""
+    from io import BytesIO
+
+    from reportlab.lib.colors import HexColor, white
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    font, bold = "DejaVuSans", "DejaVuSans-Bold"
+    title, text = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20), ParagraphStyle("b", fontName=font)
+    style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), font, 8, 9.6),
+            ("FONT", (0, 0), (-1, 0), bold, 8, 9.6),
+            ("TEXTCOLOR", (0, 0), (-1, 0), white),
+            ("BACKGROUND", (0, 0), (-1, 0), HexColor("#27415e")),
+            ("GRID", (0, 0), (-1, -1), 0.25, HexColor("#b8c2cc")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
+    )
+    room = content.room
+    story = [
+        Paragraph(content.title, title),
+        Paragraph(room.title, title),
+        Paragraph(f"Location: {room.location}", text),
+        Paragraph(f"Operation time: {room.operation_time}", text),
+        Paragraph(f"Data as of {room.data_as_of} · Expiry checked on {content.expiry_checked_on}", text),
+    ]
+    sections = [
+        ("Parties", [[p.email, p.company, p.role.value] for p in content.parties]),
+        ("Vessels", [[v.name, v.imo, v.vessel_type, v.flag] for v in content.vessels]),
+        (
+            "Documents",
+            [
+                [d.name, d.document_type, d.vessel_imo or "—", d.status.value, str(d.expires_on or "—")]
+                for d in content.documents or []
+            ],
+        ),
+        ("Approvals", [[a.status.value, a.by, a.at, a.comment] for a in content.approvals or []]),
+        ("Activity", [[a.at, a.actor, a.action, a.detail] for a in content.activity or []]),
+    ]
+    width = A4[0] - 30 * mm
+    for name, rows in sections:
+        story.append(Paragraph(f"{name} ({len(rows)})", title))
+        if rows:
+            columns = len(rows[0])
+            story.append(Table([[f"Column {i}" for i in range(columns)], *rows], colWidths=[width / columns] * columns,
+                               repeatRows=1, style=style))
+    buffer = BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+                      bottomMargin=15 * mm, invariant=1).build(story)
+    return buffer.getvalue()
+
+
 # ---------------------------------------------------------------------- helpers in a function's process
 
 
