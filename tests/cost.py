@@ -68,11 +68,11 @@ def cache_layer(stack, snapshot_id: str) -> str:
     return item["cache_layer"]["S"]
 
 
-def run_rate(stack, api, room_id: str, hit_rate: float) -> dict:
+def run_rate(stack, api, room_id: str, hit_rate: float, count: int = SNAPSHOTS) -> dict:
     from infra.metering import METER
 
     titles, layers, last_miss = [], {}, ""
-    for index, hit in enumerate(plan(SNAPSHOTS, hit_rate)):
+    for index, hit in enumerate(plan(count, hit_rate)):
         if not hit:
             last_miss = f"Cost check {int(hit_rate * 100)} % #{index}"
         titles.append(last_miss)
@@ -83,11 +83,16 @@ def run_rate(stack, api, room_id: str, hit_rate: float) -> dict:
     for snapshot_id in done:
         layer = cache_layer(stack, snapshot_id)
         layers[layer] = layers.get(layer, 0) + 1
-    return {"lines": lines, "layers": layers}
+    return {"lines": lines, "layers": layers, "count": count}
 
 
-def per_million(amount: float) -> float:
-    return amount / SNAPSHOTS * MILLION
+def per_million(amount: float, count: int = SNAPSHOTS) -> float:
+    return amount / count * MILLION
+
+
+def per_million_snapshots(result: dict, prices) -> float:
+    """The workload's cost in $ per 1M snapshots."""
+    return per_million(describe(result, prices)[0], result["count"])
 
 
 def describe(result: dict, prices) -> tuple[float, list, dict]:
@@ -119,16 +124,22 @@ def durations(lines: dict) -> dict[str, tuple[float, float, float]]:
     return {name: (values[0], values[1], values[2]) for name, values in found.items()}
 
 
-def cleanup_run(stack, prices) -> tuple[float, dict, int]:
+RUNS_A_MONTH = {"Every5Minutes": 30 * 24 * 12, "Daily": 30}
+
+
+def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
+    """Each of the cleanup's schedules fired once: its cost per run and what it did."""
     from infra.metering import METER
     from infra.pricing import price_lines, total
 
-    items = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]["ItemCount"]
-    METER.reset()
-    stack.fire_schedule("CleanupFunction")
-    lines = METER.lines()
-    costed, _ = price_lines(lines, prices)
-    return total(costed), lines, items
+    table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
+    runs = {}
+    for schedule in RUNS_A_MONTH:
+        METER.reset()
+        stack.fire_schedule("CleanupFunction", schedule)
+        lines = METER.lines()
+        runs[schedule] = (total(price_lines(lines, prices)[0]), lines)
+    return table["ItemCount"], runs
 
 
 def main() -> None:
@@ -162,7 +173,7 @@ def main() -> None:
         for hit_rate in HIT_RATES:
             print(f"{SNAPSHOTS} snapshots at {hit_rate:.0%} cache hits...", file=sys.stderr)
             results[hit_rate] = run_rate(stack, api, room_id, hit_rate)
-        cleanup_usd, cleanup_lines, table_items = cleanup_run(stack, prices)
+        table_items, cleanup = cleanup_runs(stack, prices)
 
     with open(ROOT / ".local" / "cost-lines.txt", "w") as detail:  # every counted line, for a closer look
         for hit_rate, result in results.items():
@@ -218,24 +229,22 @@ def main() -> None:
             print(f"   not in the figure: {what}: ${per_million(usd_excluded):.2f} per 1M snapshots")
         print("   duration per invocation, and of it the time its AWS requests took at the local endpoint:")
         for function, (invocations, duration_ms, waited_ms) in sorted(durations(result["lines"]).items()):
-            print(
-                f"     {function}: {duration_ms / invocations:.1f} ms, of which {waited_ms / invocations:.1f} ms in AWS calls"
-            )
+            each, waited = duration_ms / invocations, waited_ms / invocations
+            print(f"     {function}: {each:.1f} ms, of which {waited:.1f} ms in AWS calls")
+        duration_usd = sum(line.usd for line in lines if line.quantity == "gb_s")
+        print(f"   of the figure, Lambda duration (measured here, the noisiest part): ${per_million(duration_usd):.2f}")
         print()
-    runs_a_month = 30 * 24 * 12
-    print(
-        f"CleanupFunction, one scheduled run over a table of {table_items} items: ${cleanup_usd * MILLION:.2f} per 1M runs "
-        f"(every 5 minutes: {runs_a_month} runs a month, ${cleanup_usd * runs_a_month:.4f} a month at this table size)."
-    )
-    for (principal, service, operation), quantities in sorted(cleanup_lines.items()):
-        if principal == "CleanupFunction" and service == "dynamodb":
-            print(
-                f"   {service} {operation}: "
-                + ", ".join(f"{k} {v:g}" for k, v in quantities.items() if k in ("requests", "rru", "wru"))
-            )
-    print(
-        f"\n$ per 1M snapshots at 50 % cache hits: ${summary[0.5]:.2f} (target <= $8.00). Run time {time.monotonic() - started:.0f} s."
-    )
+    for schedule, (usd, lines) in cleanup.items():
+        print(
+            f"CleanupFunction {schedule}, one run over {table_items} items: ${usd * 1000:.4f} per 1000 runs; "
+            f"{RUNS_A_MONTH[schedule]} runs a month: ${usd * RUNS_A_MONTH[schedule]:.4f} a month at this size"
+        )
+        for (principal, service, operation), quantities in sorted(lines.items()):
+            if principal == "CleanupFunction" and service in ("dynamodb", "s3", "sqs"):
+                counts = ", ".join(f"{k} {quantities[k]:g}" for k in ("requests", "rru", "wru") if k in quantities)
+                print(f"   {service} {operation}: {counts}")
+    elapsed = time.monotonic() - started
+    print(f"\n$ per 1M snapshots at 50 % cache hits: ${summary[0.5]:.2f} (target <= $8.00). Run time {elapsed:.0f} s.")
 
 
 if __name__ == "__main__":
