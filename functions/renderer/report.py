@@ -151,6 +151,9 @@ def to_cell(value: str | Highlight, width: float) -> str | Paragraph:
         return value.text
     text_width = width - 2 * CELL_PADDING
     if glyphs(REGULAR).issuperset(value):
+        # Most values are one line that fits: what simpleSplit would return for them unchanged.
+        if " ".join(value.split()) == value and stringWidth(value, REGULAR, CELL.fontSize) <= text_width:
+            return value
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
         if all(stringWidth(line, REGULAR, CELL.fontSize) <= text_width for line in lines):
             return "\n".join(lines)
