@@ -148,12 +148,15 @@ def metered_dynamodb_call(handler: Any, call: Callable[[Any], Any]) -> Any:
         return call(handler)
     principal = METER.principal_of(_access_key(handler.headers.get("Authorization", "")))
     params: dict[str, Any] = getattr(handler, "params", None) or {}
+    started = time.perf_counter()
     try:
         if operation in WRITES:
             return _metered_write(handler, call, operation, params, principal)
         return _metered_read(handler, call, operation, params, principal)
     except _Unmeasurable:
         return call(handler)
+    finally:  # this runs under the endpoint's lock: how long moto's DynamoDB was busy with it
+        METER.add(principal, "dynamodb", operation, locked_ms=(time.perf_counter() - started) * 1000)
 
 
 class _Unmeasurable(Exception):

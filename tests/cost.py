@@ -29,6 +29,18 @@ PARAMETERS = {"SnapshotsPerMinute": 10_000, "SnapshotsPerHour": 100_000}
 MILLION = 1_000_000
 
 
+def announce(kind: str, extra: str = "") -> tuple[str, Path]:
+    """The run's title (when, where) and the file its functions' logs go to, both told on stderr."""
+    title = (
+        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}{'; ' + extra if extra else ''}"
+    )
+    log_path = ROOT / ".local" / f"{kind}-functions.log"
+    log_path.parent.mkdir(exist_ok=True)
+    print(f"{title}\nfunction logs: {log_path}", file=sys.stderr)
+    return title, log_path
+
+
 def plan(count: int, hit_rate: float) -> list[bool]:
     """Which snapshots are cache hits (True): spread evenly, the first always a miss."""
     hits = round(count * hit_rate)
@@ -149,13 +161,7 @@ def main() -> None:
     from tests.support import ApiClient, reference_room
 
     prices = load_prices()
-    title = (
-        f"Room Snapshots cost, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
-        f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}; us-east-1 list prices"
-    )
-    log_path = ROOT / ".local" / "cost-functions.log"
-    log_path.parent.mkdir(exist_ok=True)
-    print(f"{title}\nfunction logs: {log_path}", file=sys.stderr)
+    title, log_path = announce("cost", "us-east-1 list prices")
     started = time.monotonic()
     with (
         open(log_path, "w") as log,

@@ -86,7 +86,9 @@ def test_a_small_render_goes_from_pending_to_completed_in_one_write(parts):
     stored = parts["snapshots"].get(snapshot.id)
     assert seen == [TaskStatus.PENDING]  # no claim: nobody could have seen it running
     assert outcome.snapshot.task_status is stored.task_status is TaskStatus.COMPLETED
-    assert stored.started_at and stored.attempts == 1 and stored.progress == 100
+    assert stored.started_at
+    assert stored.attempts == 1
+    assert stored.progress == 100
 
 
 def test_a_duplicate_of_an_unclaimed_render_is_discarded_once_the_first_completes(parts):
