@@ -211,7 +211,7 @@ def main() -> None:
         if usage["unpriced"]:
             print(f"   counted but not in the price table: {', '.join(usage['unpriced'])}")
         print("   top five cost lines ($ per 1M snapshots):")
-        for line in lines[:5]:
+        for line in [line for line in lines if not line.price.excluded_from_total][:5]:
             share = line.usd / usd * 100 if usd else 0
             print(
                 f"     {per_million(line.usd):7.3f}  {share:4.1f} %  {line.label} ({line.amount / SNAPSHOTS:.3g} each)"

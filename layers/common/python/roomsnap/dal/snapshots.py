@@ -210,6 +210,7 @@ class SnapshotRepository(Repository):
             "GSI2SK": snapshot.id,
             **changes,
         }
+        values: dict[str, Any]
         if claimed:
             condition, values = "task_status = :running", {":running": TaskStatus.RUNNING}
         else:
