@@ -12,6 +12,8 @@ from infra.stack import LocalStack
 from tests.support import ApiClient
 
 pytestmark = pytest.mark.slow  # a 300-snapshot burst
+# One user makes the whole 300-snapshot burst: a load test, not a person, so its limits are raised.
+BURST_LIMITS = {"SnapshotsPerMinute": 1000, "SnapshotsPerHour": 10000, "MaxUnfinishedSnapshots": 1000}
 FAULTS = {
     "RendererFunction": {
         "FAULT_RENDER_FAILURE_RATE": "0.3",
@@ -25,7 +27,13 @@ TERMINAL = {"completed", "failed", "cancelled"}
 
 @pytest.fixture(scope="module")
 def faulty_stack():
-    with LocalStack(port=0, env_overrides=FAULTS, start_schedules=False, stack_name="room-snapshots-faults") as running:
+    with LocalStack(
+        port=0,
+        env_overrides=FAULTS,
+        start_schedules=False,
+        stack_name="room-snapshots-faults",
+        parameter_overrides=BURST_LIMITS,
+    ) as running:
         yield running
 
 

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def aws():
     """Starts moto, provisions the template and points this process's boto3 at it."""
     endpoint = Endpoint()
-    template = Template(ROOT / "template.yaml", region=endpoint.region)
+    # A stack name of its own: moto keeps one state per process, and the e2e stack may still be running
+    template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
     resources = provision(template, endpoint)
     saved = dict(os.environ)
     os.environ.update(endpoint.environment())

@@ -15,7 +15,7 @@ TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 @pytest.fixture(scope="module")
 def provisioned():
     endpoint = Endpoint()
-    template = Template(TEMPLATE, region=endpoint.region)
+    template = Template(TEMPLATE, region=endpoint.region, stack_name="room-snapshots-provision")
     resources = provision(template, endpoint)
     yield template, endpoint, resources
     endpoint.stop()
