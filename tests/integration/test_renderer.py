@@ -170,13 +170,13 @@ class Crash(BaseException):
     """A renderer dying mid-render (the process is gone: nothing is released)."""
 
 
+def dies(content):
+    raise Crash()
+
+
 def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
     room_id = new_room(parts, "Crash room")
     snapshot = new_snapshot(parts, room_id)
-
-    def dies(content):
-        raise Crash()
-
     with pytest.raises(Crash):
         make_renderer(parts, dies, claim_rows=0).process(snapshot.id, datetime.now(UTC), lease_seconds=0.3)
     assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.RUNNING
@@ -193,10 +193,6 @@ def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
 def test_an_unclaimed_render_that_dies_leaves_the_task_pending_for_the_next_delivery(parts):
     room_id = new_room(parts, "Unclaimed crash room")
     snapshot = new_snapshot(parts, room_id)
-
-    def dies(content):
-        raise Crash()
-
     with pytest.raises(Crash):
         process(make_renderer(parts, dies), snapshot)
     assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.PENDING
