@@ -5,7 +5,7 @@ VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps deploy
+.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps deploy cost
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -86,6 +86,11 @@ bench: $(VENV)/.installed
 deploy: $(VENV)/.installed web sam-check
 	$(VENV_SAM)/bin/sam deploy $(if $(GUIDED),--guided)
 	$(PY) -m scripts.publish_web
+
+# What a snapshot costs in AWS: a known workload through the local stack, every request counted
+# and priced with infra/prices.toml (docs/cost.md).
+cost: $(VENV)/.installed
+	$(PY) -m tests.cost
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

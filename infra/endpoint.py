@@ -13,7 +13,11 @@ from typing import Any
 import boto3
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from infra.metering import METER, MeteringMiddleware, metered_dynamodb_call
 
 DEFAULT_REGION = "us-east-1"
 TOKEN_WINDOW_S = 600  # DynamoDB's idempotency window for ClientRequestToken
@@ -25,7 +29,8 @@ def _serialize_moto_dynamodb() -> None:
     """moto's DynamoDB is not thread-safe: a transaction deep-copies the table for its rollback
     while other request threads change it ("dictionary changed size during iteration", a 500).
     DynamoDB itself has no such limit, so the embedded server runs its DynamoDB requests one at a
-    time, which is what the product may assume of the real service."""
+    time, which is what the product may assume of the real service. Each request's read and
+    write units are counted here too (infra.metering), where moto's items can be looked up."""
     if getattr(DynamoHandler.call_action, "serialized", False):
         return
     lock = threading.Lock()
@@ -33,7 +38,7 @@ def _serialize_moto_dynamodb() -> None:
 
     def serialized(handler: DynamoHandler) -> Any:
         with lock:
-            return call_action(handler)
+            return metered_dynamodb_call(handler, call_action)
 
     serialized.serialized = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = serialized  # type: ignore[method-assign]
@@ -79,6 +84,16 @@ def _honour_client_request_tokens() -> None:
     DynamoHandler.transact_write_items = with_tokens  # type: ignore[method-assign, assignment]
 
 
+class MeteredMotoServer(ThreadedMotoServer):
+    """moto's threaded server with every request counted (infra.metering) before moto answers it."""
+
+    def _server_entry(self) -> None:
+        app = MeteringMiddleware(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 class Endpoint:
     def __init__(self):
         self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -90,7 +105,7 @@ class Endpoint:
             _serialize_moto_dynamodb()
             _honour_client_request_tokens()
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
-            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto = MeteredMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()
             host, port = self._moto.get_host_and_port()
             self.url = f"http://{host}:{port}"
@@ -114,8 +129,20 @@ class Endpoint:
             **self.credentials,
         }
 
-    def client(self, service: Any) -> Any:
+    def client(self, service: Any, principal: str | None = None) -> Any:
+        """A client of this endpoint; on the embedded one, `principal` signs with an access key
+        id of its own, so the meter counts its requests under that name."""
+        if principal and self.embedded:
+            return boto3.session.Session(
+                aws_access_key_id=METER.access_key(principal),
+                aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
+                region_name=self.region,
+            ).client(service, endpoint_url=self.url)
         return self._session.client(service, endpoint_url=self.url)
+
+    def function_environment(self, principal: str) -> dict[str, str]:
+        """What a function's worker needs beyond environment(): its own access key id (embedded only)."""
+        return {"AWS_ACCESS_KEY_ID": METER.access_key(principal)} if self.embedded else {}
 
     def stop(self) -> None:
         if self._moto:

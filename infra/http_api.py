@@ -7,6 +7,7 @@ import concurrent.futures
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, JwtAuthorizer, Unauthorized, request_context_claims
+from infra.metering import record_access_log, record_http_request
 from infra.runtime import FunctionError
 from infra.template import ACCOUNT_ID, Template, merge_globals
 
@@ -37,6 +39,8 @@ class Route:
     api_id: str = "local"
     authorizer: JwtAuthorizer | None = None
     timeout: float = API_TIMEOUT
+    access_log_format: str | None = None  # the API's AccessLogSettings.Format
+    api: str = "HttpApi"  # the API's logical id
 
     @property
     def route_key(self) -> str:
@@ -128,8 +132,11 @@ def routes_from_template(template: Template, jwks: dict[str, Any], issuer: str =
                     jwks,
                     settings.get("IdentitySource", "$request.header.Authorization"),
                 )
+            access_log = _api_properties(template, api).get("AccessLogSettings", {}).get("Format")
             routes.append(
                 Route(
+                    access_log_format=access_log if isinstance(access_log, str) else None,
+                    api=api or "ServerlessHttpApi",
                     method=str(event.get("Method", "ANY")).upper(),
                     path=event.get("Path", "$default"),
                     function=function.logical_id,
@@ -248,6 +255,32 @@ class Response:
         )
 
 
+# ---------------------------------------------------------------------- metering
+
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}", re.IGNORECASE)
+CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+
+
+def templated(path: str) -> str:
+    """A request path with its ids replaced, so requests to one route count on one line."""
+    return ULID.sub("{id}", path)
+
+
+def access_log_line(route: Route, request_id: str, status: int, claims: dict[str, Any] | None, elapsed_s: float) -> str:
+    """The access log line API Gateway would write for this request, from the API's format."""
+    latency = str(round(elapsed_s * 1000))
+    values = {
+        "requestId": request_id,
+        "routeKey": route.route_key,
+        "status": str(status),
+        "responseLatency": latency,
+        "integrationLatency": latency,
+        "authorizer.claims.sub": str((claims or {}).get("sub", "-")),
+        "error.message": "-" if status < 400 else "error",
+    }
+    return CONTEXT_VARIABLE.sub(lambda match: values.get(match.group(1), "-"), route.access_log_format or "")
+
+
 # ---------------------------------------------------------------------- server
 
 
@@ -289,24 +322,41 @@ class HttpApi:
     def handle(self, request: Request) -> Response:
         request_id = base64.b64encode(os.urandom(10)).decode()
         path = urlsplit(request.target).path
-        response = self._local(request, path) if path.startswith("/_local/") else self._route(request, path, request_id)
+        found = None if path.startswith("/_local/") else find_route(self.routes, request.method, path)
+        if path.startswith("/_local/"):
+            response = self._local(request, path)
+        elif found is None and self._web_app and not path.startswith("/api/"):
+            response = self._web_app(request, path)  # CloudFront and the web bucket in AWS, not the HTTP API
+        else:
+            started = time.monotonic()
+            response, claims = self._route(request, found, request_id)
+            # What API Gateway bills (a request per 512 KB) and logs (an access log line).
+            record_http_request(f"{request.method} {templated(path)}", len(request.body), len(response.body))
+            if found and found[0].access_log_format:
+                line = access_log_line(found[0], request_id, response.status, claims, time.monotonic() - started)
+                record_access_log(f"{found[0].api} access logs", line)
         response.headers.append(("apigw-requestid", request_id))
         return response
 
-    def _route(self, request: Request, path: str, request_id: str) -> Response:
-        found = find_route(self.routes, request.method, path)
+    def _route(
+        self, request: Request, found: tuple[Route, dict[str, str]] | None, request_id: str
+    ) -> tuple[Response, dict[str, Any] | None]:
         if found is None:
-            if self._web_app and not path.startswith("/api/"):
-                return self._web_app(request, path)
-            return Response.json(404, {"message": "Not Found"})
+            return Response.json(404, {"message": "Not Found"}), None
         route, path_parameters = found
         claims = None
         if route.authorizer:
             try:
                 claims = route.authorizer.authorize(request.joined_headers())
             except Unauthorized as error:
-                return Response.json(401, {"message": "Unauthorized"}, ("www-authenticate", error.www_authenticate))
+                unauthorized = Response.json(
+                    401, {"message": "Unauthorized"}, ("www-authenticate", error.www_authenticate)
+                )
+                return unauthorized, None
         event = api_gateway_event(route, path_parameters, request, claims, request_id)
+        return self._integrate(route, event), claims
+
+    def _integrate(self, route: Route, event: dict[str, Any]) -> Response:
         invocation = self._invocations.submit(self._invoke, route.function, event)
         try:
             return Response.from_result(invocation.result(timeout=route.timeout))

@@ -9,6 +9,8 @@ import threading
 from datetime import datetime
 from typing import Any, TextIO
 
+from infra.metering import record_log_line
+
 RECORDS_KEPT = 5000
 # Powertools fields that repeat on every line and say nothing about the event itself.
 NOISY_FIELDS = {
@@ -37,6 +39,7 @@ class LogBook:
 
     def write(self, function: str, line: str) -> None:
         """One line a function printed: a Powertools JSON log, an EMF metric, or plain text."""
+        record_log_line(function, line)  # what CloudWatch Logs would ingest
         record = parse(line)
         text = f"{datetime.now():%H:%M:%S.%f}"[:-3] + f" {function} {format_record(record)}"
         with self._lock:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from infra.metering import record_invocation
 from infra.template import Function
 
 log = logging.getLogger("infra.runtime")
@@ -198,14 +199,16 @@ class FunctionPool:
             return worker.invoke(event, request_id)
         finally:
             self._release(worker)
-            init = f" Init Duration: {worker.init_duration * 1000:.2f} ms" if worker.cold else ""
+            duration_ms = (time.monotonic() - started) * 1000
+            init_ms = worker.init_duration * 1000 if worker.cold else None
             worker.cold = False
+            record_invocation(self.function.logical_id, request_id, duration_ms, self.function.memory_size, init_ms)
             log.info(
                 "%s REPORT RequestId: %s Duration: %.2f ms%s",
                 self.function.logical_id,
                 request_id,
-                (time.monotonic() - started) * 1000,
-                init,
+                duration_ms,
+                f" Init Duration: {init_ms:.2f} ms" if init_ms is not None else "",
             )
 
     def _acquire(self) -> Worker:

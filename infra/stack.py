@@ -10,6 +10,7 @@ from infra.endpoint import Endpoint
 from infra.event_sources import SqsPoller, mappings_from_template
 from infra.http_api import HttpApi, local_issuer_parameters, routes_from_template
 from infra.logs import LogBook
+from infra.metering import METER, Meter
 from infra.oidc import DevelopmentOidcProvider
 from infra.provision import provision
 from infra.runtime import Runtime
@@ -19,6 +20,13 @@ from infra.ttl import TtlSweeper
 from infra.web import WebApp, runtime_config, security_headers
 
 log = logging.getLogger("infra.stack")
+
+TTL_PRINCIPAL = "DynamoDB TTL"
+
+
+def poller_principal(function: str) -> str:
+    """Who makes an SQS event source mapping's requests: Lambda's pollers, billed to the account."""
+    return f"{function} event source mapping"
 
 
 class LocalStack:
@@ -55,14 +63,26 @@ class LocalStack:
             self.resources = provision(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()
             self._logbook = LogBook()
-            self.runtime = Runtime(
-                self.template.functions(), self.endpoint.environment(), self._logbook.write, env_overrides
-            )
+            functions = self.template.functions()
+            # Each function signs with an access key id of its own, so the meter knows who asked.
+            overrides = {
+                logical_id: {
+                    **self.endpoint.function_environment(logical_id),
+                    **(env_overrides or {}).get(logical_id, {}),
+                }
+                for logical_id in functions
+            }
+            self.runtime = Runtime(functions, self.endpoint.environment(), self._logbook.write, overrides)
             self._scheduler = Scheduler(self.template, self.runtime.invoke)
-            self._ttl = TtlSweeper(self.template, self.endpoint.client("dynamodb"))
-            sqs = self.endpoint.client("sqs")
+            # DynamoDB's own TTL deletes are free: the local sweeper that plays it is counted apart.
+            self._ttl = TtlSweeper(self.template, self.endpoint.client("dynamodb", principal=TTL_PRINCIPAL))
             pollers = [
-                SqsPoller(mapping, sqs, self.runtime.invoke, self.endpoint.region)
+                SqsPoller(
+                    mapping,
+                    self.endpoint.client("sqs", principal=poller_principal(mapping.function)),
+                    self.runtime.invoke,
+                    self.endpoint.region,
+                )
                 for mapping in mappings_from_template(self.template)
             ]
             jwks = self._signing_key.jwks()
@@ -119,6 +139,11 @@ class LocalStack:
 
     def sweep_ttl(self) -> dict[str, int]:
         return self._ttl.sweep()
+
+    @property
+    def meter(self) -> Meter:
+        """What this process's stacks made AWS do so far (infra.metering)."""
+        return METER
 
     def logs(self, logical_id: str) -> list[dict[str, Any]]:
         """What the function printed, one dict per line: parsed JSON, or {"message": line}."""

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
 from roomsnap.models import API_PREFIX
-from roomsnap.observability import logger, traced
+from roomsnap.observability import logged_with_context, traced
 
 import problems
 import request_latency
@@ -42,7 +42,7 @@ def openapi():
 
 
 @traced
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logged_with_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context) -> dict:
     if refusal := problems.refusal_of(event):
         return refusal

@@ -4,6 +4,7 @@ may lag by up to 48 hours). What it did goes to one log line and to metrics."""
 from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict
 
 from roomsnap.config import settings
 from roomsnap.dal import SnapshotRepository
@@ -11,9 +12,18 @@ from roomsnap.dal.expired_records import ExpiredRecords
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.observability import logger, metrics, traced
+from roomsnap.observability import logged_with_context, logger, metrics, traced
 
-from maintenance import Maintenance
+from maintenance import STEPS, Maintenance, Step
+
+
+class CleanupEvent(BaseModel):
+    """A schedule's constant input naming the steps to run; any other event (EventBridge's own, an
+    invocation by hand) runs them all."""
+
+    model_config = ConfigDict(extra="ignore")
+    steps: tuple[Step, ...] = STEPS
+
 
 SETTINGS = settings()
 maintenance = Maintenance(
@@ -37,9 +47,9 @@ METRIC_NAMES = {
 
 @traced
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logged_with_context()
 def lambda_handler(event: dict, context) -> dict:
-    report = maintenance.run().as_dict()
+    report = maintenance.run(CleanupEvent.model_validate(event if isinstance(event, dict) else {}).steps).as_dict()
     for field, value in report.items():
         metrics.add_metric(name=METRIC_NAMES[field], unit=MetricUnit.Count, value=value)
     logger.info("cleanup done", extra=report)

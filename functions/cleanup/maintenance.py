@@ -1,8 +1,10 @@
 """Scheduled maintenance; every step is safe to run twice at once (conditional writes decide)."""
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from roomsnap.dal import SnapshotRepository
 from roomsnap.dal.expired_records import ExpiredRecords
@@ -12,6 +14,9 @@ from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import failure_for_users
 from roomsnap.models import iso
 from roomsnap.observability import logger
+
+Step = Literal["stuck_tasks", "unreferenced_pdfs", "expired_records"]
+STEPS: tuple[Step, ...] = ("stuck_tasks", "unreferenced_pdfs", "expired_records")
 
 
 @dataclass
@@ -47,12 +52,19 @@ class Maintenance:
         self.max_requeues = max_requeues
         self.pdf_retention = pdf_retention
 
-    def run(self) -> Report:
+    def run(self, steps: Iterable[Step] = STEPS) -> Report:
+        """The steps asked for (all by default). The template runs stuck_tasks every 5 minutes and
+        the two sweeps that read everything (the bucket's listing, the table's scan) once a day:
+        their cost grows with what is stored, and a day is well inside the PDF retention (7 days)
+        and DynamoDB's own TTL lag (up to 48 h)."""
         report = Report()
         now = datetime.now(UTC)
-        self.recover_stuck(now, report)
-        self.delete_unreferenced_pdfs(now, report)
-        report.expired_records_removed = self.expired.delete_expired(int(time.time()))
+        if "stuck_tasks" in steps:
+            self.recover_stuck(now, report)
+        if "unreferenced_pdfs" in steps:
+            self.delete_unreferenced_pdfs(now, report)
+        if "expired_records" in steps:
+            report.expired_records_removed = self.expired.delete_expired(int(time.time()))
         return report
 
     def recover_stuck(self, now: datetime, report: Report) -> None:

@@ -26,7 +26,7 @@ from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
 from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import SnapshotSettled, TransientError, failure_for_users
 from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
-from roomsnap.observability import logger, metrics, traced
+from roomsnap.observability import logged_with_context, logger, metrics, traced
 
 from render_logic.cache import ByteBoundedLRU
 from render_logic.render import SnapshotRenderer
@@ -162,6 +162,6 @@ def report_outcome(snapshot: Snapshot | None) -> None:
 
 @traced
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logged_with_context()
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

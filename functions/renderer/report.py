@@ -152,6 +152,9 @@ def to_cell(value: str | Highlight, width: float) -> str | Paragraph:
         return value.text
     text_width = width - 2 * CELL_PADDING
     if glyphs(REGULAR).issuperset(value):
+        # Most values are one line that fits: what simpleSplit would return for them unchanged.
+        if " ".join(value.split()) == value and stringWidth(value, REGULAR, CELL.fontSize) <= text_width:
+            return value
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
         if all(stringWidth(line, REGULAR, CELL.fontSize) <= text_width for line in lines):
             return "\n".join(lines)
@@ -229,15 +232,31 @@ def section(title: str, rows: list[list[str | Highlight]], columns: tuple[tuple[
         return [*heading, Paragraph(f"No {title.lower()} recorded.", BODY)]
     widths = [share * FRAME_WIDTH for _, share in columns]
     cells = [[name for name, _ in columns]]
-    highlight_styles = []
+    highlights: dict[int, list[tuple[int, Color]]] = {}  # column -> (row, colour) of its highlighted cells
     for y, row in enumerate(rows, start=1):
         cells.append([to_cell(value, width) for value, width in zip(row, widths, strict=False)])
         for x, value in enumerate(row):
             if isinstance(value, Highlight):
-                highlight_styles += [("FONTNAME", (x, y), (x, y), BOLD), ("TEXTCOLOR", (x, y), (x, y), value.colour)]
+                highlights.setdefault(x, []).append((y, value.colour))
     table = Table(cells, colWidths=widths, repeatRows=1, splitInRow=MIN_ROW_PIECE, style=TABLE_STYLE)
-    table.setStyle(highlight_styles)
+    table.setStyle(highlight_styles(highlights))
     return [*heading, table]
+
+
+def highlight_styles(highlights: dict[int, list[tuple[int, Color]]]) -> list[tuple]:
+    """Bold and colour for the highlighted cells, one command per run of consecutive rows of a column
+    in the same colour (a table applies every command to every cell it covers, on each split)."""
+    styles: list[tuple] = []
+    for x, cells in highlights.items():
+        runs: list[list] = []  # [first row, last row, colour]
+        for y, colour in cells:
+            if runs and runs[-1][1] == y - 1 and runs[-1][2] is colour:
+                runs[-1][1] = y
+            else:
+                runs.append([y, y, colour])
+        for first, last, colour in runs:
+            styles += [("FONTNAME", (x, first), (x, last), BOLD), ("TEXTCOLOR", (x, first), (x, last), colour)]
+    return styles
 
 
 def header(content: ReportContent) -> list:

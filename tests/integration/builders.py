@@ -13,7 +13,8 @@ from render_logic.render import SnapshotRenderer
 from report import TEMPLATE_VERSION, render_report
 
 
-def make_renderer(parts, render=render_report) -> SnapshotRenderer:
+def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:
+    """claim_rows=0: every render claims the task (and holds a lease) first, as large rooms do."""
     return SnapshotRenderer(
         parts["rooms"],
         parts["snapshots"],
@@ -23,6 +24,7 @@ def make_renderer(parts, render=render_report) -> SnapshotRenderer:
         render,
         TEMPLATE_VERSION,
         reportlab.Version,
+        **({} if claim_rows is None else {"claim_rows": claim_rows}),
     )
 
 

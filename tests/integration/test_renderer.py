@@ -73,6 +73,47 @@ def test_a_redelivered_message_does_not_render_twice(parts):
     assert parts["snapshots"].get(snapshot.id).attempts == 1
 
 
+def test_a_small_render_goes_from_pending_to_completed_in_one_write(parts):
+    room_id = new_room(parts, "Unclaimed room")
+    snapshot = new_snapshot(parts, room_id)
+    seen = []
+
+    def watching(content):
+        seen.append(parts["snapshots"].get(snapshot.id).task_status)
+        return render_report(content)
+
+    outcome = process(make_renderer(parts, watching), snapshot)
+    stored = parts["snapshots"].get(snapshot.id)
+    assert seen == [TaskStatus.PENDING]  # no claim: nobody could have seen it running
+    assert outcome.snapshot.task_status is stored.task_status is TaskStatus.COMPLETED
+    assert stored.started_at
+    assert stored.attempts == 1
+    assert stored.progress == 100
+
+
+def test_a_duplicate_of_an_unclaimed_render_is_discarded_once_the_first_completes(parts):
+    room_id = new_room(parts, "Duplicate room")
+    snapshot = new_snapshot(parts, room_id)
+    both_rendering = threading.Barrier(2, timeout=10)
+
+    def render_in_step(content):
+        pdf = render_report(content)
+        both_rendering.wait()
+        return pdf
+
+    outcomes = [None, None]
+
+    def run(index):
+        outcomes[index] = process(make_renderer(parts, render_in_step), snapshot)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    [t.start() for t in threads]
+    [t.join(20) for t in threads]
+    assert sorted(o.snapshot is None for o in outcomes) == [False, True]  # one completes, one is discarded
+    assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.COMPLETED
+    assert parts["snapshots"].get(snapshot.id).attempts == 1
+
+
 def test_a_second_delivery_while_the_first_renders_waits_for_the_lease(parts):
     room_id = new_room(parts, "Lease room")
     snapshot = new_snapshot(parts, room_id)
@@ -83,7 +124,7 @@ def test_a_second_delivery_while_the_first_renders_waits_for_the_lease(parts):
         release.wait(10)
         return render_report(content)
 
-    first = threading.Thread(target=process, args=(make_renderer(parts, slow), snapshot))
+    first = threading.Thread(target=process, args=(make_renderer(parts, slow, claim_rows=0), snapshot))
     first.start()
     assert in_render.wait(10)
     with pytest.raises(LeaseHeld) as held:
@@ -129,15 +170,15 @@ class Crash(BaseException):
     """A renderer dying mid-render (the process is gone: nothing is released)."""
 
 
+def dies(content):
+    raise Crash()
+
+
 def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
     room_id = new_room(parts, "Crash room")
     snapshot = new_snapshot(parts, room_id)
-
-    def dies(content):
-        raise Crash()
-
     with pytest.raises(Crash):
-        make_renderer(parts, dies).process(snapshot.id, datetime.now(UTC), lease_seconds=0.3)
+        make_renderer(parts, dies, claim_rows=0).process(snapshot.id, datetime.now(UTC), lease_seconds=0.3)
     assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.RUNNING
     # The message comes back; once the dead renderer's lease has run out, the next one takes over
     with pytest.raises(LeaseHeld):
@@ -147,6 +188,15 @@ def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.COMPLETED
     assert stored.attempts == 2
+
+
+def test_an_unclaimed_render_that_dies_leaves_the_task_pending_for_the_next_delivery(parts):
+    room_id = new_room(parts, "Unclaimed crash room")
+    snapshot = new_snapshot(parts, room_id)
+    with pytest.raises(Crash):
+        process(make_renderer(parts, dies), snapshot)
+    assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.PENDING
+    assert process(make_renderer(parts), snapshot).snapshot.task_status is TaskStatus.COMPLETED
 
 
 def test_a_warm_container_confirms_a_pdf_once_within_its_touch_window(parts):

@@ -255,6 +255,16 @@ class FakeSnapshots:
         )
         return self._save(claimed, (ACTIVE, now))
 
+    def takeable(self, snapshot_id: str) -> Snapshot:
+        current = self.records.get(snapshot_id)
+        if current is None:
+            raise SnapshotSettled("the snapshot was deleted")
+        if current.task_status.terminal:
+            raise SnapshotSettled(f"the task is already {current.task_status.value}")
+        if current.task_status is TaskStatus.RUNNING and (current.lease_until or 0) > _now_ms():
+            raise LeaseHeld(max(1.0, ((current.lease_until or 0) - _now_ms()) / 1000))
+        return current
+
     def progress(self, snapshot_id: str, progress: int) -> None:
         if self._running(snapshot_id):
             self.progress_writes.append(progress)
@@ -262,15 +272,30 @@ class FakeSnapshots:
             self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
 
     def release(self, snapshot_id: str, last_error: str, stage: str) -> None:
-        if self._running(snapshot_id):
+        current = self.records.get(snapshot_id)
+        if current is not None and not current.task_status.terminal:
             changes = {"lease_until": 0, "last_error": last_error[:1000], "stage": stage}
             self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
 
-    def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
-        if not self._running(snapshot.id):
+    def complete(
+        self,
+        snapshot: Snapshot,
+        content_hash: str,
+        usage: dict[str, Any],
+        claimed: bool = True,
+        started_at: str | None = None,
+        **changes: Any,
+    ) -> Snapshot | None:
+        current = self.records.get(snapshot.id)
+        if current is None:
+            return None
+        lease_over = (current.lease_until or 0) < _now_ms()
+        takes = current.task_status is TaskStatus.PENDING or (current.task_status is TaskStatus.RUNNING and lease_over)
+        if not (self._running(snapshot.id) if claimed else takes):
             return None
         done = {"task_status": TaskStatus.COMPLETED, "progress": 100, "stage": STAGES[100], "completed_at": utc_now()}
-        fields = {**done, "content_hash": content_hash, "lease_until": None, **changes}
+        unclaimed = {} if claimed else {"started_at": started_at or utc_now(), "attempts": current.attempts + 1}
+        fields = {**done, **unclaimed, "content_hash": content_hash, "lease_until": None, **changes}
         completed = self.records[snapshot.id].model_copy(update=fields)
         self._save(completed, (f"PDF#{content_hash}", snapshot.id))
         self.log.write(completed, "completed", **usage)

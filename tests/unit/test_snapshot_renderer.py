@@ -12,7 +12,7 @@ from roomsnap.models import ReportContent, Snapshot, TaskStatus, Vessel, iso, ut
 from api_logic.rooms import activity
 from render_logic import render as render_module
 from render_logic.cache import ByteBoundedLRU
-from render_logic.render import PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
+from render_logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
 from tests.unit.builders import OWNER, new_snapshot
 from tests.unit.fakes import FakeClock, Repositories
 
@@ -37,8 +37,11 @@ class Render:
         return b"%PDF-" + canonical_json(content.model_dump(mode="json"))
 
 
-def container(repos: Repositories, render: Render | None = None, touch_valid_s: float = 0) -> SnapshotRenderer:
-    """A renderer container of its own (its own L1 and known keys) over the shared repositories."""
+def container(
+    repos: Repositories, render: Render | None = None, touch_valid_s: float = 0, claim_rows: int = CLAIM_ROWS
+) -> SnapshotRenderer:
+    """A renderer container of its own (its own L1 and known keys) over the shared repositories;
+    renders of `claim_rows` rows or more claim the task first (0: every render)."""
     return SnapshotRenderer(
         repos.rooms,
         repos.snapshots,
@@ -48,6 +51,7 @@ def container(repos: Repositories, render: Render | None = None, touch_valid_s: 
         render or Render(),
         *VERSIONS,
         touch_valid_s=touch_valid_s,
+        claim_rows=claim_rows,
     )
 
 
@@ -236,8 +240,32 @@ def test_a_transient_error_is_raised_for_a_retry_and_leaves_the_task_running(rep
     # Then the error goes to the handler, which retries it, and the task is neither failed nor logged
     with pytest.raises(TransientError):
         process(container(repos, throttled), snapshot)
-    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.RUNNING
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.PENDING  # a small render claims nothing
     assert repos.log.lines == []
+
+
+def test_a_long_render_claims_the_task_so_pollers_see_it_running_and_a_duplicate_waits(repos, room_id):
+    # Given a render long enough to claim its task (here: every render), failing for now
+    snapshot = new_snapshot(repos, room_id)
+    with pytest.raises(TransientError):
+        process(container(repos, Render(error=TransientError("throttled")), claim_rows=0), snapshot)
+    # Then the task is running under a lease, and a second delivery meanwhile waits for it
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.RUNNING
+    with pytest.raises(LeaseHeld):
+        process(container(repos, claim_rows=0), snapshot)
+
+
+def test_an_unclaimed_duplicate_renders_too_but_only_the_first_completion_counts(repos, room_id):
+    # Given the same message delivered twice to two containers at once
+    snapshot = new_snapshot(repos, room_id)
+    second = container(repos)
+    first = container(repos, Render(during=lambda content: process(second, snapshot)))
+    # When both render it
+    outcome = process(first, snapshot)
+    # Then the one that completed first is the snapshot's, the other result is discarded
+    assert outcome.snapshot is None
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.COMPLETED
+    assert len([line for line in repos.log.lines if line["outcome"] == "completed"]) == 1
 
 
 def test_a_settled_snapshot_is_not_rendered_again(repos, render, renderer, room_id):
@@ -345,7 +373,7 @@ def test_a_pdf_the_cleanup_is_deleting_makes_the_render_retry(repos, renderer, r
     # Then it is retried later rather than served
     with pytest.raises(PdfBeingDeleted):
         process(container(repos), snapshot)
-    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.RUNNING
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.PENDING
 
 
 # ---------------------------------------------------------------- progress and timings
@@ -359,10 +387,10 @@ def test_a_fast_render_writes_no_intermediate_progress(repos, clock, renderer, r
 
 
 def test_a_slow_render_writes_the_progress_a_poller_could_see(repos, clock, room_id):
-    # Given a render that takes two progress intervals
+    # Given a claimed render that takes two progress intervals
     slow = Render(during=lambda content: clock.advance(PROGRESS_INTERVAL_S * 2))
     # When a snapshot is processed
-    process(container(repos, slow), new_snapshot(repos, room_id))
+    process(container(repos, slow, claim_rows=0), new_snapshot(repos, room_id))
     # Then the step after the render is written, and only it
     assert repos.snapshots.progress_writes == [80]
 

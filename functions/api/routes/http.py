@@ -19,6 +19,9 @@ TaskId = Annotated[str, Path(pattern=TASK_ID_PATTERN)]
 PartyEmail = Annotated[str, Path(min_length=3, max_length=254 * 3, description="The party's email, URL-encoded")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="The X-Next-Cursor of the previous page")]
+# Seconds before asking about an unfinished task is worthwhile: a lone snapshot is done well within
+# it, so a client that waits this long after the create is usually told "completed" on its first poll.
+POLL_AFTER_S = "1"
 
 
 def caller(router: Router) -> Caller:

@@ -11,7 +11,7 @@ from roomsnap.observability import logger
 
 from api_logic.views import SnapshotView, snapshot_view
 from openapi_docs import NEXT_PAGE, NO_CONTENT, WRITE_ERRORS, errors, header, links, returns
-from routes.http import Cursor, ItemId, Limit, RoomId, caller, json_response, page
+from routes.http import POLL_AFTER_S, Cursor, ItemId, Limit, RoomId, caller, json_response, page
 from services import SETTINGS, snapshots
 
 router = Router()
@@ -33,6 +33,7 @@ Redirect = Annotated[bool, Query(description="Answer with a redirect to a presig
                 "Idempotent-Replayed": header('"true" when an earlier request with this Idempotency-Key is answered'),
                 "RateLimit-Policy": header("The caller's create limits (draft-ietf-httpapi-ratelimit-headers)"),
                 "RateLimit": header("What is left of each limit, and seconds until its window resets"),
+                "Retry-After": header("Seconds before polling the task is worthwhile; absent once it is terminal"),
             },
             links={
                 **links(
@@ -56,6 +57,8 @@ def create_snapshot(room_id: RoomId, body: SnapshotIn, idempotency_key: Idempote
     headers = {"Location": f"{API_PREFIX}/rooms/{room_id}/snapshots/{snapshot.id}", **created.rate_limit_headers}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
+    if not snapshot.task_status.terminal:  # polling sooner would only be told "generating" again
+        headers["Retry-After"] = POLL_AFTER_S
     return json_response(201, snapshot_view(snapshot), headers)
 
 

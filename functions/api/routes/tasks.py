@@ -13,7 +13,7 @@ from roomsnap.observability import logger
 
 from api_logic.views import BulkStatusView, SnapshotView, TaskView, snapshot_view, task_view
 from openapi_docs import NO_CONTENT, TASK_HEADERS, WRITE_ERRORS, errors, header, returns
-from routes.http import TaskId, caller, json_response
+from routes.http import POLL_AFTER_S, TaskId, caller, json_response
 from services import snapshots
 
 router = Router()
@@ -41,7 +41,7 @@ def get_task(task_id: TaskId, if_none_match: IfNoneMatch = None):
     etag = '"' + hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if not snapshot.task_status.terminal:
-        headers["Retry-After"] = "1"
+        headers["Retry-After"] = POLL_AFTER_S
     if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
         return Response(304, headers=headers)
     return json_response(200, view, headers)

@@ -3,6 +3,13 @@
 Every status change is a conditional write (roomsnap.dal.snapshots), so a redelivered message, a
 cancelled task or a deleted snapshot never moves a record backwards or completes it twice.
 
+Most snapshots are over before anyone could see them running (a poller asks once a second; a hit
+takes milliseconds, the reference room renders in tens), so the snapshot is read, not claimed, and
+goes from pending to completed in one conditional write. Only a render expected to take longer
+(CLAIM_ROWS rows or more) claims the task first: pollers then see it running with its progress,
+and a duplicate delivery waits for its lease instead of rendering the same room again. Without a
+claim a duplicate may render too; the first completion wins and the other result is discarded.
+
 A cache hit should not pay for reading the whole room. A room's `version` counts every change to
 its data, so the room's id and version, the snapshot's title and sections, the expiry-check day
 and the template and library versions — the content key — determine what the report prints. The
@@ -25,16 +32,19 @@ from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
 from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import canonical_json, content_hash
-from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso
+from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
 from render_logic.cache import ByteBoundedLRU
-from render_logic.content import gather
+from render_logic.content import gather, printed_size
 
 KNOWN_KEYS_LIMIT = 10_000
-# Intermediate progress (30, 60, 80) is written only when this long has passed since the last
-# write: a poller asks at most once a second, and a cache hit is over in milliseconds, so most
-# such writes would never be seen. Claiming (10) and completing (100) are always written.
-PROGRESS_INTERVAL_S = 0.2
+# Intermediate progress (80) is written only when this long has passed since the claim: a poller
+# asks at most once a second (the API's Retry-After), so an earlier write would never be seen.
+PROGRESS_INTERVAL_S = 1.0
+# A render of this many rows takes about half a second on the benchmark machine (~0.5 ms a row) and
+# longer in a 1 GB Lambda: long enough for a poller to see it running, and for a duplicate delivery
+# to be worth holding off with a lease.
+CLAIM_ROWS = 1000
 
 
 @dataclass
@@ -45,7 +55,8 @@ class Outcome:
 
 
 class Progress:
-    """Writes intermediate progress only when a poller could see it (PROGRESS_INTERVAL_S)."""
+    """Writes intermediate progress of a claimed render only when a poller could see it
+    (PROGRESS_INTERVAL_S after the claim)."""
 
     def __init__(self, snapshots: SnapshotRepository, snapshot_id: str):
         self.snapshots = snapshots
@@ -74,6 +85,7 @@ class SnapshotRenderer:
         template_version: str,
         library_version: str,
         touch_valid_s: float = 0,
+        claim_rows: int = CLAIM_ROWS,
     ):
         self.rooms = rooms
         self.snapshots = snapshots
@@ -86,13 +98,14 @@ class SnapshotRenderer:
         self.touch_valid_s = touch_valid_s  # well inside the cleanup's PDF retention
         self.touched: LRUCache[str, float] = LRUCache(KNOWN_KEYS_LIMIT)  # content hash -> when touched here
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
+        self.claim_rows = claim_rows  # renders of at least this many rows claim the task first
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
         """Raises SnapshotSettled when there is nothing to do, TransientError (or any unexpected
         error) to be retried; a PermanentRenderError fails the snapshot here and returns."""
-        started = time.perf_counter()
-        snapshot = self.snapshots.claim(snapshot_id, lease_seconds)
-        progress = Progress(self.snapshots, snapshot_id)
+        started, started_at = time.perf_counter(), utc_now()
+        snapshot = self.snapshots.takeable(snapshot_id)
+        claimed = False
 
         timings = Timings(queue_wait_ms=max(0.0, (datetime.now(UTC) - sent_at).total_seconds() * 1000))
         today = datetime.now(UTC).date()
@@ -105,21 +118,30 @@ class SnapshotRenderer:
             if digest is None:
                 content, digest = self._gather(snapshot, today)
             timings.gather_ms = _ms_since(step)
-            progress(30)
             pdf, layer = self._cached(digest)
-            progress(60)
             if pdf is None:
                 if content is None:  # known content, but its PDF is gone from both caches
                     content, digest = self._gather(snapshot, today)
+                if printed_size(content)[0] >= self.claim_rows:
+                    snapshot, claimed = self.snapshots.claim(snapshot_id, lease_seconds), True
+                progress = Progress(self.snapshots, snapshot_id) if claimed else None
                 pdf, layer = self._render_and_store(content, digest, timings)
-                progress(80)
+                if progress:
+                    progress(80)
         except PermanentRenderError as error:
             failed = snapshot.model_copy(update={"task_status": TaskStatus.FAILED, "error": str(error)})
             return Outcome(failed if self.snapshots.fail(snapshot_id, str(error)) else None)
         timings.total_ms = _ms_since(started)
         usage = {"renderer_id": self.container_id, "l1_entries": len(self.memory), "l1_bytes": self.memory.used_bytes}
         completed = self.snapshots.complete(
-            snapshot, digest, usage, file_size=len(pdf), cache_layer=layer, timings=timings
+            snapshot,
+            digest,
+            usage,
+            claimed=claimed,
+            started_at=started_at,
+            file_size=len(pdf),
+            cache_layer=layer,
+            timings=timings,
         )
         return Outcome(completed, layer, len(pdf))
 

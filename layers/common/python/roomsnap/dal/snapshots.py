@@ -154,6 +154,20 @@ class SnapshotRepository(Repository):
             raise SnapshotSettled(f"the task is already {result.snapshot.task_status.value}")
         raise LeaseHeld(max(1.0, ((result.snapshot.lease_until or 0) - _now_ms()) / 1000))
 
+    def takeable(self, snapshot_id: str) -> Snapshot:
+        """The snapshot, read (strongly consistent) instead of claimed: a cache hit or a small render
+        is over long before a poller could see it running, so it goes from pending to completed in
+        one conditional write (complete(claimed=False)). Raises as claim() does: SnapshotSettled when
+        there is nothing to do, LeaseHeld while another renderer holds the task."""
+        snapshot = self.get(snapshot_id)
+        if snapshot is None:
+            raise SnapshotSettled("the snapshot was deleted")
+        if snapshot.task_status.terminal:
+            raise SnapshotSettled(f"the task is already {snapshot.task_status.value}")
+        if snapshot.task_status is TaskStatus.RUNNING and (snapshot.lease_until or 0) > _now_ms():
+            raise LeaseHeld(max(1.0, ((snapshot.lease_until or 0) - _now_ms()) / 1000))
+        return snapshot
+
     def progress(self, snapshot_id: str, progress: int) -> None:
         self._update(
             snapshot_id,
@@ -168,14 +182,25 @@ class SnapshotRepository(Repository):
         self._update(
             snapshot_id,
             {"lease_until": 0, "last_error": last_error[:1000], "stage": stage, "GSI2SK": utc_now()},
-            condition="task_status = :running",
-            values={":running": TaskStatus.RUNNING},
+            condition="task_status IN (:pending, :running)",  # pending: a render that was not claimed
+            values=UNFINISHED,
         )
 
-    def complete(self, snapshot: Snapshot, content_hash: str, usage: dict[str, Any], **changes: Any) -> Snapshot | None:
-        """running → completed, then logged for the metrics. Returns None when the task was
-        cancelled or the snapshot deleted meanwhile: the result is discarded."""
+    def complete(
+        self,
+        snapshot: Snapshot,
+        content_hash: str,
+        usage: dict[str, Any],
+        claimed: bool = True,
+        started_at: str | None = None,
+        **changes: Any,
+    ) -> Snapshot | None:
+        """running → completed (or, unclaimed, pending → completed, also taking over a running task
+        whose lease ran out), then logged for the metrics. Returns None when the task was cancelled,
+        deleted or taken over meanwhile: the result is discarded."""
+        unclaimed = {} if claimed else {"started_at": started_at or utc_now()}
         fields = {
+            **unclaimed,
             "task_status": TaskStatus.COMPLETED,
             "progress": 100,
             "stage": STAGES[100],
@@ -185,11 +210,18 @@ class SnapshotRepository(Repository):
             "GSI2SK": snapshot.id,
             **changes,
         }
+        values: dict[str, Any]
+        if claimed:
+            condition, values = "task_status = :running", {":running": TaskStatus.RUNNING}
+        else:
+            condition = "task_status = :pending OR (task_status = :running AND lease_until < :now_ms)"
+            values = {**UNFINISHED, ":now_ms": _now_ms()}
         result = self._update(
             snapshot.id,
             fields,
-            condition="task_status = :running",
-            values={":running": TaskStatus.RUNNING},
+            condition=condition,
+            values=values,
+            add=None if claimed else {"attempts": 1},
             remove=("lease_until",),
         )
         if not result.applied or result.snapshot is None:

@@ -1,0 +1,257 @@
+"""make cost: what a snapshot costs in AWS, counted on the local stack and priced (docs/cost.md).
+
+Drives a known workload through the local stack at 0 %, 50 % and 90 % cache hits: for each
+snapshot a client creates it, is told it is done (today by polling the task as its Retry-After
+says) and downloads it once. Every AWS request the functions and Lambda's pollers make is counted
+at the embedded endpoint by who made it (infra.metering), with DynamoDB's request units from item
+sizes, each invocation's duration at its template memory size, the bytes each function logs and
+the HTTP API requests the client makes; infra/prices.toml prices them. Prints $ per 1M snapshots
+for each hit rate and the five largest cost lines, then what the scheduled cleanup costs a run.
+"""
+
+import contextlib
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER = "cost.owner@example.com"
+SNAPSHOTS = 40  # per hit rate
+HIT_RATES = (0.0, 0.5, 0.9)
+WARM_UP = 3
+TERMINAL = ("completed", "failed", "cancelled")
+# The workload's one user creates 120 snapshots in a few minutes: the per-user limits (which
+# cost the same one write per create whatever their values) are raised so none is refused.
+PARAMETERS = {"SnapshotsPerMinute": 10_000, "SnapshotsPerHour": 100_000}
+MILLION = 1_000_000
+
+
+def announce(kind: str, extra: str = "") -> tuple[str, Path]:
+    """The run's title (when, where) and the file its functions' logs go to, both told on stderr."""
+    title = (
+        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}{'; ' + extra if extra else ''}"
+    )
+    log_path = ROOT / ".local" / f"{kind}-functions.log"
+    log_path.parent.mkdir(exist_ok=True)
+    print(f"{title}\nfunction logs: {log_path}", file=sys.stderr)
+    return title, log_path
+
+
+def plan(count: int, hit_rate: float) -> list[bool]:
+    """Which snapshots are cache hits (True): spread evenly, the first always a miss."""
+    hits = round(count * hit_rate)
+    return [index > 0 and (index * hits) // count != ((index - 1) * hits) // count for index in range(count)]
+
+
+def snapshot_round_trip(api, room_id: str, title: str) -> dict:
+    """Create, be told (poll the task as its Retry-After says), download once."""
+    created = api.request("POST", f"/rooms/{room_id}/snapshots", json={"title": title, "snapshot_type": "pdf"})
+    assert created.status_code == 201, created.text
+    snapshot = created.json()
+    wait = created.headers.get("Retry-After")
+    while True:
+        if wait is not None:
+            time.sleep(float(wait))
+        task = api.request("GET", f"/snapshots/tasks/{snapshot['task_id']}")
+        assert task.status_code == 200, task.text
+        if task.json()["status"] in TERMINAL:
+            break
+        wait = task.headers.get("Retry-After", "1")
+    assert task.json()["status"] == "completed", task.text
+    download = api.request("GET", f"/rooms/{room_id}/snapshots/{snapshot['id']}/download")
+    assert download.status_code == 200, download.status_code
+    return snapshot
+
+
+def quiet(stack, seconds: float = 1.5) -> None:
+    """Lets the pollers delete what they processed before the meter is read."""
+    time.sleep(seconds)
+
+
+def cache_layer(stack, snapshot_id: str) -> str:
+    """Read with the stack's own client, which the meter leaves out of the cost."""
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.resources["DataTable"], Key={"PK": {"S": f"SNAP#{snapshot_id}"}, "SK": {"S": "SNAP"}}
+    )["Item"]
+    return item["cache_layer"]["S"]
+
+
+def run_rate(stack, api, room_id: str, hit_rate: float, count: int = SNAPSHOTS) -> dict:
+    from infra.metering import METER
+
+    titles, layers, last_miss = [], {}, ""
+    for index, hit in enumerate(plan(count, hit_rate)):
+        if not hit:
+            last_miss = f"Cost check {int(hit_rate * 100)} % #{index}"
+        titles.append(last_miss)
+    METER.reset()
+    done = [snapshot_round_trip(api, room_id, title)["id"] for title in titles]
+    quiet(stack)
+    lines = METER.lines()
+    for snapshot_id in done:
+        layer = cache_layer(stack, snapshot_id)
+        layers[layer] = layers.get(layer, 0) + 1
+    return {"lines": lines, "layers": layers, "count": count}
+
+
+def per_million(amount: float, count: int = SNAPSHOTS) -> float:
+    return amount / count * MILLION
+
+
+def per_million_snapshots(result: dict, prices) -> float:
+    """The workload's cost in $ per 1M snapshots."""
+    return per_million(describe(result, prices)[0], result["count"])
+
+
+def describe(result: dict, prices) -> tuple[float, list, dict]:
+    from infra.pricing import price_lines, total
+
+    costed, unpriced = price_lines(result["lines"], prices)
+    usage: dict[str, float] = {}
+    for (principal, service, operation), quantities in result["lines"].items():
+        if principal in ("local stack", "DynamoDB TTL"):
+            continue
+        for name, value in quantities.items():
+            usage[f"{service}.{name}"] = usage.get(f"{service}.{name}", 0) + value
+        if service == "lambda" and operation == "Invoke":
+            usage[f"invocations.{principal}"] = quantities["requests"]
+    return total(costed), sorted(costed, key=lambda line: -line.usd), {**usage, "unpriced": unpriced}
+
+
+def durations(lines: dict) -> dict[str, tuple[float, float, float]]:
+    """(invocations, billed ms, ms its requests spent at the endpoint) per function."""
+    found: dict[str, list[float]] = {}
+    for (principal, service, operation), quantities in lines.items():
+        if service == "lambda" and operation == "Invoke":
+            entry = found.setdefault(principal, [0, 0, 0])
+            entry[0] += quantities["requests"]
+            entry[1] += quantities["duration_ms"]
+    for (principal, service, _), quantities in lines.items():
+        if principal in found and service != "lambda":
+            found[principal][2] += quantities.get("server_ms", 0)
+    return {name: (values[0], values[1], values[2]) for name, values in found.items()}
+
+
+RUNS_A_MONTH = {"Every5Minutes": 30 * 24 * 12, "Daily": 30}
+
+
+def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
+    """Each of the cleanup's schedules fired once: its cost per run and what it did."""
+    from infra.metering import METER
+    from infra.pricing import price_lines, total
+
+    table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
+    runs = {}
+    for schedule in RUNS_A_MONTH:
+        METER.reset()
+        stack.fire_schedule("CleanupFunction", schedule)
+        lines = METER.lines()
+        runs[schedule] = (total(price_lines(lines, prices)[0]), lines)
+    return table["ItemCount"], runs
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT / "layers/common/python"))
+    from infra.pricing import load_prices
+    from infra.stack import LocalStack
+    from tests.support import ApiClient, reference_room
+
+    prices = load_prices()
+    title, log_path = announce("cost", "us-east-1 list prices")
+    started = time.monotonic()
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalStack(
+            port=0, start_schedules=False, parameter_overrides=PARAMETERS, stack_name="room-snapshots-cost"
+        ) as stack,
+    ):
+        api = ApiClient(stack.base_url, stack.mint_token(OWNER))
+        print("building the reference room...", file=sys.stderr)
+        room_id = reference_room(api, "Cost reference STS")
+        for index in range(WARM_UP):  # cold starts are not a snapshot's cost (docs/cost.md)
+            snapshot_round_trip(api, room_id, f"Warm-up {index}")
+        results = {}
+        for hit_rate in HIT_RATES:
+            print(f"{SNAPSHOTS} snapshots at {hit_rate:.0%} cache hits...", file=sys.stderr)
+            results[hit_rate] = run_rate(stack, api, room_id, hit_rate)
+        table_items, cleanup = cleanup_runs(stack, prices)
+
+    with open(ROOT / ".local" / "cost-lines.txt", "w") as detail:  # every counted line, for a closer look
+        for hit_rate, result in results.items():
+            print(f"== {hit_rate:.0%} cache hits, per snapshot", file=detail)
+            for (principal, service, operation), quantities in sorted(result["lines"].items()):
+                values = ", ".join(f"{name} {value / SNAPSHOTS:.3g}" for name, value in sorted(quantities.items()))
+                print(f"{principal:38} {service:11} {operation:40} {values}", file=detail)
+    print(title)
+    print(
+        f"Workload: per snapshot, create + be told (poll the task as Retry-After says) + one download; "
+        f"{SNAPSHOTS} snapshots per hit rate, one at a time, on a room of ~175 items.\n"
+    )
+    summary = {}
+    for hit_rate, result in results.items():
+        usd, lines, usage = describe(result, prices)
+        summary[hit_rate] = per_million(usd)
+        layers = ", ".join(f"{layer} {count}" for layer, count in sorted(result["layers"].items()))
+        print(f"== {hit_rate:.0%} cache hits: ${per_million(usd):.2f} per 1M snapshots ({layers})")
+        print(
+            "   per snapshot: "
+            f"{usage.get('apigateway.requests', 0) / SNAPSHOTS:.2f} HTTP API requests, "
+            f"{usage.get('lambda.requests', 0) / SNAPSHOTS:.2f} Lambda invocations "
+            f"({usage.get('lambda.gb_s', 0) / SNAPSHOTS * 1000:.1f} GB-ms), "
+            f"{usage.get('dynamodb.wru', 0) / SNAPSHOTS:.2f} + {usage.get('dynamodb.wru_index', 0) / SNAPSHOTS:.2f} "
+            f"WRU (table + indexes), {usage.get('dynamodb.rru', 0) / SNAPSHOTS:.2f} RRU, "
+            f"{usage.get('sqs.chunks', 0) / SNAPSHOTS:.2f} SQS requests (idle polls included), "
+            f"{usage.get('logs.bytes', 0) / SNAPSHOTS:.0f} log bytes"
+        )
+        if usage["unpriced"]:
+            print(f"   counted but not in the price table: {', '.join(usage['unpriced'])}")
+        print("   top five cost lines ($ per 1M snapshots):")
+        for line in [line for line in lines if not line.price.excluded_from_total][:5]:
+            share = line.usd / usd * 100 if usd else 0
+            print(
+                f"     {per_million(line.usd):7.3f}  {share:4.1f} %  {line.label} ({line.amount / SNAPSHOTS:.3g} each)"
+            )
+        print("   by service ($ per 1M snapshots):")
+        by_service: dict[str, float] = {}
+        for line in lines:
+            if not line.price.excluded_from_total:
+                by_service[line.service] = by_service.get(line.service, 0) + line.usd
+        print(
+            "     "
+            + ", ".join(
+                f"{service} {per_million(v):.2f}" for service, v in sorted(by_service.items(), key=lambda kv: -kv[1])
+            )
+        )
+        excluded: dict[str, float] = {}
+        for line in lines:
+            if line.price.excluded_from_total:
+                excluded[line.price.what] = excluded.get(line.price.what, 0) + line.usd
+        for what, usd_excluded in excluded.items():
+            print(f"   not in the figure: {what}: ${per_million(usd_excluded):.2f} per 1M snapshots")
+        print("   duration per invocation, and of it the time its AWS requests took at the local endpoint:")
+        for function, (invocations, duration_ms, waited_ms) in sorted(durations(result["lines"]).items()):
+            each, waited = duration_ms / invocations, waited_ms / invocations
+            print(f"     {function}: {each:.1f} ms, of which {waited:.1f} ms in AWS calls")
+        duration_usd = sum(line.usd for line in lines if line.quantity == "gb_s")
+        print(f"   of the figure, Lambda duration (measured here, the noisiest part): ${per_million(duration_usd):.2f}")
+        print()
+    for schedule, (usd, lines) in cleanup.items():
+        print(
+            f"CleanupFunction {schedule}, one run over {table_items} items: ${usd * 1000:.4f} per 1000 runs; "
+            f"{RUNS_A_MONTH[schedule]} runs a month: ${usd * RUNS_A_MONTH[schedule]:.4f} a month at this size"
+        )
+        for (principal, service, operation), quantities in sorted(lines.items()):
+            if principal == "CleanupFunction" and service in ("dynamodb", "s3", "sqs"):
+                counts = ", ".join(f"{k} {quantities[k]:g}" for k in ("requests", "rru", "wru") if k in quantities)
+                print(f"   {service} {operation}: {counts}")
+    elapsed = time.monotonic() - started
+    print(f"\n$ per 1M snapshots at 50 % cache hits: ${summary[0.5]:.2f} (target <= $8.00). Run time {elapsed:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
