@@ -3,36 +3,10 @@ other bodies the API returns, as pydantic models so the OpenAPI description is g
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, Timings
-
-
-class View(BaseModel):
-    """Every field of a response is always present (None where it has no value yet)."""
-
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
-
-class SnapshotView(View):
-    id: str
-    room_id: str
-    title: str
-    created_by: str
-    created_at: str
-    status: Literal["generating", "completed", "failed", "cancelled"]
-    file_size: int
-    snapshot_type: Literal["pdf"]
-    download_url: str
-    task_id: str
-    include_documents: bool
-    include_activity: bool
-    include_approvals: bool
-    completed_at: str | None
-    error: str | None
-    content_hash: str | None
-    cache_layer: CacheLayer | None
-    timings: Timings
+from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus
+from roomsnap.views import View
 
 
 class TaskResult(View):
@@ -55,10 +29,6 @@ class TaskView(View):
     completed_at: str | None
     result: TaskResult | None = Field(description="Set once the task is completed")
     error: str | None
-
-
-def snapshot_view(snapshot: Snapshot) -> dict:
-    return SnapshotView.model_validate(snapshot, from_attributes=True).model_dump(mode="json")
 
 
 def task_view(snapshot: Snapshot) -> dict:

@@ -20,7 +20,6 @@ from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.items import (
     Repository,
     is_condition_failure,
-    item_on_condition_failure,
     log_item,
     record,
     snapshot_key,
@@ -256,26 +255,5 @@ class SnapshotRepository(Repository):
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
     ) -> Update:
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
-        if add:
-            expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
-        if remove:
-            expression += " REMOVE " + ", ".join(remove)
-        every = {**fields, **(add or {})}
-        try:
-            item = self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=snapshot_key(snapshot_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={f"#{name}": name for name in every},
-                ExpressionAttributeValues=to_dynamo({**{f":{n}": v for n, v in every.items()}, **values}),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )["Attributes"]
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            old = item_on_condition_failure(error)
-            return Update(applied=False, snapshot=Snapshot.model_validate(record(old)) if old else None)
-        return Update(applied=True, snapshot=Snapshot.model_validate(record(item)))
+        applied, item = self.conditional_update(snapshot_key(snapshot_id), fields, condition, values, add, remove)
+        return Update(applied=applied, snapshot=Snapshot.model_validate(record(item)) if item else None)
