@@ -25,7 +25,7 @@ class Outbox:
         """Sends the event to every endpoint of the room that subscribes to it; returns the message ids."""
         return [
             self.send(webhook, event_type, subject_id, timestamp, data)
-            for webhook in self.webhooks.list(room_id)
+            for webhook in self.webhooks.of_room(room_id)
             if webhook.subscribes_to(event_type)
         ]
 

@@ -148,7 +148,7 @@ class DeliveryAttempt(BaseModel):
     status_code: int | None = Field(default=None, description="The receiver's HTTP status; None when no answer came")
     error: str | None = Field(default=None, description="Why no answer came (refused address, timeout, TLS, ...)")
     duration_ms: float
-    outcome: AttemptOutcome = Field(description="failed: no more attempts (parked in the dead-letter queue)")
+    outcome: AttemptOutcome = Field(description="failed: the message gets no more attempts")
     next_attempt_at: str | None = Field(default=None, description="When the message is tried again (retrying only)")
     response_body: str = Field(default="", description=f"The first {RESPONSE_BODY_BYTES} bytes of the answer")
 

@@ -45,7 +45,7 @@ class WebhookRepository(Repository):
         ).get("Item")
         return Webhook.model_validate(record(item)) if item else None
 
-    def list(self, room_id: str) -> list[Webhook]:
+    def of_room(self, room_id: str) -> list[Webhook]:
         """Every endpoint of the room (at most MAX_WEBHOOKS_PER_ROOM), oldest first."""
         items = self.query_all(
             KeyConditionExpression="PK = :pk",
