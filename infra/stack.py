@@ -12,12 +12,18 @@ from infra.logs import LogBook
 from infra.provision import provision
 from infra.runtime import Runtime
 from infra.schedules import Scheduler
+from infra.streams import StreamPoller, stream_mappings_from_template
 from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
 
+# The local stack's own settings, which template.yaml never sets: webhooks may go to loopback
+# receivers, and to nothing else, so nothing run locally sends traffic off the machine.
+LOCAL_ONLY_ENVIRONMENT = {"WEBHOOK_LOOPBACK_ONLY": "true"}
+
 
 class LocalStack:
-    """Provisions the template's resources, then serves its HTTP API, SQS mappings, schedules and TTL.
+    """Provisions the template's resources, then serves its HTTP API, SQS and DynamoDB stream
+    mappings, schedules and TTL.
 
     Note that moto keeps its state per process: stacks started in one process share their resources
     unless they are given different stack names (resource names start with the stack name).
@@ -34,7 +40,7 @@ class LocalStack:
     ):
         self._stopped = False
         self._http: HttpApi | None = None
-        self._background: list[Scheduler | SqsPoller | TtlSweeper] = []
+        self._background: list[Scheduler | SqsPoller | StreamPoller | TtlSweeper] = []
         self.runtime: Runtime | None = None
         self.endpoint = Endpoint()
         try:
@@ -44,15 +50,20 @@ class LocalStack:
             self.resources = provision(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()
             self._logbook = LogBook()
-            self.runtime = Runtime(
-                self.template.functions(), self.endpoint.environment(), self._logbook.write, env_overrides
-            )
+            functions = self.template.functions()
+            overrides = {fid: {**LOCAL_ONLY_ENVIRONMENT, **(env_overrides or {}).get(fid, {})} for fid in functions}
+            self.runtime = Runtime(functions, self.endpoint.environment(), self._logbook.write, overrides)
             self._scheduler = Scheduler(self.template, self.runtime.invoke)
             self._ttl = TtlSweeper(self.template, self.endpoint.client("dynamodb"))
             sqs = self.endpoint.client("sqs")
-            pollers = [
+            pollers: list[SqsPoller | StreamPoller] = [
                 SqsPoller(mapping, sqs, self.runtime.invoke, self.endpoint.region)
                 for mapping in mappings_from_template(self.template)
+            ]
+            streams = self.endpoint.client("dynamodbstreams")
+            pollers += [
+                StreamPoller(mapping, streams, sqs, self.runtime.invoke)
+                for mapping in stream_mappings_from_template(self.template)
             ]
             jwks = self._signing_key.jwks()
             self._http = HttpApi(
