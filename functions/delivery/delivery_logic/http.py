@@ -80,12 +80,12 @@ class HttpSender:
         )
 
     def _describe(self, error: HTTPError) -> str:
+        if isinstance(error, NewConnectionError):  # first: urllib3 makes it a kind of timeout too
+            return f"connection failed: {error}"[:300]
         if isinstance(error, TimeoutError):
             return f"no answer within {self.timeout_s:g} s"
         if isinstance(error, SSLError):
             return f"TLS failed: {error}"[:300]
-        if isinstance(error, NewConnectionError):
-            return f"connection failed: {error}"[:300]
         return f"request failed: {error}"[:300]
 
 

@@ -107,7 +107,7 @@ class WebhookRepository(Repository):
             UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":at": {"S": at}},
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )["Attributes"]
         return str(item["failing_since"]["S"])
 
