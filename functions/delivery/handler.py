@@ -38,7 +38,8 @@ deliverer = Deliverer(
 )
 webhook_queue = WebhookQueue(SETTINGS.webhook_queue_url)
 dead_letters = DeadLetterQueue(SETTINGS.webhook_dead_letter_queue_url)
-processor = BatchProcessor(event_type=EventType.SQS)
+# A deferred record is a normal outcome: a batch of only deferred records is not a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 STEP_METRICS = {"done": "WebhookMessagesDone", "retry": "WebhookRetries", "park": "WebhookMessagesParked"}
 
 
