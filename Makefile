@@ -6,7 +6,7 @@ PORT ?= 3000
 
 .PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/renderer/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/*/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
