@@ -8,7 +8,11 @@ import pytest
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
+from roomsnap.dal.queues import WebhookQueue
+from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
+from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
+from roomsnap.outbox import Outbox
 
 from infra.endpoint import Endpoint
 from infra.provision import provision
@@ -48,3 +52,20 @@ def parts(aws):
         "s3": endpoint.client("s3"),
         "bucket": resources["PdfBucket"],
     }
+
+
+@pytest.fixture
+def hooks(aws, parts):
+    resources, _ = aws
+    table = resources["DataTable"]
+    repositories = {
+        "webhooks": WebhookRepository(table),
+        "messages": MessageRepository(table),
+        "log": DeliveryLog(table),
+        "secrets": SecretBox(resources["WebhookSecretKey"]),
+        "queue": WebhookQueue(resources["WebhookQueue"]),
+        "rooms": parts["rooms"],
+        "snapshots": parts["snapshots"],
+    }
+    repositories["outbox"] = Outbox(repositories["webhooks"], repositories["messages"], repositories["queue"])
+    return repositories

@@ -7,23 +7,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import pytest
 from standardwebhooks import Webhook as Verifier
 
 from roomsnap.dal.items import to_dynamo
-from roomsnap.dal.queues import WebhookQueue
-from roomsnap.dal.secrets import SecretBox
-from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository, webhook_key
-from roomsnap.ids import new_id
+from roomsnap.dal.webhooks import webhook_key
 from roomsnap.models import iso, utc_now
-from roomsnap.outbox import Outbox
 from roomsnap.ssrf import check_url
-from roomsnap.webhooks import MessageState, Webhook, new_secret, system_audit
+from roomsnap.webhooks import MessageState, new_secret
 
 from delivery_logic.deliver import Deliverer
 from delivery_logic.http import Answer
 from delivery_logic.retries import RetryPolicy
-from tests.integration.builders import new_room
+from tests.integration.builders import audit_line, new_webhook
 
 OK, FAILED, GONE = Answer(204, None, 3.0), Answer(500, None, 3.0, body="oops"), Answer(410, None, 2.0)
 
@@ -40,22 +35,6 @@ class ScriptedReceiver:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-@pytest.fixture
-def hooks(aws, parts):
-    resources, _ = aws
-    table = resources["DataTable"]
-    repositories = {
-        "webhooks": WebhookRepository(table),
-        "messages": MessageRepository(table),
-        "log": DeliveryLog(table),
-        "secrets": SecretBox(resources["WebhookSecretKey"]),
-        "queue": WebhookQueue(resources["WebhookQueue"]),
-        "rooms": parts["rooms"],
-    }
-    repositories["outbox"] = Outbox(repositories["webhooks"], repositories["messages"], repositories["queue"])
-    return repositories
-
-
 def deliverer(hooks, receiver, schedule=(1, 1), disable_after=timedelta(days=5)) -> Deliverer:
     return Deliverer(
         hooks["messages"],
@@ -67,27 +46,6 @@ def deliverer(hooks, receiver, schedule=(1, 1), disable_after=timedelta(days=5))
         RetryPolicy(schedule, jitter=0),
         disable_after,
     )
-
-
-def new_webhook(hooks, url="http://127.0.0.1:9/hook") -> tuple[Webhook, str]:
-    room_id = new_room(hooks)
-    webhook_id, secret, now = new_id(), new_secret(), utc_now()
-    webhook = Webhook(
-        id=webhook_id,
-        room_id=room_id,
-        url=url,
-        events=["snapshot.completed"],
-        created_by="o@x.io",
-        created_at=now,
-        updated_at=now,
-        secret_ciphertext=hooks["secrets"].seal(secret, room_id, webhook_id),
-    )
-    hooks["webhooks"].create(webhook, audit_line("webhook.created"))
-    return webhook, secret
-
-
-def audit_line(action):
-    return system_audit(action, "test")
 
 
 def test_an_event_becomes_one_message_per_endpoint_and_one_request_whatever_is_redelivered(hooks, parts):
