@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.event_filters import compile_filters, passes
+from infra.event_sources import enabled_events
 from infra.runtime import FunctionError
 from infra.template import Template
 
@@ -70,36 +71,26 @@ class StreamMapping:
 
 def stream_mappings_from_template(template: Template) -> list[StreamMapping]:
     mappings = []
-    for function in template.functions().values():
-        for name, properties in function.events_of_type("DynamoDB").items():
-            table = template.referenced_resource(properties["Stream"])
-            if table is None:
-                raise ValueError(f"{function.logical_id}.{name}: the stream must be a table of this template")
-            unsupported = set(properties) - SUPPORTED_PROPERTIES
-            if unsupported:
-                log.warning("%s.%s: not applied locally: %s", function.logical_id, name, ", ".join(sorted(unsupported)))
-            event = template.resolve(properties)
-            if event.get("Enabled", True) in (False, "false"):
-                continue
-            destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-            queue = template.referenced_resource(destination) if destination else None
-            mappings.append(
-                StreamMapping(
-                    function=function.logical_id,
-                    function_arn=function.arn,
-                    event_name=name,
-                    stream_arn=template.attribute(table, "StreamArn"),
-                    starting_position=event["StartingPosition"],
-                    batch_size=int(event.get("BatchSize", 100)),
-                    batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
-                    report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
-                    bisect=event.get("BisectBatchOnFunctionError") in (True, "true"),
-                    max_retries=int(event.get("MaximumRetryAttempts", -1)),
-                    max_record_age=int(event.get("MaximumRecordAgeInSeconds", -1)),
-                    on_failure_queue_url=template.attribute(queue, "QueueUrl") if queue else None,
-                    filters=compile_filters(event.get("FilterCriteria")),
-                )
+    for function, name, table, event in enabled_events(template, "DynamoDB", "Stream", SUPPORTED_PROPERTIES):
+        destination = function.events[name]["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
+        queue = template.referenced_resource(destination["Destination"]) if destination else None
+        mappings.append(
+            StreamMapping(
+                function=function.logical_id,
+                function_arn=function.arn,
+                event_name=name,
+                stream_arn=template.attribute(table, "StreamArn"),
+                starting_position=event["StartingPosition"],
+                batch_size=int(event.get("BatchSize", 100)),
+                batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
+                report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
+                bisect=event.get("BisectBatchOnFunctionError") in (True, "true"),
+                max_retries=int(event.get("MaximumRetryAttempts", -1)),
+                max_record_age=int(event.get("MaximumRecordAgeInSeconds", -1)),
+                on_failure_queue_url=template.attribute(queue, "QueueUrl") if queue else None,
+                filters=compile_filters(event.get("FilterCriteria")),
             )
+        )
     return mappings
 
 
