@@ -128,7 +128,9 @@ class Repository:
                 return items
 
     def query_page(self, partition: str, limit: int, cursor: str | None, **query) -> tuple[list[dict], str | None]:
-        """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition."""
+        """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition.
+        Without `query`, the partition is the table's own (PK); an index's needs its key condition."""
+        query = query or {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": partition}}}
         request: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False, "Limit": limit, **query}
         if start := decode_cursor(cursor, partition):
             request["ExclusiveStartKey"] = start

@@ -219,12 +219,5 @@ class DeliveryLog(Repository):
         self.dynamodb.put_item(TableName=self.table_name, Item=item)
 
     def page(self, webhook_id: str, limit: int, cursor: str | None) -> tuple[list[DeliveryAttempt], str | None]:
-        partition = f"HOOKLOG#{webhook_id}"
-        items, next_cursor = self.query_page(
-            partition,
-            limit,
-            cursor,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": partition}},
-        )
+        items, next_cursor = self.query_page(f"HOOKLOG#{webhook_id}", limit, cursor)
         return [DeliveryAttempt.model_validate(record(item)) for item in items], next_cursor
