@@ -32,8 +32,9 @@ class Settings(BaseModel):
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)
     # Webhooks: the queue of messages to deliver, its dead-letter queue and the key their secrets
     # are encrypted with; the delays before the 1st, 2nd ... retry (one attempt more than there are
-    # delays), each varied by +/- the jitter share; the request timeout; how long an endpoint may
-    # fail every attempt before it is disabled; how long messages and the delivery log are kept.
+    # delays), each varied by +/- the jitter share (at most 15 %, so that 10 h stays within SQS's
+    # 12-hour visibility limit); the request timeout; how long an endpoint may fail every attempt
+    # before it is disabled; how long messages and the delivery log are kept.
     webhook_queue_url: str = ""
     webhook_dead_letter_queue_url: str = ""
     webhook_key_id: str = ""
