@@ -9,8 +9,8 @@ or MaximumRecordAgeInSeconds is exceeded sends the batch's description to the on
 destination and moves on, as Lambda does.
 
 The poller keeps its own checkpoint (a sequence number) and asks for a fresh iterator on every
-read: moto replaces a table object when a transaction fails, and iterators of the old one would
-never see another record.
+read, so no iterator outlives a read (DynamoDB's expire after 15 minutes, and moto's belong to the
+table object, which moto replaces when a transaction fails).
 """
 
 from __future__ import annotations
