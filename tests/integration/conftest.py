@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def aws():
     """Starts moto, provisions the template and points this process's boto3 at it."""
     endpoint = Endpoint()
-    template = Template(ROOT / "template.yaml", region=endpoint.region)
+    # A stack name of its own: moto's state is per process, and the shared e2e stack (same
+    # resource names otherwise) may still be running, its functions consuming these queues.
+    template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
     resources = provision(template, endpoint)
     saved = dict(os.environ)
     os.environ.update(endpoint.environment())

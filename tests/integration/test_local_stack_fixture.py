@@ -183,7 +183,8 @@ def test_stream_records_reach_the_function_filtered_and_a_failing_one_goes_to_th
     )
 
     info = json.loads(dead[0]["Body"])["DDBStreamBatchInfo"]
-    assert info["batchSize"] == 2  # the retry started at the poison record: poison-1 and keep-2
+    # the retries start at the poison record: poison-1, and keep-2 if one read found them together
+    assert info["batchSize"] in (1, 2)
     assert seen("keep-1") == 1  # done before the failure: never sent again
     assert seen("keep-2") >= 1  # after it: sent with every retry (at least once, as Lambda does)
     assert (seen("skip-1"), seen("x")) == (0, 0)  # filtered out; never written
