@@ -8,9 +8,9 @@ batch in two (BisectBatchOnFunctionError, which consumes no retry), and once Max
 or MaximumRecordAgeInSeconds is exceeded sends the batch's description to the on-failure
 destination and moves on, as Lambda does.
 
-The poller keeps its own checkpoint (a sequence number) and asks for a fresh iterator on every
-read, so no iterator outlives a read (DynamoDB's expire after 15 minutes, and moto's belong to the
-table object, which moto replaces when a transaction fails).
+The poller follows each shard's iterator from read to read, and keeps its own checkpoint (the last
+sequence number done): when an iterator is refused (DynamoDB's expire after 15 minutes), it starts
+a fresh one after the checkpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import base64
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ from infra.template import Template
 log = logging.getLogger("infra.streams")
 
 READ_LIMIT = 1000  # records per GetRecords
-POLL_INTERVAL = 0.25  # Lambda polls each shard about four times a second
+POLL_INTERVAL = 1.0  # seconds between reads of an idle shard (Lambda polls more often; idle stacks cost CPU)
+SHARD_REFRESH = 10.0  # seconds between listings of the stream's shards
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # seconds before the 1st, 2nd, ... retry of a failed batch
 SUPPORTED_PROPERTIES = {
     "Stream",
@@ -164,6 +166,7 @@ class StreamPoller:
         self._sqs = sqs
         self._invoke = invoke
         self._checkpoints: dict[str, str | None] = {}  # shard id -> last sequence number done
+        self._iterators: dict[str, str | None] = {}  # shard id -> where the next read starts
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -171,10 +174,17 @@ class StreamPoller:
         self._thread.start()
 
     def _poll(self) -> None:
+        shards: list[str] = []
+        listed_at = 0.0
         while not self._stopping.is_set():
             try:
-                shards = self._streams.describe_stream(StreamArn=self.mapping.stream_arn)["StreamDescription"]["Shards"]
-                found = [self._poll_shard(shard["ShardId"]) for shard in shards]  # every shard, each time
+                if time.monotonic() - listed_at > SHARD_REFRESH:
+                    described = self._streams.describe_stream(StreamArn=self.mapping.stream_arn)
+                    shards, listed_at = (
+                        [s["ShardId"] for s in described["StreamDescription"]["Shards"]],
+                        time.monotonic(),
+                    )
+                found = [self._poll_shard(shard_id) for shard_id in shards]  # every shard, each time
                 if not any(found):
                     self._stopping.wait(POLL_INTERVAL)
             except (BotoCoreError, ClientError) as error:
@@ -183,36 +193,36 @@ class StreamPoller:
 
     def _poll_shard(self, shard_id: str) -> bool:
         """Processes what the shard holds after its checkpoint; False when it held nothing new."""
-        if shard_id not in self._checkpoints:
-            self._checkpoints[shard_id] = None
-            if self.mapping.starting_position == "LATEST":  # skip what is there now
-                self._checkpoints[shard_id] = self._last_sequence(self._read(shard_id))
         records = self._read(shard_id)
         if not records:
             return False
-        batch = self._matching(records)
-        if self.mapping.batching_window and 0 < len(batch) < self.mapping.batch_size:
+        if self.mapping.batching_window and len(self._matching(records)) < self.mapping.batch_size:
             self._stopping.wait(self.mapping.batching_window)
-            records = self._read(shard_id)
-            batch = self._matching(records)
+            records += self._read(shard_id)
+        batch = self._matching(records)
         for start in range(0, len(batch), self.mapping.batch_size):
             self._deliver(shard_id, batch[start : start + self.mapping.batch_size])
-        self._checkpoints[shard_id] = self._last_sequence(records)
+        self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return True
 
     def _read(self, shard_id: str) -> list[dict[str, Any]]:
-        checkpoint = self._checkpoints[shard_id]
+        iterator = self._iterators.get(shard_id) or self._fresh_iterator(shard_id)
+        try:
+            page = self._streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+        except ClientError:  # an expired or unknown iterator: start again after the checkpoint
+            page = self._streams.get_records(ShardIterator=self._fresh_iterator(shard_id), Limit=READ_LIMIT)
+        self._iterators[shard_id] = page.get("NextShardIterator")
+        return page["Records"]
+
+    def _fresh_iterator(self, shard_id: str) -> str:
+        checkpoint = self._checkpoints.get(shard_id)
         position = (
             {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
             if checkpoint
-            else {"ShardIteratorType": "TRIM_HORIZON"}
+            else {"ShardIteratorType": self.mapping.starting_position}
         )
         iterator = self._streams.get_shard_iterator(StreamArn=self.mapping.stream_arn, ShardId=shard_id, **position)
-        return self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=READ_LIMIT)["Records"]
-
-    @staticmethod
-    def _last_sequence(records: list[dict[str, Any]]) -> str | None:
-        return records[-1]["dynamodb"]["SequenceNumber"] if records else None
+        return str(iterator["ShardIterator"])
 
     def _matching(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         converted = (lambda_record(record, self.mapping.stream_arn) for record in records)
