@@ -2,6 +2,7 @@
 by content hash, download a real PDF."""
 
 import io
+import time
 
 import requests
 from pypdf import PdfReader
@@ -179,7 +180,10 @@ def test_the_correlation_id_travels_from_the_request_to_the_renderer(stack, as_u
     room_id = owner.create_room("Correlated")["id"]
     snapshot = owner.create_snapshot(room_id)
     owner.wait_for_task(snapshot["task_id"])
-    renderer_lines = [r for r in stack.logs("RendererFunction") if r.get("snapshot_id") == snapshot["id"]]
+    deadline = time.monotonic() + 10  # the renderer logs its last line just after the task completes
+    while not (renderer_lines := [r for r in stack.logs("RendererFunction") if r.get("snapshot_id") == snapshot["id"]]):
+        assert time.monotonic() < deadline, "the renderer logged nothing about the snapshot"
+        time.sleep(0.05)
     correlation_ids = {r.get("correlation_id") for r in renderer_lines}
     api_lines = [r for r in stack.logs("ApiFunction") if r.get("snapshot_id") == snapshot["id"]]
     assert len(correlation_ids) == 1
