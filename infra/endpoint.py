@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -12,6 +13,8 @@ from typing import Any
 
 import boto3
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -94,6 +97,45 @@ class MeteredMotoServer(ThreadedMotoServer):
         self._server.serve_forever()
 
 
+def _keep_streams_out_of_transaction_backups() -> None:
+    """moto backs a table up (a deep copy) before every transaction and puts the copy in its place
+    when the transaction fails. With a stream, the copy would include every stream record ever
+    written: transactions grew slower with each write (0.1 ms per record) until botocore's read
+    timeout retried them, and a retried write then conflicted with its own first attempt (moto
+    ignores ClientRequestToken). The backup now shares the stream shard; when a transaction fails,
+    the records its partial writes appended are dropped, as DynamoDB never writes them. Safe because
+    the embedded server runs DynamoDB requests one at a time (above)."""
+    if getattr(DynamoDBBackend.transact_write_items, "keeps_streams", False):
+        return
+
+    def deepcopy_sharing_stream(table: Table, memo: dict) -> Table:
+        if table.stream_shard is not None:
+            memo[id(table.stream_shard)] = table.stream_shard
+        clone = object.__new__(type(table))
+        memo[id(table)] = clone
+        clone.__dict__.update(copy.deepcopy(table.__dict__, memo))
+        return clone
+
+    transact_write_items = DynamoDBBackend.transact_write_items
+
+    def transact_keeping_streams(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        lengths = {name: len(table.stream_shard.items) for name, table in backend.tables.items() if table.stream_shard}
+        try:
+            transact_write_items(backend, transact_items)
+        except Exception:
+            for name, length in lengths.items():
+                table = backend.tables[name]  # the restored backup, sharing the shard
+                shard = table.stream_shard
+                if shard is not None:
+                    del shard.items[length:]
+                    shard.table = table
+            raise
+
+    transact_keeping_streams.keeps_streams = True  # type: ignore[attr-defined]
+    Table.__deepcopy__ = deepcopy_sharing_stream  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_keeping_streams  # type: ignore[method-assign, assignment]
+
+
 class Endpoint:
     def __init__(self):
         self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -104,6 +146,7 @@ class Endpoint:
         if not self.url:
             _serialize_moto_dynamodb()
             _honour_client_request_tokens()
+            _keep_streams_out_of_transaction_backups()
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
             self._moto = MeteredMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()

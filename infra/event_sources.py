@@ -10,14 +10,14 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.runtime import FunctionError, concurrency
-from infra.template import Template
+from infra.template import Function, Template
 
 log = logging.getLogger("infra.sqs")
 
@@ -44,32 +44,38 @@ class QueueMapping:
     pollers: int
 
 
-def mappings_from_template(template: Template) -> list[QueueMapping]:
-    mappings = []
+def enabled_events(
+    template: Template, event_type: str, source_key: str, supported: set[str]
+) -> Iterator[tuple[Function, str, str, dict[str, Any]]]:
+    """(function, event name, the source's logical id, the event's resolved properties) of each
+    enabled event source of the type, warning of the properties not applied locally."""
     for function in template.functions().values():
-        for name, properties in function.events_of_type("SQS").items():
-            queue = template.referenced_resource(properties["Queue"])
-            if queue is None:
-                raise ValueError(f"{function.logical_id}.{name}: the queue must be a resource of this template")
-            unsupported = set(properties) - SUPPORTED_PROPERTIES
+        for name, properties in function.events_of_type(event_type).items():
+            source = template.referenced_resource(properties[source_key])
+            if source is None:
+                raise ValueError(f"{function.logical_id}.{name}: the {source_key} must be a resource of this template")
+            unsupported = set(properties) - supported
             if unsupported:
                 log.warning("%s.%s: not applied locally: %s", function.logical_id, name, ", ".join(sorted(unsupported)))
             event = template.resolve(properties)
-            if event.get("Enabled", True) in (False, "false"):
-                continue
-            mappings.append(
-                QueueMapping(
-                    function=function.logical_id,
-                    event_name=name,
-                    queue_url=template.attribute(queue, "QueueUrl"),
-                    queue_arn=template.attribute(queue, "Arn"),
-                    batch_size=int(event.get("BatchSize", 10)),
-                    batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
-                    report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
-                    pollers=concurrency(function),
-                )
-            )
-    return mappings
+            if event.get("Enabled", True) not in (False, "false"):
+                yield function, name, source, event
+
+
+def mappings_from_template(template: Template) -> list[QueueMapping]:
+    return [
+        QueueMapping(
+            function=function.logical_id,
+            event_name=name,
+            queue_url=template.attribute(queue, "QueueUrl"),
+            queue_arn=template.attribute(queue, "Arn"),
+            batch_size=int(event.get("BatchSize", 10)),
+            batching_window=float(event.get("MaximumBatchingWindowInSeconds", 0)),
+            report_item_failures="ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
+            pollers=concurrency(function),
+        )
+        for function, name, queue, event in enabled_events(template, "SQS", "Queue", SUPPORTED_PROPERTIES)
+    ]
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ def provision(template: Template, endpoint: Endpoint) -> dict[str, str]:
         "AWS::SQS::Queue": _queue,
         "AWS::S3::Bucket": _bucket,
         "AWS::S3::BucketPolicy": _bucket_policy,
+        "AWS::KMS::Key": _kms_key,
     }
     created, skipped = {}, []
     for logical_id in template.dependency_order():
@@ -107,8 +108,9 @@ def _table(template: Template, endpoint: Endpoint, logical_id: str, properties: 
         dynamodb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification=properties["PointInTimeRecoverySpecification"]
         )
-    arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
-    template.record(logical_id, Ref=name, Arn=arn)
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    stream = {"StreamArn": table["LatestStreamArn"]} if "LatestStreamArn" in table else {}
+    template.record(logical_id, Ref=name, Arn=table["TableArn"], **stream)
     return name
 
 
@@ -216,6 +218,28 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if unapplied:
         log.warning("lifecycle rule %s: not applied locally: %s", rule.get("Id", ""), ", ".join(sorted(unapplied)))
     return converted
+
+
+def _kms_key(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    """A symmetric key, found again by its alias (alias/<physical name>) when the endpoint keeps
+    state, so what it encrypted stays readable. The key policy is not applied: moto evaluates no
+    Allow statement of a key policy (only Deny, and only for DescribeKey)."""
+    kms = endpoint.client("kms")
+    _warn_unapplied(logical_id, properties, {"Description", "EnableKeyRotation", "KeyPolicy", "KeySpec", "KeyUsage"})
+    log.info("%s: KeyPolicy not applied locally (moto evaluates no Allow statement of a key policy)", logical_id)
+    alias = f"alias/{template.physical_name(logical_id)}"
+    try:
+        key = kms.describe_key(KeyId=alias)["KeyMetadata"]
+        log.info("%s: reusing key %s", logical_id, alias)
+    except kms.exceptions.NotFoundException:
+        request = {key: properties[key] for key in ("Description", "KeySpec", "KeyUsage") if key in properties}
+        key = kms.create_key(**request)["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+        if properties.get("EnableKeyRotation") in (True, "true"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        log.info("%s: created key %s", logical_id, alias)
+    template.record(logical_id, Ref=key["KeyId"], Arn=key["Arn"])
+    return str(key["KeyId"])
 
 
 def _bucket_policy(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:

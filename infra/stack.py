@@ -15,6 +15,7 @@ from infra.oidc import DevelopmentOidcProvider
 from infra.provision import provision
 from infra.runtime import Runtime
 from infra.schedules import Scheduler
+from infra.streams import StreamPoller, stream_mappings_from_template
 from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
 from infra.web import WebApp, runtime_config, security_headers
@@ -29,9 +30,15 @@ def poller_principal(function: str) -> str:
     return f"{function} event source mapping"
 
 
+# The local stack's own settings, which template.yaml never sets: webhooks may go to loopback
+# receivers, and to nothing else, so nothing run locally sends traffic off the machine.
+LOCAL_ONLY_ENVIRONMENT = {"WEBHOOK_LOOPBACK_ONLY": "true"}
+
+
 class LocalStack:
-    """Provisions the template's resources, then serves its HTTP API, SQS mappings, schedules and TTL, the web
-    app built next to the template (web/dist) and a development OIDC provider for it.
+    """Provisions the template's resources, then serves its HTTP API, SQS and DynamoDB stream
+    mappings, schedules and TTL, the web app built next to the template (web/dist) and a development
+    OIDC provider for it.
 
     Note that moto keeps its state per process: stacks started in one process share their resources
     unless they are given different stack names (resource names start with the stack name).
@@ -48,7 +55,7 @@ class LocalStack:
     ):
         self._stopped = False
         self._http: HttpApi | None = None
-        self._background: list[Scheduler | SqsPoller | TtlSweeper] = []
+        self._background: list[Scheduler | SqsPoller | StreamPoller | TtlSweeper] = []
         self.runtime: Runtime | None = None
         self.endpoint = Endpoint()
         try:
@@ -67,6 +74,7 @@ class LocalStack:
             # Each function signs with an access key id of its own, so the meter knows who asked.
             overrides = {
                 logical_id: {
+                    **LOCAL_ONLY_ENVIRONMENT,
                     **self.endpoint.function_environment(logical_id),
                     **(env_overrides or {}).get(logical_id, {}),
                 }
@@ -76,7 +84,7 @@ class LocalStack:
             self._scheduler = Scheduler(self.template, self.runtime.invoke)
             # DynamoDB's own TTL deletes are free: the local sweeper that plays it is counted apart.
             self._ttl = TtlSweeper(self.template, self.endpoint.client("dynamodb", principal=TTL_PRINCIPAL))
-            pollers = [
+            pollers: list[SqsPoller | StreamPoller] = [
                 SqsPoller(
                     mapping,
                     self.endpoint.client("sqs", principal=poller_principal(mapping.function)),
@@ -84,6 +92,15 @@ class LocalStack:
                     self.endpoint.region,
                 )
                 for mapping in mappings_from_template(self.template)
+            ]
+            pollers += [
+                StreamPoller(
+                    mapping,
+                    self.endpoint.client("dynamodbstreams", principal=poller_principal(mapping.function)),
+                    self.endpoint.client("sqs", principal=poller_principal(mapping.function)),
+                    self.runtime.invoke,
+                )
+                for mapping in stream_mappings_from_template(self.template)
             ]
             jwks = self._signing_key.jwks()
             admin_group = self.template.parameters.get("AdminGroup", "admin")

@@ -116,7 +116,7 @@ class Template:
         self._recorded.setdefault(logical_id, {}).update(attributes)
 
     def attribute(self, logical_id: str, attribute: str = "Ref") -> str:
-        if logical_id not in self.resources:
+        if logical_id not in self.resources and logical_id not in self.implicit_roles():
             raise TemplateError(f"no resource {logical_id}")
         recorded = self._recorded.get(logical_id, {})
         if attribute in recorded:
@@ -126,10 +126,21 @@ class Template:
             raise TemplateError(f"{logical_id}: attribute {attribute} is not supported locally")
         return attributes[attribute]
 
+    def implicit_roles(self) -> set[str]:
+        """The execution roles SAM creates, as <Function>Role, for functions that name no Role."""
+        return {
+            f"{lid}Role"
+            for lid, res in self.resources_of_type(FUNCTION_TYPE).items()
+            if "Role" not in res.get("Properties", {})
+        }
+
     def _default_attributes(self, logical_id: str) -> dict[str, str]:
+        region, account = self.region, ACCOUNT_ID
+        if logical_id not in self.resources:  # an implicit role
+            name = f"{self.stack_name}-{logical_id}"
+            return {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"}
         type_ = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
-        region, account = self.region, ACCOUNT_ID
         if type_ == "AWS::SQS::Queue":
             url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
             return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{region}:{account}:{name}"}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `sam validate --lint` and `sam build` without a container, then checks what the build produced:
-#   - ApiFunction carries no ReportLab; RendererFunction does;
+#   - ApiFunction carries no ReportLab; RendererFunction does; DeliveryFunction carries standardwebhooks
+#     and urllib3;
 #   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core,cachetools} (no
 #     python/python nesting), and every native library in the build is built for the template's
 #     architecture (arm64 -> aarch64 ELF) and the runtime's Python (cpython-312).
@@ -116,6 +117,11 @@ api, renderer = BUILD / "ApiFunction", BUILD / "RendererFunction"
 expect(not (api / "reportlab").exists(), "ApiFunction carries reportlab")
 expect(not (api / "PIL").exists(), "ApiFunction carries Pillow")
 expect((renderer / "reportlab").is_dir(), "RendererFunction has no reportlab")
+# The delivery signs with standardwebhooks and connects with its own pinned urllib3; nobody else needs them.
+delivery = BUILD / "DeliveryFunction"
+expect((delivery / "standardwebhooks").is_dir(), "DeliveryFunction has no standardwebhooks")
+expect((delivery / "urllib3").is_dir(), "DeliveryFunction has no urllib3")
+expect(not (api / "standardwebhooks").exists(), "ApiFunction carries standardwebhooks")
 for function in sorted(functions):
     expect((BUILD / function / "handler.py").is_file(), f"{function} has no handler.py")
     for shared in ("aws_lambda_powertools", "pydantic", "pydantic_core", "cachetools", "roomsnap"):

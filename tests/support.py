@@ -1,6 +1,10 @@
 """A small client of the HTTP API for the e2e tests and the benchmark (real HTTP, real JWTs)."""
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -111,3 +115,25 @@ def reference_room(
             json={"status": ["approved", "uploaded"][i % 2]},
         )
     return room_id
+
+
+class _Accepting(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def accepting_receiver() -> Iterator[str]:
+    """A webhook receiver on 127.0.0.1 that accepts every delivery (204); yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()

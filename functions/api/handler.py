@@ -13,7 +13,7 @@ from roomsnap.observability import logged_with_context, traced
 
 import problems
 import request_latency
-from routes import admin, health, metrics, rooms, snapshots, tasks
+from routes import admin, health, metrics, rooms, snapshots, tasks, webhooks
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.configure_openapi(
@@ -24,7 +24,7 @@ app.configure_openapi(
     security=[{"bearerAuth": []}],
 )
 app.enable_swagger(path=f"{API_PREFIX}/docs", compress=True)  # serves its own swagger-ui assets: works offline
-for resource in (health, rooms, snapshots, tasks, metrics, admin):
+for resource in (health, rooms, snapshots, tasks, metrics, admin, webhooks):
     app.include_router(resource.router, prefix=API_PREFIX)
 app.use(middlewares=[request_latency.record_latency])
 problems.register(app)

@@ -1,18 +1,24 @@
 """The API's configured services, built once per container at cold start from its settings."""
 
+from functools import partial
+
 from roomsnap.config import settings
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.dal.create_limits import CreateLimits, Limits
 from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.idempotency import IdempotencyKeys
-from roomsnap.dal.queues import DeadLetterQueue, QueueDepths, RenderQueue
+from roomsnap.dal.queues import DeadLetterQueue, QueueDepths, RenderQueue, WebhookQueue
+from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
+from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
+from roomsnap.ssrf import check_url
 
 from api_logic.latency import LatencyRecorder
 from api_logic.metrics import MetricsService
 from api_logic.rooms import RoomService
 from api_logic.snapshots import SnapshotService
+from api_logic.webhooks import WebhookService, WebhookServices
 
 SETTINGS = settings()
 rooms = RoomService(RoomRepository(SETTINGS.table_name))
@@ -35,3 +41,14 @@ metrics = MetricsService(
 )
 latency = LatencyRecorder(ApiLatencyStats(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
+webhooks = WebhookService(
+    rooms,
+    WebhookServices(
+        WebhookRepository(SETTINGS.table_name),
+        MessageRepository(SETTINGS.table_name, SETTINGS.webhook_log_retention_days),
+        DeliveryLog(SETTINGS.table_name, SETTINGS.webhook_log_retention_days),
+        SecretBox(SETTINGS.webhook_key_id),
+        WebhookQueue(SETTINGS.webhook_queue_url),
+        partial(check_url, loopback_only=SETTINGS.webhook_loopback_only),
+    ),
+)

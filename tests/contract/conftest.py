@@ -15,16 +15,23 @@ def tokens(stack) -> dict[str, str]:
 
 @pytest.fixture(scope="package")
 def seeded(stack, tokens) -> dict[str, str]:
-    """Path parameter values that exist: a room the owner owns, a document in it and a completed
-    snapshot, so that operations on them can reach their success responses."""
+    """Path parameter values that exist: a room the owner owns, a document in it, a completed
+    snapshot and a webhook with a message, so that operations on them can reach their success
+    responses. (The webhook's receiver is a loopback port nobody serves: its attempts fail.)"""
     owner = ApiClient(stack.base_url, tokens["owner"])
     room_id = owner.create_room("Contract STS")["id"]
     document = owner.add(room_id, "documents", {"name": "Q88", "document_type": "questionnaire", "status": "uploaded"})
     snapshot = owner.create_snapshot(room_id, "Seeded")
     owner.wait_for_task(snapshot["task_id"])
+    webhook = owner.ok(
+        "POST", f"/rooms/{room_id}/webhooks", 201, json={"url": "http://127.0.0.1:9/", "events": ["snapshot.failed"]}
+    )
+    message = owner.ok("POST", f"/rooms/{room_id}/webhooks/{webhook['id']}/test", 202)
     return {
         "room_id": room_id,
         "document_id": document["id"],
         "snapshot_id": snapshot["id"],
         "task_id": snapshot["task_id"],
+        "webhook_id": webhook["id"],
+        "message_id": message["message_id"],
     }

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from infra.stack import LocalStack
-from tests.support import API, IMOS
+from tests.support import API, IMOS, accepting_receiver
 
 STUCK = "Stays pending"  # renders of this title keep failing transiently: a task that can be cancelled
 UNPRINTABLE = "Whale 🐋"  # a character no report font has: the snapshot fails at once
@@ -61,6 +61,15 @@ EXPECTED: dict[str, dict[str, int]] = {
     "getMetricsSeries": {"stranger": 403, "admin": 200, **dict.fromkeys(ROOM_ROLES, 403)},
     "retryTask": room_route(SNAPSHOTTERS, 201),
     "redriveDeadLetters": {"stranger": 403, "admin": 200, **dict.fromkeys(ROOM_ROLES, 403)},
+    "listWebhooks": room_route({"owner"}, 200),
+    "createWebhook": room_route({"owner"}, 201),
+    "getWebhook": room_route({"owner"}, 200),
+    "updateWebhook": room_route({"owner"}, 200),
+    "deleteWebhook": room_route({"owner"}, 204),
+    "rotateWebhookSecret": room_route({"owner"}, 200),
+    "testWebhook": room_route({"owner"}, 202),
+    "listWebhookDeliveries": room_route({"owner"}, 200),
+    "retryWebhookDelivery": room_route({"owner"}, 202),
 }
 
 
@@ -85,8 +94,8 @@ class World:
     """A room with one party of each role, a document, a completed snapshot, and helpers that make
     a fresh target for a destructive case."""
 
-    def __init__(self, stack: LocalStack):
-        self.stack = stack
+    def __init__(self, stack: LocalStack, receiver: str):
+        self.stack, self.receiver = stack, receiver
         self.owner = self.session("owner")
         self.room_id = self.call(self.owner, "POST", "/rooms", json=room_body()).json()["id"]
         for role in ROOM_ROLES[:-1]:
@@ -97,6 +106,7 @@ class World:
         self.snapshot = self.new_snapshot("Matrix")
         self.wait(self.snapshot["task_id"])
         self.counter = itertools.count()
+        self.webhook, self.doomed = self.new_webhook(), []
 
     def session(self, caller: str) -> requests.Session:
         session = requests.Session()
@@ -120,6 +130,33 @@ class World:
 
     def new_snapshot(self, title: str) -> dict:
         return self.call(self.owner, "POST", f"/rooms/{self.room_id}/snapshots", json={"title": title}).json()
+
+    def webhook_body(self) -> dict:
+        return {"url": self.receiver, "events": ["snapshot.completed"]}
+
+    def new_webhook(self) -> dict:
+        return self.call(self.owner, "POST", f"/rooms/{self.room_id}/webhooks", json=self.webhook_body()).json()
+
+    def doomed_webhook(self) -> str:
+        """A webhook for one delete case; the one of the case before is removed if it survived,
+        since a room holds at most 10."""
+        for earlier in self.doomed:
+            self.call(self.owner, "DELETE", f"/rooms/{self.room_id}/webhooks/{earlier}")
+        self.doomed = [self.new_webhook()["id"]]
+        return self.doomed[0]
+
+    def delivered_message(self) -> str:
+        """The id of a test message the receiver has taken (one that may be re-sent), fresh for each case."""
+        hook = f"/rooms/{self.room_id}/webhooks/{self.webhook['id']}"
+        message_id = self.call(self.owner, "POST", f"{hook}/test").json()["message_id"]
+        deadline, path = time.monotonic() + 60, f"{hook}/deliveries"
+        while not any(
+            d["message_id"] == message_id and d["outcome"] == "succeeded"
+            for d in self.call(self.owner, "GET", path).json()
+        ):
+            assert time.monotonic() < deadline, "the test event was never delivered"
+            time.sleep(0.1)
+        return message_id
 
     def failed_snapshot(self) -> str:
         """The task id of a snapshot that failed: its title has a character no report font prints."""
@@ -145,6 +182,7 @@ class World:
 
     def request_for(self, operation: str) -> tuple[str, str, dict]:
         room, snapshot, n = f"/rooms/{self.room_id}", self.snapshot, next(self.counter)
+        hook = f"{room}/webhooks/{self.webhook['id']}"
         vessel = {"name": f"MT {n}", "imo": IMOS[n % len(IMOS)], "vessel_type": "t", "flag": "MT"}
         requests_by_operation = {
             "health": lambda: ("GET", "/health", {}),
@@ -183,6 +221,15 @@ class World:
             "getMetricsSeries": lambda: ("GET", "/snapshots/metrics/series", {}),
             "retryTask": lambda: ("POST", f"/snapshots/tasks/{self.failed_snapshot()}/retry", {}),
             "redriveDeadLetters": lambda: ("POST", "/admin/dead-letters/redrive", {}),
+            "listWebhooks": lambda: ("GET", f"{room}/webhooks", {}),
+            "createWebhook": lambda: ("POST", f"{room}/webhooks", {"json": self.webhook_body()}),
+            "getWebhook": lambda: ("GET", f"{hook}", {}),
+            "updateWebhook": lambda: ("PATCH", f"{hook}", {"json": {"description": f"by role {n}"}}),
+            "deleteWebhook": lambda: ("DELETE", f"{room}/webhooks/{self.doomed_webhook()}", {}),
+            "rotateWebhookSecret": lambda: ("POST", f"{hook}/rotate-secret", {}),
+            "testWebhook": lambda: ("POST", f"{hook}/test", {}),
+            "listWebhookDeliveries": lambda: ("GET", f"{hook}/deliveries", {}),
+            "retryWebhookDelivery": lambda: ("POST", f"{hook}/deliveries/{self.delivered_message()}/retry", {}),
         }
         return requests_by_operation[operation]()
 
@@ -197,7 +244,8 @@ def room_body() -> dict:
 
 @pytest.fixture(scope="module")
 def world(matrix_stack):
-    return World(matrix_stack)
+    with accepting_receiver() as receiver:
+        yield World(matrix_stack, receiver)
 
 
 def test_every_route_of_the_api_has_a_row_in_the_matrix(matrix_stack):

@@ -40,6 +40,8 @@ KNOWN_SKIPPED = {
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+    # SAM adds it for a DynamoDB stream event (GetRecords & co.; stream reads have no finer scope there).
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
     # SAM adds it for `Tracing`; X-Ray's write actions have no resource-level permissions.
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
@@ -465,3 +467,65 @@ def test_the_web_app_is_served_by_cloudfront_from_a_private_bucket_with_the_api_
     (rewrite,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
     assert rewrite["EventType"] == "viewer-request"
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+
+
+# ---------------------------------------------------------------- webhooks: stream -> notifier -> queue -> delivery
+CRYPTO_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey"}
+
+
+def test_the_table_streams_to_the_notifier_with_filters_partial_failures_bisect_and_a_destination(
+    stack, function_configs, queue_attributes
+):
+    table = stack.client("dynamodb").describe_table(TableName=stack.physical["DataTable"])["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    mappings = [
+        m
+        for m in stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        if m["EventSourceArn"] == table["LatestStreamArn"]
+    ]
+    assert [m["FunctionArn"] for m in mappings] == [function_configs["NotifierFunction"]["FunctionArn"]]
+    (event,) = _events(stack.sam, "NotifierFunction", "DynamoDB").values()
+    mapping = mappings[0]
+    for key in ("StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"):
+        assert mapping[key] == event[key], key
+    for key in ("BisectBatchOnFunctionError", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds"):
+        assert mapping[key] == event[key], key
+    assert "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] >= 0  # a poison record cannot hold the shard for 24 hours
+    destination = _getatt_target(event["DestinationConfig"]["OnFailure"]["Destination"])
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_attributes[destination]["QueueArn"]
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert patterns == [json.loads(f["Pattern"]) for f in event["FilterCriteria"]["Filters"]]
+    transitions = next(p for p in patterns if p["eventName"] == ["MODIFY"])["dynamodb"]
+    assert transitions["OldImage"]["task_status"]["S"] == ["pending", "running"]
+    assert transitions["NewImage"]["task_status"]["S"] == ["completed", "failed", "cancelled"]
+
+
+def test_the_webhook_queue_keeps_messages_for_the_whole_retry_schedule(stack, queue_attributes):
+    from roomsnap.config import Settings
+
+    schedule = Settings.model_fields["webhook_retry_schedule_seconds"].default
+    jitter = Settings.model_fields["webhook_retry_jitter"].metadata[-1].le  # the largest jitter allowed
+    # every delay at its longest, or every one replaced by the longest a Retry-After may ask for
+    longest = max(sum(schedule) * (1 + jitter), len(schedule) * max(schedule))
+    assert int(queue_attributes["WebhookQueue"]["MessageRetentionPeriod"]) > longest
+    assert max(schedule) * (1 + jitter) < 43_200  # each wait fits SQS's 12-hour visibility limit
+
+
+def test_only_the_api_encrypts_and_only_the_delivery_function_decrypts_webhook_secrets(stack):
+    key = stack.cfn["Resources"]["WebhookSecretKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    users = {}
+    for statement in key["KeyPolicy"]["Statement"]:
+        actions = set(_as_list(statement["Action"]))
+        assert statement["Effect"] == "Allow"
+        assert not any(WILDCARD_ACTION.match(action) for action in actions), statement
+        if actions & CRYPTO_ACTIONS:
+            users[_getatt_target(statement["Principal"]["AWS"])] = actions
+    assert users == {"ApiFunctionRole": {"kms:Encrypt"}, "DeliveryFunctionRole": {"kms:Decrypt"}}
+    # the functions that use the key are told its id (moto keeps the deployed key's policy as a
+    # dict, so its describe_key fails: the key is checked by its physical id)
+    assert stack.physical["WebhookSecretKey"]
+    environments = {fid: _function_environment(stack.sam, fid) for fid in _of_type(stack.sam, FUNCTION)}
+    assert {f"{fid}Role" for fid, env in environments.items() if "WEBHOOK_KEY_ID" in env} == set(users)

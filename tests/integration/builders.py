@@ -7,6 +7,7 @@ import reportlab
 from roomsnap.dal.storage import pdf_key
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
+from roomsnap.webhooks import Webhook, new_secret, system_audit
 
 from render_logic.cache import ByteBoundedLRU
 from render_logic.render import SnapshotRenderer
@@ -57,3 +58,24 @@ def process(renderer, snapshot):
 
 def objects(parts, content_hash):
     return parts["s3"].list_objects_v2(Bucket=parts["bucket"], Prefix=pdf_key(content_hash)).get("KeyCount", 0)
+
+
+def new_webhook(hooks, url="http://127.0.0.1:9/hook") -> tuple[Webhook, str]:
+    room_id = new_room(hooks)
+    webhook_id, secret, now = new_id(), new_secret(), utc_now()
+    webhook = Webhook(
+        id=webhook_id,
+        room_id=room_id,
+        url=url,
+        events=["snapshot.completed"],
+        created_by="o@x.io",
+        created_at=now,
+        updated_at=now,
+        secret_ciphertext=hooks["secrets"].seal(secret, room_id, webhook_id),
+    )
+    hooks["webhooks"].create(webhook, audit_line("webhook.created"))
+    return webhook, secret
+
+
+def audit_line(action):
+    return system_audit(action, "test")

@@ -8,7 +8,11 @@ import pytest
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
+from roomsnap.dal.queues import WebhookQueue
+from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
+from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
+from roomsnap.outbox import Outbox
 
 from infra.endpoint import Endpoint
 from infra.provision import provision
@@ -21,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def aws():
     """Starts moto, provisions the template and points this process's boto3 at it."""
     endpoint = Endpoint()
-    # A stack name of its own: moto keeps one state per process, and the e2e stack may still be running
+    # A stack name of its own: moto's state is per process, and the shared e2e stack (same
+    # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
     resources = provision(template, endpoint)
     saved = dict(os.environ)
@@ -49,3 +54,20 @@ def parts(aws):
         "s3": endpoint.client("s3"),
         "bucket": resources["PdfBucket"],
     }
+
+
+@pytest.fixture
+def hooks(aws, parts):
+    resources, _ = aws
+    table = resources["DataTable"]
+    repositories = {
+        "webhooks": WebhookRepository(table),
+        "messages": MessageRepository(table),
+        "log": DeliveryLog(table),
+        "secrets": SecretBox(resources["WebhookSecretKey"]),
+        "queue": WebhookQueue(resources["WebhookQueue"]),
+        "rooms": parts["rooms"],
+        "snapshots": parts["snapshots"],
+    }
+    repositories["outbox"] = Outbox(repositories["webhooks"], repositories["messages"], repositories["queue"])
+    return repositories

@@ -1,6 +1,7 @@
 """The local stack running a tiny fixture template: HTTP API, JWT authorizer, SQS mapping, schedules, TTL."""
 
 import base64
+import json
 import os
 import socket
 import time
@@ -143,6 +144,50 @@ def test_poison_message_goes_to_the_dead_letter_queue_and_good_ones_are_consumed
             "Item"
         ]
         assert item["receive_count"] == {"S": "1"}
+
+
+def test_stream_records_reach_the_function_filtered_and_a_failing_one_goes_to_the_destination(fixture_stack):
+    dynamodb, sqs = fixture_stack.client("dynamodb"), fixture_stack.client("sqs")
+    stream_table, table = fixture_stack.resources["StreamTable"], fixture_stack.resources["Table"]
+
+    def put(key, kind):
+        dynamodb.put_item(TableName=stream_table, Item={"PK": {"S": key}, "kind": {"S": kind}})
+
+    put("keep-1", "keep")
+    put("skip-1", "skip")  # filtered out
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):  # moto replaces the table object
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": stream_table, "Item": {"PK": {"S": "x"}, "kind": {"S": "keep"}}}},
+                {
+                    "Put": {
+                        "TableName": stream_table,
+                        "Item": {"PK": {"S": "keep-1"}},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
+    put("poison-1", "poison")
+    put("keep-2", "keep")
+
+    def seen(key):
+        item = dynamodb.get_item(TableName=table, Key={"PK": {"S": f"change#{key}"}}).get("Item")
+        return int(item["seen"]["N"]) if item else 0
+
+    wait_for(lambda: seen("keep-1") and seen("keep-2"))
+    dead = wait_for(
+        lambda: sqs.receive_message(QueueUrl=fixture_stack.resources["ChangesDeadLetterQueue"], WaitTimeSeconds=1).get(
+            "Messages"
+        )
+    )
+
+    info = json.loads(dead[0]["Body"])["DDBStreamBatchInfo"]
+    # the retries start at the poison record: poison-1, and keep-2 if one read found them together
+    assert info["batchSize"] in (1, 2)
+    assert seen("keep-1") == 1  # done before the failure: never sent again
+    assert seen("keep-2") >= 1  # after it: sent with every retry (at least once, as Lambda does)
+    assert (seen("skip-1"), seen("x")) == (0, 0)  # filtered out; never written
 
 
 def test_schedules_fire_on_demand_and_over_http(fixture_stack):

@@ -1,38 +1,15 @@
 """Response shapes: the legacy contract (field names fixed; fields are only ever added) and the
 other bodies the API returns, as pydantic models so the OpenAPI description is generated from them."""
 
+import time
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, Timings
-
-
-class View(BaseModel):
-    """Every field of a response is always present (None where it has no value yet)."""
-
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
-
-class SnapshotView(View):
-    id: str
-    room_id: str
-    title: str
-    created_by: str
-    created_at: str
-    status: Literal["generating", "completed", "failed", "cancelled"]
-    file_size: int
-    snapshot_type: Literal["pdf"]
-    download_url: str
-    task_id: str
-    include_documents: bool
-    include_activity: bool
-    include_approvals: bool
-    completed_at: str | None
-    error: str | None
-    content_hash: str | None
-    cache_layer: CacheLayer | None
-    timings: Timings
+from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, iso
+from roomsnap.views import View
+from roomsnap.webhooks import DeliveryAttempt, SubscribableEvent, Webhook
 
 
 class TaskResult(View):
@@ -55,10 +32,6 @@ class TaskView(View):
     completed_at: str | None
     result: TaskResult | None = Field(description="Set once the task is completed")
     error: str | None
-
-
-def snapshot_view(snapshot: Snapshot) -> dict:
-    return SnapshotView.model_validate(snapshot, from_attributes=True).model_dump(mode="json")
 
 
 def task_view(snapshot: Snapshot) -> dict:
@@ -93,6 +66,48 @@ class DocumentStatusView(View):
     id: str
     status: DocumentStatus
     updated_at: str
+
+
+class WebhookView(View):
+    id: str
+    room_id: str
+    url: str
+    events: list[SubscribableEvent]
+    description: str
+    enabled: bool
+    created_by: str
+    created_at: str
+    updated_at: str
+    disabled_reason: str | None = Field(description="Why the service disabled it (410 Gone, or failing for days)")
+    failing_since: str | None = Field(description="Every attempt has failed since then")
+    previous_secret_expires_at: str | None = Field(
+        description="Until then deliveries are signed with the old secret too"
+    )
+
+
+class CreatedWebhookView(WebhookView):
+    secret: str = Field(description="The signing secret (whsec_...), shown in this answer only")
+
+
+class RotatedSecretView(View):
+    secret: str = Field(description="The new signing secret, shown in this answer only")
+    previous_secret_expires_at: str
+
+
+class QueuedMessageView(View):
+    message_id: str = Field(description="The webhook-id the receiver will see")
+
+
+class DeliveryAttemptView(View, DeliveryAttempt):
+    """One attempt of the endpoint's delivery log."""
+
+
+def webhook_view(webhook: Webhook) -> dict:
+    expires = webhook.previous_secret_expires_at
+    previous_until = iso(datetime.fromtimestamp(expires, UTC)) if expires and expires > time.time() else None
+    return WebhookView.model_validate(
+        {**webhook.model_dump(), "previous_secret_expires_at": previous_until}
+    ).model_dump(mode="json")
 
 
 class HealthView(View):

@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from roomsnap.models import API_PREFIX, SnapshotIn
 from roomsnap.observability import logger
+from roomsnap.views import SnapshotView, snapshot_view
 
-from api_logic.views import SnapshotView, snapshot_view
 from openapi_docs import NEXT_PAGE, NO_CONTENT, WRITE_ERRORS, errors, header, links, returns
 from routes.http import POLL_AFTER_S, Cursor, ItemId, Limit, RoomId, caller, json_response, page
 from services import SETTINGS, snapshots

@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from roomsnap.models import API_PREFIX, BulkStatusIn
 from roomsnap.observability import logger
+from roomsnap.views import SnapshotView, snapshot_view
 
-from api_logic.views import BulkStatusView, SnapshotView, TaskView, snapshot_view, task_view
+from api_logic.views import BulkStatusView, TaskView, task_view
 from openapi_docs import NO_CONTENT, TASK_HEADERS, WRITE_ERRORS, errors, header, returns
 from routes.http import POLL_AFTER_S, TaskId, caller, json_response
 from services import snapshots

@@ -39,13 +39,31 @@ class Settings(BaseModel):
     record_time_allowance_s: float = Field(default=12, ge=0)
     # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)
+    # Webhooks: the queue of messages to deliver, its dead-letter queue and the key their secrets
+    # are encrypted with; the delays before the 1st, 2nd ... retry (one attempt more than there are
+    # delays), each varied by +/- the jitter share (at most 15 %, so that 10 h stays within SQS's
+    # 12-hour visibility limit); the request timeout; how long an endpoint may fail every attempt
+    # before it is disabled; how long messages and the delivery log are kept.
+    webhook_queue_url: str = ""
+    webhook_dead_letter_queue_url: str = ""
+    webhook_key_id: str = ""
+    webhook_retry_schedule_seconds: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_retry_jitter: float = Field(default=0.1, ge=0, le=0.15)
+    webhook_timeout_seconds: float = Field(default=15, gt=0)
+    webhook_disable_after_hours: float = Field(default=120, gt=0)
+    webhook_log_retention_days: int = Field(default=30, ge=1)
+    # Local stack only (template.yaml never sets it): receivers must be http(s) on 127.0.0.1 or
+    # localhost, and nothing else is allowed, so nothing run locally sends traffic off the machine.
+    webhook_loopback_only: bool = False
+    # Document expiry alerts: documents expiring within this many days are announced, daily.
+    expiry_alert_days: int = Field(default=14, ge=0)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the
     # share of renders that fail transiently, and whether each render message is sent twice.
     fault_render_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_duplicate_sends: bool = False
     fault_poison_title: str = ""  # snapshots with this title always fail transiently
 
-    @field_validator("retry_backoff_seconds", mode="before")
+    @field_validator("retry_backoff_seconds", "webhook_retry_schedule_seconds", mode="before")
     @classmethod
     def comma_separated(cls, value):
         return tuple(int(part) for part in value.split(",")) if isinstance(value, str) else value

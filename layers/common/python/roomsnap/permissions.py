@@ -15,6 +15,7 @@ class Action(StrEnum):
     CREATE_SNAPSHOT = "create snapshots"
     CANCEL_SNAPSHOT = "cancel snapshots"
     DELETE_SNAPSHOT = "delete snapshots"
+    MANAGE_WEBHOOKS = "manage webhooks"  # owners only (and admins): webhooks carry the room's data out
 
 
 _SNAPSHOTS = {Action.READ, Action.DOWNLOAD, Action.CREATE_SNAPSHOT, Action.CANCEL_SNAPSHOT, Action.DELETE_SNAPSHOT}

@@ -14,8 +14,14 @@ The single DynamoDB table (docs/data-model.md):
   CONTENT#<key>      CONTENT            the content hash of a content key       pdf_records.py
   GEN#<day>#<shard>  <at>#<id>          the generation log                      generation_log.py
   APISTATS#<day>     <hour>#<class>#<route>  API latency histograms             api_latency.py
+  ROOMHOOKS#<room>   HOOK#<id>          a webhook endpoint of the room          webhooks.py
+  HOOKMSG#<msg>      MSG                one event for one endpoint              webhooks.py
+  HOOKLOG#<webhook>  <id>               the delivery log                        webhooks.py
+  DOCALERT#<doc>     <day>              a document's expiry alert of a day      expiring_documents.py
+  (documents with an expiry date)       GSI2: DOCEXP#<day> / <room>#<id>        expiring_documents.py
 
-S3 holds the PDFs (storage.py); SQS the render and dead-letter queues (queues.py).
+S3 holds the PDFs (storage.py); SQS the render, webhook and dead-letter queues (queues.py); KMS
+the key of the webhook secrets (secrets.py).
 """
 
 from roomsnap.dal.rooms import RoomRepository

@@ -141,12 +141,49 @@ class Repository:
                 return items
 
     def query_page(self, partition: str, limit: int, cursor: str | None, **query) -> tuple[list[dict], str | None]:
-        """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition."""
+        """One page, newest first; the cursor is the opaque LastEvaluatedKey, valid only for this partition.
+        Without `query`, the partition is the table's own (PK); an index's needs its key condition."""
+        query = query or {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": partition}}}
         request: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False, "Limit": limit, **query}
         if start := decode_cursor(cursor, partition, query.get("IndexName")):
             request["ExclusiveStartKey"] = start
         page = self.dynamodb.query(**request)
         return page["Items"], encode_cursor(page.get("LastEvaluatedKey"))
+
+    def conditional_update(
+        self,
+        key: dict,
+        fields: dict[str, Any],
+        condition: str,
+        values: dict[str, Any],
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> tuple[bool, dict | None]:
+        """SET `fields`, ADD `add`, REMOVE `remove` if `condition` holds (it may name the fields as
+        #field). Returns whether it applied, and the item after the update or, when the condition
+        failed, as it was (None: there is no such item)."""
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
+        if add:
+            expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
+        every = {**fields, **(add or {})}
+        try:
+            item = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={f"#{name}": name for name in every},
+                ExpressionAttributeValues=to_dynamo({**{f":{n}": v for n, v in every.items()}, **values}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return False, item_on_condition_failure(error)
+        return True, item
 
     def batch_put(self, items: list[dict]) -> None:
         """BatchWriteItem (up to 25 items), retrying unprocessed items (throttling) until all are in."""

@@ -1,6 +1,6 @@
-"""The queues: render messages (one per snapshot to render), their retries, and the dead-letter
-queue. The correlation id travels as a message attribute so the renderer's logs join the API
-request's."""
+"""The queues: render messages (one per snapshot to render), webhook messages (one per event per
+endpoint), their retries, and the dead-letter queues. The correlation id travels as a message
+attribute so the renderer's logs join the API request's."""
 
 import json
 
@@ -9,9 +9,22 @@ from roomsnap.dal.clients import client
 MAX_VISIBILITY_TIMEOUT_S = 43_200  # SQS's limit: 12 hours
 
 
-class RenderQueue:
-    def __init__(self, queue_url: str, copies: int = 1):
+class Queue:
+    def __init__(self, queue_url: str):
         self.queue_url = queue_url
+
+    def retry_in(self, receipt_handle: str, delay_s: float) -> None:
+        """Makes a received message visible again after `delay_s` (the retry's backoff)."""
+        client("sqs").change_message_visibility(
+            QueueUrl=self.queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=int(min(delay_s, MAX_VISIBILITY_TIMEOUT_S)),
+        )
+
+
+class RenderQueue(Queue):
+    def __init__(self, queue_url: str, copies: int = 1):
+        super().__init__(queue_url)
         self.copies = copies  # >1 only under test-only fault injection: duplicate deliveries
 
     def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
@@ -22,13 +35,11 @@ class RenderQueue:
                 MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
             )
 
-    def retry_in(self, receipt_handle: str, delay_s: float) -> None:
-        """Makes a received message visible again after `delay_s` (the retry's backoff)."""
-        client("sqs").change_message_visibility(
-            QueueUrl=self.queue_url,
-            ReceiptHandle=receipt_handle,
-            VisibilityTimeout=int(min(delay_s, MAX_VISIBILITY_TIMEOUT_S)),
-        )
+
+class WebhookQueue(Queue):
+    def send(self, message_id: str) -> None:
+        """Asks for one delivery of a webhook message (what to send is in its record)."""
+        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=json.dumps({"message_id": message_id}))
 
 
 class DeadLetterQueue:

@@ -4,6 +4,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from roomsnap.dal.expiring_documents import expiry_index_keys
 from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, to_dynamo
 from roomsnap.errors import Conflict, NotFound
 from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
@@ -161,7 +162,9 @@ class RoomRepository(Repository):
     def add_document(self, room_id: str, document: Document, activity: Activity) -> None:
         item = {
             **room_key(room_id, f"DOC#{document.id}"),
-            **to_dynamo({"entity": "document", **document.model_dump(mode="json")}),
+            **to_dynamo(
+                {"entity": "document", **expiry_index_keys(room_id, document), **document.model_dump(mode="json")}
+            ),
         }
         self._change(room_id, {"Put": {"Item": item}}, activity)
 

@@ -20,7 +20,6 @@ from roomsnap.dal.generation_log import GenerationLog
 from roomsnap.dal.items import (
     Repository,
     is_condition_failure,
-    item_on_condition_failure,
     log_item,
     record,
     snapshot_key,
@@ -300,36 +299,16 @@ class SnapshotRepository(Repository):
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
     ) -> Update:
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
-        if add:
-            expression += " ADD " + ", ".join(f"#{name} :{name}" for name in add)
-        if remove:
-            expression += " REMOVE " + ", ".join(remove)
-        every = {**fields, **(add or {})}
-        try:
-            item = self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=snapshot_key(snapshot_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={f"#{name}": name for name in every},
-                ExpressionAttributeValues=to_dynamo({**{f":{n}": v for n, v in every.items()}, **values}),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )["Attributes"]
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            old = item_on_condition_failure(error)
-            if old is None:
-                return Update(applied=False, snapshot=None)
-            return Update(applied=_holds(old, fields, remove), snapshot=Snapshot.model_validate(record(old)))
-        return Update(applied=True, snapshot=Snapshot.model_validate(record(item)))
+        applied, item = self.conditional_update(snapshot_key(snapshot_id), fields, condition, values, add, remove)
+        if item is None:
+            return Update(applied=False, snapshot=None)
+        return Update(applied=applied or _holds(item, fields, remove), snapshot=Snapshot.model_validate(record(item)))
 
 
 def _holds(item: dict, fields: dict[str, Any], removed: tuple[str, ...]) -> bool:
     """Whether the item already holds what an update writes: then the update's condition failed
     because its own earlier attempt succeeded (botocore retries a write whose answer was lost).
-    Every update writes a fresh timestamp or lease, so another writer never matches by chance."""
+    Every update of a snapshot writes a fresh timestamp or lease, so another writer never matches
+    by chance."""
     written = to_dynamo(fields)
     return all(item.get(name) == value for name, value in written.items()) and not any(n in item for n in removed)

@@ -1,0 +1,39 @@
+"""The snapshot as the API shows it: the legacy contract (field names fixed; fields are only ever
+added). In the layer because webhooks carry the same view as `GET …/snapshots/{id}` answers."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from roomsnap.models import CacheLayer, Snapshot, Timings
+
+
+class View(BaseModel):
+    """Every field of a response is always present (None where it has no value yet)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class SnapshotView(View):
+    id: str
+    room_id: str
+    title: str
+    created_by: str
+    created_at: str
+    status: Literal["generating", "completed", "failed", "cancelled"]
+    file_size: int
+    snapshot_type: Literal["pdf"]
+    download_url: str
+    task_id: str
+    include_documents: bool
+    include_activity: bool
+    include_approvals: bool
+    completed_at: str | None
+    error: str | None
+    content_hash: str | None
+    cache_layer: CacheLayer | None
+    timings: Timings
+
+
+def snapshot_view(snapshot: Snapshot) -> dict:
+    return SnapshotView.model_validate(snapshot, from_attributes=True).model_dump(mode="json")

@@ -1,0 +1,94 @@
+"""The notifier: stream records decoded into changes, and which changes become webhook events."""
+
+import pytest
+
+from roomsnap.dal.items import to_dynamo
+from roomsnap.models import Snapshot, TaskStatus
+from roomsnap.views import snapshot_view
+
+from notify_logic.changes import DocumentExpiring, TaskChange, change_of
+from notify_logic.webhooks import WebhookConsumer
+
+SNAPSHOT = Snapshot(id="s1", room_id="r1", title="T", created_by="o@x.io", created_at="2026-01-01T00:00:00.000Z")
+
+
+def image(snapshot: Snapshot) -> dict:
+    keys = {"PK": "SNAP#s1", "SK": "SNAP", "GSI2PK": "ACTIVE", "entity": "snapshot", "expires_at": 1}
+    return to_dynamo({**keys, **snapshot.model_dump(mode="json")})
+
+
+def snapshot_in(status: TaskStatus, **fields) -> Snapshot:
+    return SNAPSHOT.model_copy(update={"task_status": status, **fields})
+
+
+def modify(old: Snapshot, new: Snapshot) -> dict:
+    return {"eventName": "MODIFY", "dynamodb": {"OldImage": image(old), "NewImage": image(new)}}
+
+
+class RecordingOutbox:
+    def __init__(self):
+        self.published: list[tuple] = []
+
+    def publish(self, room_id, event_type, subject_id, timestamp, data):
+        self.published.append((room_id, event_type, subject_id, timestamp, data))
+        return [f"msg for {event_type}"]
+
+
+def test_a_snapshot_record_is_a_task_change_with_the_snapshot_as_it_is_now():
+    change = change_of(modify(snapshot_in(TaskStatus.RUNNING), snapshot_in(TaskStatus.COMPLETED, progress=100)))
+    assert change == TaskChange(TaskStatus.RUNNING, snapshot_in(TaskStatus.COMPLETED, progress=100))
+
+
+def test_an_expiry_alert_insert_is_a_document_expiring_change():
+    alert = {"room_id": "r1", "document_id": "d1", "day": "2026-01-01", "created_at": "now", "data": {"days_left": 3}}
+    change = change_of(
+        {"eventName": "INSERT", "dynamodb": {"NewImage": to_dynamo({"entity": "document_expiry", **alert})}}
+    )
+    assert isinstance(change, DocumentExpiring)
+    assert change.alert.subject_id == "d1@2026-01-01"
+    assert change.alert.data == {"days_left": 3}
+
+
+@pytest.mark.parametrize(
+    "stream_record",
+    [
+        {"eventName": "INSERT", "dynamodb": {"NewImage": image(SNAPSHOT)}},  # created
+        {"eventName": "REMOVE", "dynamodb": {"OldImage": image(SNAPSHOT)}},  # deleted
+        {"eventName": "INSERT", "dynamodb": {"NewImage": to_dynamo({"PK": "ROOMLOG#r1", "entity": "activity"})}},
+    ],
+)
+def test_other_writes_are_no_change(stream_record):
+    assert change_of(stream_record) is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "now", "event_type"),
+    [
+        (TaskStatus.RUNNING, TaskStatus.COMPLETED, "snapshot.completed"),
+        (TaskStatus.RUNNING, TaskStatus.FAILED, "snapshot.failed"),
+        (TaskStatus.PENDING, TaskStatus.FAILED, "snapshot.failed"),  # the cleanup fails a stuck task
+        (TaskStatus.PENDING, TaskStatus.CANCELLED, "snapshot.cancelled"),
+        (TaskStatus.RUNNING, TaskStatus.CANCELLED, "snapshot.cancelled"),
+    ],
+)
+def test_terminal_transitions_are_published_with_the_snapshot_view(previous, now, event_type):
+    outbox = RecordingOutbox()
+    snapshot = snapshot_in(now, completed_at="2026-01-01T00:01:00.000Z")
+    WebhookConsumer(outbox)(TaskChange(previous, snapshot))
+    assert outbox.published == [("r1", event_type, "s1", "2026-01-01T00:01:00.000Z", snapshot_view(snapshot))]
+    assert outbox.published[0][4]["task_id"] == "snapshot-s1"
+
+
+@pytest.mark.parametrize(
+    ("previous", "now"),
+    [
+        (TaskStatus.PENDING, TaskStatus.RUNNING),  # live progress, for another consumer
+        (TaskStatus.RUNNING, TaskStatus.RUNNING),
+        (TaskStatus.COMPLETED, TaskStatus.COMPLETED),  # a later write to a settled snapshot
+        (TaskStatus.CANCELLED, TaskStatus.CANCELLED),
+    ],
+)
+def test_the_webhook_consumer_decides_for_itself_whatever_the_filter_passes(previous, now):
+    outbox = RecordingOutbox()
+    assert WebhookConsumer(outbox)(TaskChange(previous, snapshot_in(now))) == []
+    assert outbox.published == []
