@@ -20,7 +20,7 @@ from roomsnap.dal.create_limits import Admission, Limits, window_names
 from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
 from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
 from roomsnap.dal.items import decode_cursor, encode_cursor
-from roomsnap.dal.snapshots import ACTIVE, _now_ms
+from roomsnap.dal.snapshots import ACTIVE, _now_ms, takeable
 from roomsnap.dal.storage import pdf_key
 from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
 from roomsnap.models import (
@@ -256,14 +256,7 @@ class FakeSnapshots:
         return self._save(claimed, (ACTIVE, now))
 
     def takeable(self, snapshot_id: str) -> Snapshot:
-        current = self.records.get(snapshot_id)
-        if current is None:
-            raise SnapshotSettled("the snapshot was deleted")
-        if current.task_status.terminal:
-            raise SnapshotSettled(f"the task is already {current.task_status.value}")
-        if current.task_status is TaskStatus.RUNNING and (current.lease_until or 0) > _now_ms():
-            raise LeaseHeld(max(1.0, ((current.lease_until or 0) - _now_ms()) / 1000))
-        return current
+        return takeable(self.records.get(snapshot_id))
 
     def progress(self, snapshot_id: str, progress: int) -> None:
         if self._running(snapshot_id):

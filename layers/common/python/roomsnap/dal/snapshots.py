@@ -36,6 +36,18 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def takeable(snapshot: Snapshot | None) -> Snapshot:
+    """The snapshot, if a renderer may work on it now: SnapshotSettled when it is gone or terminal,
+    LeaseHeld while another renderer's lease on it lasts."""
+    if snapshot is None:
+        raise SnapshotSettled("the snapshot was deleted")
+    if snapshot.task_status.terminal:
+        raise SnapshotSettled(f"the task is already {snapshot.task_status.value}")
+    if snapshot.task_status is TaskStatus.RUNNING and (snapshot.lease_until or 0) > _now_ms():
+        raise LeaseHeld(max(1.0, ((snapshot.lease_until or 0) - _now_ms()) / 1000))
+    return snapshot
+
+
 @dataclass(frozen=True)
 class Update:
     """A conditional update's outcome: the snapshot after it (applied), or as it was when the
@@ -158,14 +170,7 @@ class SnapshotRepository(Repository):
         is over long before a poller could see it running, so it goes from pending to completed in
         one conditional write (complete(claimed=False)). Raises as claim() does: SnapshotSettled when
         there is nothing to do, LeaseHeld while another renderer holds the task."""
-        snapshot = self.get(snapshot_id)
-        if snapshot is None:
-            raise SnapshotSettled("the snapshot was deleted")
-        if snapshot.task_status.terminal:
-            raise SnapshotSettled(f"the task is already {snapshot.task_status.value}")
-        if snapshot.task_status is TaskStatus.RUNNING and (snapshot.lease_until or 0) > _now_ms():
-            raise LeaseHeld(max(1.0, ((snapshot.lease_until or 0) - _now_ms()) / 1000))
-        return snapshot
+        return takeable(self.get(snapshot_id))
 
     def progress(self, snapshot_id: str, progress: int) -> None:
         self._update(
