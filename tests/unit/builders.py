@@ -3,10 +3,10 @@ straight to the fakes (tests/unit/fakes.py), so no service has seen them before 
 
 import hashlib
 
+from roomsnap.access import Caller
 from roomsnap.ids import new_id
 from roomsnap.models import Party, Role, Room, Snapshot, utc_now
 
-from api_logic.caller import Caller
 from api_logic.rooms import activity
 from tests.unit.fakes import FakeRooms, Repositories
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from roomsnap import access as access_module
 from roomsnap.errors import BadRequest, Conflict, Forbidden, NotFound
 from roomsnap.ids import new_id
 from roomsnap.models import (
@@ -171,7 +172,7 @@ def test_an_existing_room_is_looked_up_once_for_admins(repos, service, room_id):
 
 def test_the_rooms_known_to_admins_are_bounded_least_recently_used_first(repos, monkeypatch):
     # Given a bound of 2 and an admin who has looked at four rooms
-    monkeypatch.setattr(rooms_module, "KNOWN_ROOMS_LIMIT", 2)
+    monkeypatch.setattr(access_module, "KNOWN_ROOMS_LIMIT", 2)
     service = RoomService(repos.rooms)
     rooms = [new_room(repos.rooms, roles=()) for _ in range(4)]
     for room_id in rooms:

@@ -1,10 +1,9 @@
-"""Room domain: who may do what in a room, and the changes that make up its activity log."""
+"""Room domain: a room's data and the changes that make up its activity log (who may do what is
+roomsnap.access's RoomAccess, which the live channel's subscriptions share)."""
 
 from datetime import UTC, datetime
 
-from cachetools import LRUCache
-
-from roomsnap.dal import RoomRepository
+from roomsnap.access import Caller, RoomAccess
 from roomsnap.errors import Forbidden, NotFound
 from roomsnap.ids import new_id
 from roomsnap.models import (
@@ -28,9 +27,7 @@ from roomsnap.models import (
     normalize_email,
     utc_now,
 )
-from roomsnap.permissions import ROLE_ACTIONS, Action
-
-from api_logic.caller import Caller
+from roomsnap.permissions import Action
 
 
 def activity(
@@ -42,41 +39,8 @@ def activity(
     )
 
 
-# Rooms are never deleted, so a room an admin has seen exists; the bound only limits memory.
-# Memberships are not cached: each request reads the caller's party item (one strongly consistent
-# GetItem), so a removal or a demotion takes effect on every container at once.
-KNOWN_ROOMS_LIMIT = 10_000
-
-
-class RoomService:
-    def __init__(self, rooms: RoomRepository):
-        self.rooms = rooms
-        self._known_rooms: LRUCache[str, bool] = LRUCache(KNOWN_ROOMS_LIMIT)
-
-    def authorize(self, caller: Caller, room_id: str, action: Action) -> Role | None:
-        """Returns the caller's role (None for an admin). Non-members get 404, so a room's
-        existence does not leak; members whose role does not allow the action get 403; admins
-        may do anything in any existing room."""
-        if caller.is_admin:
-            if room_id not in self._known_rooms:
-                if self.rooms.get_room(room_id) is None:
-                    raise NotFound("room not found")
-                self._known_rooms[room_id] = True
-            return None
-        party = self.rooms.get_party(room_id, caller.email)
-        if party is None:
-            raise NotFound("room not found")
-        if action not in ROLE_ACTIONS[party.role]:
-            article = "an" if party.role.value[0] in "aeiou" else "a"
-            raise Forbidden(f"{article} {party.role.value} may not {action.value} in this room")
-        return party.role
-
-    def readable(self, caller: Caller, room_ids: set[str]) -> set[str]:
-        """Which of these rooms the caller may read, in one batch read."""
-        if caller.is_admin:
-            return room_ids
-        roles = self.rooms.roles_in(caller.email, room_ids)
-        return {room_id for room_id, role in roles.items() if Action.READ in ROLE_ACTIONS[role]}
+class RoomService(RoomAccess):
+    """Rooms and their data; who may do what in them is RoomAccess's (shared with the live channel)."""
 
     def create_room(self, caller: Caller, data: RoomIn) -> Room:
         now = utc_now()

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from roomsnap.access import Caller
 from roomsnap.dal import SnapshotRepository
 from roomsnap.dal.create_limits import Admission, CreateLimits
 from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys
@@ -19,7 +20,6 @@ from roomsnap.observability import logger
 from roomsnap.permissions import Action
 
 from api_logic import rate_limits
-from api_logic.caller import Caller
 from api_logic.rooms import RoomService, activity
 
 

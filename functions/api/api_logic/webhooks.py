@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from roomsnap.access import Caller
 from roomsnap.dal.queues import WebhookQueue
 from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
@@ -26,7 +27,6 @@ from roomsnap.webhooks import (
     new_secret,
 )
 
-from api_logic.caller import Caller
 from api_logic.rooms import RoomService, activity
 
 PREVIOUS_SECRET_VALIDITY = timedelta(hours=24)

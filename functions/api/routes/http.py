@@ -8,9 +8,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from roomsnap.access import Caller
 from roomsnap.models import ID_PATTERN, TASK_ID_PATTERN
 
-from api_logic.caller import Caller, caller_from_token
+from api_logic.caller import caller_from_token
 from services import SETTINGS
 
 RoomId = Annotated[str, Path(pattern=ID_PATTERN)]
