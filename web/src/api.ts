@@ -254,6 +254,8 @@ export const api = {
   listActivity: (roomId: string, cursor: string | null) => page<Activity>(`${at(roomId)}/activity`, cursor, 50),
 
   listSnapshots: (roomId: string, cursor: string | null) => page<Snapshot>(`${at(roomId)}/snapshots`, cursor, 20),
+  getSnapshot: (roomId: string, snapshotId: string) =>
+    json<Snapshot>("GET", `${at(roomId)}/snapshots/${encodeURIComponent(snapshotId)}`),
   createSnapshot: (
     roomId: string,
     snapshot: { title: string; include_documents: boolean; include_activity: boolean; include_approvals: boolean },

@@ -2,6 +2,15 @@
 export interface Config {
   oidc: { authority: string; client_id: string; scope?: string };
   admin_group?: string;
+  /** The AppSync Events API that pushes task changes; without it the app polls. */
+  events?: EventsConfig;
+}
+
+export interface EventsConfig {
+  /** host[:port] of the HTTP (publish) endpoint: what the realtime endpoint's authorization names. */
+  http: string;
+  /** ws:// or wss:// URL of the realtime endpoint. */
+  realtime: string;
 }
 
 export async function loadConfig(): Promise<Config> {
