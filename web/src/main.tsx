@@ -3,13 +3,16 @@ import { configureApi } from "./api";
 import { App } from "./app";
 import { completeSignIn, currentUser, endSession, setUpAuth, signIn, token } from "./auth";
 import { loadConfig } from "./config";
+import { configureLive } from "./live";
 import { SignedOut } from "./pages/signed-out";
 import "./styles.css";
 
 async function start(root: HTMLElement): Promise<void> {
   configureApi(token, endSession);
   try {
-    setUpAuth(await loadConfig());
+    const config = await loadConfig();
+    setUpAuth(config);
+    configureLive(config.events, token, endSession); // a refused token ends the session, as a 401 does
   } catch {
     render(<SignedOut problem="The app's configuration could not be loaded. Reload the page to try again." />, root);
     return;
