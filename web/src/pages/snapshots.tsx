@@ -1,8 +1,9 @@
-/** A room's snapshots: create one, watch its progress, cancel, download, preview inline, delete. */
-import { useEffect, useState } from "preact/hooks";
+/** A room's snapshots: create one, watch its progress, cancel, download, preview inline, delete. The list follows
+ * the room's events: a snapshot someone else creates appears, a deleted one goes. */
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Snapshot, type Task } from "../api";
 import type { Can } from "../permissions";
-import { subscribe, type TaskUpdate } from "../progress";
+import { lastKnown, subscribe, watchRoom, type TaskUpdate } from "../progress";
 import { ErrorNote, Form, formatBytes, formatTime, Loading, text, useAction, usePages } from "../ui";
 
 const SECTIONS = [
@@ -16,6 +17,32 @@ export function Snapshots({ roomId, can }: { roomId: string; can: Can }) {
   const replace = (changed: Snapshot) =>
     list.setItems((items) => (items ?? []).map((item) => (item.id === changed.id ? changed : item)));
   const remove = (gone: Snapshot) => list.setItems((items) => (items ?? []).filter((item) => item.id !== gone.id));
+  const items = useRef(list.items);
+  items.current = list.items;
+  const loaded = list.items !== null;
+
+  // Watched from when the first page is in: its unfinished snapshots are then subscribed, and the channel's
+  // first subscribe catches up with whatever changed since the list was read.
+  useEffect(() => {
+    if (!loaded) return;
+    const asked = new Set<string>();
+    const deleted = new Set<string>();
+    return watchRoom(roomId, (event) => {
+      const id = event.snapshot_id;
+      if (event.status === "deleted") {
+        deleted.add(id);
+        return list.setItems((listed) => listed && listed.filter((item) => item.id !== id));
+      }
+      if (asked.has(id) || deleted.has(id) || items.current?.some((item) => item.id === id)) return;
+      asked.add(id); // fetched once, however many of its events come meanwhile
+      api.getSnapshot(roomId, id).then(
+        (snapshot) =>
+          !deleted.has(id) &&
+          list.setItems((listed) => listed && (listed.some((item) => item.id === id) ? listed : [snapshot, ...listed])),
+        () => {}, // gone already, or no longer ours to see: nothing to add
+      );
+    });
+  }, [roomId, loaded]);
 
   return (
     <>
@@ -32,7 +59,8 @@ export function Snapshots({ roomId, can }: { roomId: string; can: Can }) {
                 include_approvals: data.has("include_approvals"),
                 include_activity: data.has("include_activity"),
               });
-              list.setItems((items) => [snapshot, ...(items ?? [])]);
+              // (its first event may have added it already)
+              list.setItems((listed) => [snapshot, ...(listed ?? []).filter((item) => item.id !== snapshot.id)]);
             }}
           >
             <label>
@@ -78,26 +106,30 @@ interface ItemProps {
 }
 
 function SnapshotItem({ snapshot, can, onChange, onDelete }: ItemProps) {
-  const [task, setTask] = useState<Task | null>(null);
+  const [task, setTask] = useState<Task | null>(() => lastKnown(snapshot.task_id));
   const [preview, setPreview] = useState<string | null>(null);
   const generating = snapshot.status === "generating";
 
   useEffect(() => {
     if (!generating) return;
-    return subscribe([snapshot.task_id], (update: TaskUpdate) => {
-      if (update.status === "not_found") return onDelete(snapshot);
-      setTask(update);
-      if (update.status === "completed" || update.status === "failed" || update.status === "cancelled") {
-        onChange({
-          ...snapshot,
-          status: update.status,
-          error: update.error,
-          completed_at: update.completed_at,
-          file_size: update.result?.file_size ?? snapshot.file_size,
-          cache_layer: update.result?.cache_layer ?? snapshot.cache_layer,
-        });
-      }
-    });
+    return subscribe(
+      [snapshot.task_id],
+      (update: TaskUpdate) => {
+        if (update.status === "not_found") return onDelete(snapshot);
+        setTask(update);
+        if (update.status === "completed" || update.status === "failed" || update.status === "cancelled") {
+          onChange({
+            ...snapshot,
+            status: update.status,
+            error: update.error,
+            completed_at: update.completed_at,
+            file_size: update.result?.file_size ?? snapshot.file_size,
+            cache_layer: update.result?.cache_layer ?? snapshot.cache_layer,
+          });
+        }
+      },
+      snapshot.room_id,
+    );
   }, [snapshot.task_id, generating]);
   useEffect(() => () => void (preview && URL.revokeObjectURL(preview)), [preview]);
 
