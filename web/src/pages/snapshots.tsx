@@ -159,7 +159,10 @@ function SnapshotItem({ snapshot, can, onChange, onDelete }: ItemProps) {
       onDelete(snapshot);
     });
 
-  const progress = task?.progress ?? 0;
+  // Seen live, it keeps its bar once done, also when the list's copy finished before the task's last event came.
+  const done = task !== null && snapshot.status === "completed";
+  const progress = done ? 100 : (task?.progress ?? 0);
+  const stage = done && task.status !== "completed" ? "Completed" : (task?.stage ?? "Requested");
   const sections = SECTIONS.filter(([name]) => snapshot[name]).map(([, label]) => label.toLowerCase());
   return (
     <li class={`snapshot ${snapshot.status}`}>
@@ -172,11 +175,11 @@ function SnapshotItem({ snapshot, can, onChange, onDelete }: ItemProps) {
         {sections.length ? `, ${sections.join(", ")}` : ""}
         {snapshot.status === "completed" && ` · ${formatBytes(snapshot.file_size)}`}
       </p>
-      {(generating || task?.status === "completed") && (
+      {(generating || done) && (
         <div class="progress">
           <progress max={100} value={progress} aria-label={`Progress of ${snapshot.title}`} />
           <span aria-live="polite">
-            {progress} % · {task?.stage ?? "Requested"}
+            {progress} % · {stage}
           </span>
         </div>
       )}
