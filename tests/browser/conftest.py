@@ -10,19 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from infra.stack import LocalStack
-from tests.browser.helpers import CHROMIUM, ROOT
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.support import ApiClient
-
-# Chromium as root in a sandbox-less container, with nothing reaching out to the network on its own.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if not CHROMIUM.exists() or not (ROOT / "web" / "dist" / "index.html").exists():
     pytest.skip("needs /usr/bin/chromium and web/dist (make browser-deps web)", allow_module_level=True)

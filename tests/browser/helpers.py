@@ -1,11 +1,27 @@
-"""What the browser tests do to a page besides clicking: screenshots, axe-core, walking it by keyboard."""
+"""What the browser tests do to a page besides clicking: screenshots, axe-core, walking it by keyboard, watching
+its live channel."""
 
+import json
+import re
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / ".local" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Chromium as root in a sandbox-less container, with nothing reaching out to the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The AppSync Events realtime endpoint the page connects to (/config.json's events.realtime).
+REALTIME = re.compile(r"/event/realtime$")
 
 # Everything a person can operate; disabled controls and those inside closed <details> are not reachable.
 FOCUSABLE = "a[href], button, input, select, textarea, summary, iframe, [tabindex]:not([tabindex='-1'])"
@@ -92,3 +108,36 @@ def seed_room(api, owner: str, title: str, viewer: str | None = None) -> tuple[s
     snapshot = client.create_snapshot(room_id, "Seeded snapshot")
     client.wait_for_task(snapshot["task_id"])
     return room_id, snapshot
+
+
+class ChannelFrames:
+    """What the page's realtime sockets received, each frame parsed (page.on("websocket")), and waiting for one."""
+
+    def __init__(self, page):
+        self.page = page
+        self.received: list[dict] = []
+        self.sockets = 0
+        page.on("websocket", self._opened)
+
+    def _opened(self, socket) -> None:
+        if REALTIME.search(socket.url):
+            self.sockets += 1
+            socket.on("framereceived", lambda payload: self.received.append(json.loads(payload)))
+
+    def of_type(self, kind: str) -> list[dict]:
+        return [frame for frame in self.received if frame.get("type") == kind]
+
+    def events(self) -> list[dict]:
+        """The events the data frames carried (each frame's "event" is a JSON string)."""
+        return [json.loads(frame["event"]) for frame in self.of_type("data")]
+
+    def wait_for(self, kind: str, count: int = 1, timeout: float = 30) -> None:
+        wait_until(self.page, lambda: len(self.of_type(kind)) >= count, timeout, f"{count} {kind} frame(s)")
+
+
+def wait_until(page, condition, timeout: float, what: str) -> None:
+    """Lets the page run (and Playwright deliver its events) until the condition holds; fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        page.wait_for_timeout(50)

@@ -1,8 +1,11 @@
-"""The page's progress source: one bulk-status call for every unfinished snapshot on screen, polled less often
-while nothing moves, and not at all once everything has finished. The page's clock is Playwright's, and the
-task answers are held still (routed), so the schedule is measured, not waited for."""
+"""The page's polled progress source, as it runs while the room's channel is down (here: every connection to it
+refused): one bulk-status call for every unfinished snapshot on screen, polled less often while nothing moves,
+and not at all once everything has finished. The page's clock is Playwright's, and the task answers are held
+still (routed), so the schedule is measured, not waited for. The pushed source: test_live_progress.py."""
 
 import json
+
+from tests.browser.helpers import REALTIME
 
 OWNER = "owner.progress@example.com"
 
@@ -40,6 +43,8 @@ def test_one_call_covers_every_unfinished_snapshot_backs_off_while_nothing_moves
 
     page.route(f"**/api/v1/rooms/{room_id}/snapshots?*", as_generating)
     page.route("**/api/v1/snapshots/tasks/bulk-status", bulk_status)
+    refused = []
+    page.route_web_socket(REALTIME, lambda socket: refused.append(socket.close()))
     page.clock.install()
     page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
     page.get_by_role("heading", name="Second").wait_for()
@@ -50,6 +55,7 @@ def test_one_call_covers_every_unfinished_snapshot_backs_off_while_nothing_moves
             page.wait_for_timeout(5)  # lets the routed answer arrive and the next poll be scheduled
 
     advance(60)
+    assert refused  # the page tried its channel (and keeps trying, with backoff)
     assert all(asked == task_ids for asked in calls)  # one call for both
     # At 0, 1, 2.5, 4.75, 8.1, 13.2, 20.8, 30.8, 40.8 and 50.8 s: 1 s, then ×1.5 up to 10 s, not a fast loop.
     assert 9 <= len(calls) <= 11, len(calls)

@@ -1,0 +1,170 @@
+"""Progress pushed over the room's channel (AppSync Events, emulated by the local stack): what a colleague does
+shows up on an open page without polling; when the channel dies the page polls until it is back; a stranger's
+subscribe is refused."""
+
+import json
+import re
+
+from tests.browser.helpers import REALTIME, ChannelFrames, screenshot, wait_until
+
+OWNER = "owner.live@example.com"
+BROKER = "broker.live@example.com"
+STRANGER = "stranger.live@example.com"
+RENDER_TIMEOUT_S = 60  # a real render on a loaded machine
+
+
+def shared_room(api, title: str) -> str:
+    """A room of OWNER's with BROKER as a party: BROKER's snapshots are a colleague's to OWNER."""
+    owner = api(OWNER)
+    room_id = owner.create_room(title)["id"]
+    owner.add(room_id, "parties", {"email": BROKER, "company": "Brokers Ltd", "role": "broker"})
+    return room_id
+
+
+def count_requests(page, pattern: str) -> list[str]:
+    """The URLs of the page's requests matching the pattern, from now on."""
+    seen: list[str] = []
+    page.on("request", lambda request: re.search(pattern, request.url) and seen.append(request.url))
+    return seen
+
+
+def test_a_colleagues_snapshot_appears_finishes_and_goes_over_the_channel_with_no_polling(stack, sign_in, api):
+    room_id = shared_room(api, "STS Live")
+    session = sign_in(OWNER)
+    page = session.page
+    frames = ChannelFrames(page)
+    page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    page.get_by_text("No snapshots of this room yet.").wait_for()
+    frames.wait_for("subscribe_success")
+    page.wait_for_load_state("networkidle")  # the reconcile, had there been anything to reconcile
+    bulk_status = count_requests(page, r"/tasks/bulk-status")
+    fetched = count_requests(page, rf"/rooms/{room_id}/snapshots/[0-9a-z]+$")
+
+    snapshot = api(BROKER).create_snapshot(room_id, "Broker's check")
+    item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Broker's check"))
+    item.get_by_text(re.compile(r"^100 % · ")).wait_for(timeout=RENDER_TIMEOUT_S * 1000)
+    item.get_by_text("completed", exact=True).wait_for()
+    assert "by broker.live@example.com" in item.inner_text()
+    screenshot(page, "live-colleague")
+
+    statuses = [event["status"] for event in frames.events() if event["snapshot_id"] == snapshot["id"]]
+    assert statuses[0] == "pending", statuses
+    assert statuses[-1] == "completed", statuses
+    assert bulk_status == []  # the channel carried it all
+    assert 1 <= len(fetched) <= 2, fetched  # once to list it, once for its size when it finished: no loop
+
+    api(BROKER).ok("DELETE", f"/rooms/{room_id}/snapshots/{snapshot['id']}", 204)
+    page.get_by_text("No snapshots of this room yet.").wait_for(timeout=30_000)  # its deletion came through
+    assert bulk_status == []
+    assert session.problems.seen == []
+
+
+class Relay:
+    """Routes the page's realtime socket through the test: frames go both ways until the first event, which is
+    withheld (the channel dies mid-way through the snapshot); from then on every connection is refused."""
+
+    def __init__(self):
+        self.cut = False
+        self.refused = 0
+        self.subscribed = 0
+        self.sides: list = []
+
+    def route(self, socket) -> None:
+        if self.cut:
+            self.refused += 1
+            socket.close()
+            return
+        server = socket.connect_to_server()
+        self.sides += [socket, server]
+        socket.on_message(lambda message: not self.cut and server.send(message))
+        server.on_message(lambda message: self._from_server(socket, message))
+
+    def _from_server(self, socket, message) -> None:
+        frame = json.loads(message)
+        if self.cut:
+            return
+        if frame.get("type") == "data":
+            self.cut = True
+            return
+        self.subscribed += frame.get("type") == "subscribe_success"
+        socket.send(message)
+
+    def kill(self) -> None:
+        for side in self.sides:
+            side.close()
+
+
+def test_when_the_channel_dies_mid_way_the_page_polls_and_the_snapshot_still_finishes(stack, sign_in, api):
+    room_id = shared_room(api, "STS Live cut")
+    session = sign_in(OWNER)
+    page = session.page
+    relay = Relay()
+    page.route_web_socket(REALTIME, relay.route)
+    page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    page.get_by_text("No snapshots of this room yet.").wait_for()
+    wait_until(page, lambda: relay.subscribed, 30, "subscribe_success")
+    bulk_status = count_requests(page, r"/tasks/bulk-status")
+
+    create = page.get_by_role("form", name="Create a snapshot")
+    create.get_by_label("Title").fill("Cut off")
+    create.get_by_role("button", name="Create snapshot").click()
+    item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Cut off"))
+    item.wait_for()
+    wait_until(page, lambda: relay.cut, RENDER_TIMEOUT_S, "event of the snapshot")
+    relay.kill()  # only polls can tell the page the rest
+
+    item.get_by_text(re.compile(r"^100 % · ")).wait_for(timeout=RENDER_TIMEOUT_S * 1000)
+    item.get_by_text("completed", exact=True).wait_for()
+    assert len(bulk_status) >= 1  # polled, as without a channel
+    wait_until(page, lambda: relay.refused, 30, "attempt to reconnect")  # and it keeps trying (1 s, 2 s, …)
+    assert [problem for problem in session.problems.seen if problem.startswith("exception")] == []
+
+
+def test_a_stranger_sees_no_room_and_their_subscribe_to_its_channel_is_refused(stack, sign_in, api):
+    room_id = shared_room(api, "STS Live private")
+    witness = sign_in(BROKER)
+    frames = ChannelFrames(witness.page)
+    witness.page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    frames.wait_for("subscribe_success")
+
+    stranger = sign_in(STRANGER)
+    page = stranger.page
+    page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    page.get_by_role("heading", name="Room not found").wait_for()
+    page.evaluate(RAW_SUBSCRIBE, f"/rooms/{room_id}")
+    page.wait_for_function("() => window.rawFrames.some((f) => /^subscribe_|^closed$/.test(f.type))", timeout=30_000)
+
+    snapshot = api(OWNER).create_snapshot(room_id, "Not for strangers")
+    wait_until(
+        witness.page,
+        lambda: any(e["snapshot_id"] == snapshot["id"] and e["status"] == "completed" for e in frames.events()),
+        RENDER_TIMEOUT_S,
+        "completed event at a party's page",
+    )
+    raw = page.evaluate("() => window.rawFrames")
+    types = [frame["type"] for frame in raw]
+    assert "subscribe_error" in types, raw
+    assert "subscribe_success" not in types, raw
+    assert "data" not in types, raw
+    assert page.get_by_role("heading", name="Room not found").is_visible()
+    assert [problem for problem in stranger.problems.seen if problem.startswith("exception")] == []
+
+
+# The protocol by hand, with the page's own token: connect, then subscribe to the room's channel.
+RAW_SUBSCRIBE = """async (channel) => {
+  const events = (await (await fetch("/config.json")).json()).events;
+  const key = Object.keys(sessionStorage).find((name) => name.startsWith("oidc.user:"));
+  const token = JSON.parse(sessionStorage.getItem(key)).id_token;
+  const auth = {host: events.http, Authorization: token};
+  const header = btoa(JSON.stringify(auth)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  window.rawFrames = [];
+  const socket = new WebSocket(events.realtime, ["aws-appsync-event-ws", `header-${header}`]);
+  socket.onopen = () => socket.send(JSON.stringify({type: "connection_init"}));
+  socket.onmessage = (message) => {
+    const frame = JSON.parse(message.data);
+    window.rawFrames.push(frame);
+    if (frame.type === "connection_ack")
+      socket.send(JSON.stringify({type: "subscribe", id: crypto.randomUUID(), channel, authorization: auth}));
+  };
+  socket.onclose = () => window.rawFrames.push({type: "closed"});
+}"""
