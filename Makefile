@@ -5,7 +5,7 @@ VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench lint lint-types sam-check openapi clean web browser-deps deploy cost
+.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps deploy cost
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -80,6 +80,11 @@ openapi: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench
+
+# How soon an open room page shows a finished snapshot over the live channel: p50/p95/max from the renderer's
+# completion to the page's 100 %, the channel's messages per snapshot and the polls made (it asserts nothing).
+bench-live: $(VENV)/.installed web browser-deps
+	$(PY) -m tests.live_delay
 
 # To your AWS account (credentials from the environment): the stack, then the web app into its bucket.
 # (sam-check builds into .aws-sam/build, which sam deploy takes.)
