@@ -8,19 +8,23 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, JwtAuthorizer, Unauthorized, request_context_claims
 from infra.metering import record_access_log, record_http_request
 from infra.runtime import FunctionError
 from infra.template import ACCOUNT_ID, Template, merge_globals
+
+if TYPE_CHECKING:
+    from infra.appsync_events import EventsApi
 
 log = logging.getLogger("infra.http")
 
@@ -298,6 +302,7 @@ class HttpApi:
         self._server = _Server(port, self)
         self.port = self._server.server_address[1]
         self._thread: threading.Thread | None = None
+        self.events: EventsApi | None = None
         # Invocations run beside the request thread, so a request can give up at API Gateway's timeout.
         self._invocations = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="http-invoke")
 
@@ -309,8 +314,10 @@ class HttpApi:
         fire_schedule: Callable[[str, str | None], Any],
         local_pages: list[Page] | None = None,
         web_app: Callable[[Request, str], Response] | None = None,
+        events: EventsApi | None = None,
     ) -> None:
         self.routes = routes
+        self.events = events
         self._invoke = invoke
         self._jwks = jwks
         self._fire_schedule = fire_schedule
@@ -325,6 +332,8 @@ class HttpApi:
         found = None if path.startswith("/_local/") else find_route(self.routes, request.method, path)
         if path.startswith("/_local/"):
             response = self._local(request, path)
+        elif self.events and path == self.events.publish_path:
+            response = self.events.publish(request)  # AppSync Events' own domain in AWS
         elif found is None and self._web_app and not path.startswith("/api/"):
             response = self._web_app(request, path)  # CloudFront and the web bucket in AWS, not the HTTP API
         else:
@@ -390,6 +399,8 @@ class HttpApi:
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
+        if self.events:
+            self.events.stop()  # its WebSockets outlive the HTTP server's request loop
         self._invocations.shutdown(wait=False, cancel_futures=True)
 
 
@@ -407,6 +418,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # client's delayed ACK (~40 ms a request).
     disable_nagle_algorithm = True
     server: _Server
+
+    def handle(self) -> None:
+        events = self.server.api.events
+        if events and _peek(self.connection, events.upgrade_request_line):
+            events.handle_upgrade(self.connection, self.client_address)  # runs the WebSocket to its end
+            self.close_connection = True
+            return
+        super().handle()
 
     def _handle(self) -> None:
         started = time.monotonic()
@@ -426,3 +445,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # _handle logs one line per request
+
+
+def _peek(sock: socket.socket, prefix: bytes) -> bool:
+    """Whether the connection's first bytes are `prefix`, leaving them unread."""
+    try:
+        return sock.recv(len(prefix), socket.MSG_PEEK | socket.MSG_WAITALL) == prefix
+    except OSError:
+        return False

@@ -15,7 +15,14 @@ from infra.template import Template
 log = logging.getLogger("infra.provision")
 
 # Played by the local stack itself rather than created on the endpoint.
-RUN_LOCALLY = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi"}
+RUN_LOCALLY = {
+    "AWS::Serverless::Function",
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::HttpApi",
+    "AWS::AppSync::Api",  # with its channel namespaces and data sources: infra.appsync_events
+    "AWS::AppSync::ChannelNamespace",
+    "AWS::AppSync::DataSource",
+}
 
 
 def provision(template: Template, endpoint: Endpoint) -> dict[str, str]:

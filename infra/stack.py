@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from infra.appsync_events import REALTIME_PATH, EventsApi, events_api
 from infra.auth import LOCAL_AUDIENCE, SigningKey, local_issuer
 from infra.endpoint import Endpoint
 from infra.event_sources import SqsPoller, mappings_from_template
@@ -32,7 +33,8 @@ def poller_principal(function: str) -> str:
 
 # The local stack's own settings, which template.yaml never sets: webhooks may go to loopback
 # receivers, and to nothing else, so nothing run locally sends traffic off the machine.
-LOCAL_ONLY_ENVIRONMENT = {"WEBHOOK_LOOPBACK_ONLY": "true"}
+# The live channel's endpoints are this stack's own plain-HTTP server.
+LOCAL_ONLY_ENVIRONMENT = {"WEBHOOK_LOOPBACK_ONLY": "true", "EVENTS_SCHEME": "http"}
 
 
 class LocalStack:
@@ -57,13 +59,16 @@ class LocalStack:
         self._http: HttpApi | None = None
         self._background: list[Scheduler | SqsPoller | StreamPoller | TtlSweeper] = []
         self.runtime: Runtime | None = None
+        self.events: EventsApi | None = None
         self.endpoint = Endpoint()
         try:
             self.endpoint_url = self.endpoint.url
             self._http = HttpApi(port)
-            self.base_url = f"http://127.0.0.1:{self._http.port}"
+            self.authority = f"127.0.0.1:{self._http.port}"
+            self.base_url = f"http://{self.authority}"
             self.issuer = local_issuer(self._http.port)
             self.template = Template(template_path, region=self.endpoint.region, stack_name=stack_name)
+            EventsApi.record_attributes(self.template, self.authority)
             self.template.set_parameters(
                 {**local_issuer_parameters(self.template, self.issuer), **(parameter_overrides or {})}
             )
@@ -104,6 +109,13 @@ class LocalStack:
             ]
             jwks = self._signing_key.jwks()
             admin_group = self.template.parameters.get("AdminGroup", "admin")
+            self.events = events_api(
+                self.template,
+                self.authority,
+                jwks,
+                self.runtime.invoke,
+                self.endpoint.credentials["AWS_SECRET_ACCESS_KEY"],
+            )
             web_app = self._web_app(admin_group)
             self.serves_web_app = web_app is not None
             oidc = DevelopmentOidcProvider(self.issuer, LOCAL_AUDIENCE, self._signing_key, admin_group)
@@ -114,6 +126,7 @@ class LocalStack:
                 self._scheduler.fire,
                 local_pages=[oidc],
                 web_app=web_app,
+                events=self.events,
             )
             self._background = [*pollers, self._ttl, *([self._scheduler] if start_schedules else [])]
             for part in self._background:
@@ -128,7 +141,8 @@ class LocalStack:
             if (self.template.root / "web").is_dir():
                 log.warning("%s is not built (make web): the web app is not served", dist)
             return None
-        config = runtime_config(self.issuer, LOCAL_AUDIENCE, admin_group)
+        live = (self.authority, f"ws://{self.authority}{REALTIME_PATH}") if self.events else None
+        config = runtime_config(self.issuer, LOCAL_AUDIENCE, admin_group, live)
         policies = self.template.resources_of_type("AWS::CloudFront::ResponseHeadersPolicy")
         headers = [header for lid in policies for header in security_headers(self.template.properties(lid))]
         return WebApp(dist, config, headers)

@@ -36,7 +36,7 @@ from infra.template import Template
 log = logging.getLogger("infra.streams")
 
 READ_LIMIT = 1000  # records per GetRecords
-POLL_INTERVAL = 1.0  # seconds between reads of an idle shard (Lambda polls more often; idle stacks cost CPU)
+POLL_INTERVAL = 0.25  # seconds between reads of an idle shard: Lambda polls a shard 4 times a second
 SHARD_REFRESH = 10.0  # seconds between listings of the stream's shards
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # seconds before the 1st, 2nd, ... retry of a failed batch
 SUPPORTED_PROPERTIES = {

@@ -144,12 +144,27 @@ class Template:
         if type_ == "AWS::SQS::Queue":
             url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
             return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{region}:{account}:{name}"}
+        if type_ == "AWS::AppSync::Api":  # the local stack records its own server as the Dns (infra.appsync_events)
+            api_id = logical_id.lower()
+            api_arn = f"arn:aws:appsync:{region}:{account}:apis/{api_id}"
+            return {
+                "Ref": api_arn,
+                "ApiArn": api_arn,
+                "ApiId": api_id,
+                "Dns.Http": f"{api_id}.appsync-api.{region}.amazonaws.com",
+                "Dns.Realtime": f"{api_id}.appsync-realtime-api.{region}.amazonaws.com",
+            }
+        if type_ == "AWS::AppSync::ChannelNamespace":
+            api = self.referenced_resource(self.resources[logical_id]["Properties"]["ApiId"]) or ""
+            arn = f"{self.attribute(api, 'ApiArn')}/channelNamespace/{self.resources[logical_id]['Properties']['Name']}"
+            return {"Ref": arn, "ChannelNamespaceArn": arn}
         arns = {
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Serverless::Function": f"arn:aws:lambda:{region}:{account}:function:{name}",
             "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{account}:function:{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{name}",
         }
         return {"Ref": name, "Arn": arns[type_]} if type_ in arns else {"Ref": name}
 

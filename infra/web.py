@@ -25,9 +25,15 @@ CONTENT_TYPES = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def runtime_config(authority: str, client_id: str, admin_group: str) -> dict[str, Any]:
-    """What the app reads at /config.json: served by the local stack, written by scripts/publish_web.py."""
-    return {"oidc": {"authority": authority, "client_id": client_id}, "admin_group": admin_group}
+def runtime_config(
+    authority: str, client_id: str, admin_group: str, live_channel: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """What the app reads at /config.json: served by the local stack, written by scripts/publish_web.py.
+    `live_channel` is the Events API's (HTTP domain, realtime URL); without one the app polls."""
+    config: dict[str, Any] = {"oidc": {"authority": authority, "client_id": client_id}, "admin_group": admin_group}
+    if live_channel:
+        config["events"] = {"http": live_channel[0], "realtime": live_channel[1]}
+    return config
 
 
 def security_headers(policy: dict[str, Any]) -> list[tuple[str, str]]:

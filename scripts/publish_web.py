@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 
+from infra.appsync_events import REALTIME_PATH
 from infra.web import CONTENT_TYPES, IMMUTABLE, runtime_config
 
 DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
@@ -31,7 +32,10 @@ def main(stack_name: str) -> None:
             ContentType=CONTENT_TYPES.get(file.suffix, "application/octet-stream"),
             CacheControl=IMMUTABLE if key.startswith("assets/") else "no-cache",
         )
-    config = runtime_config(parameters["JwtIssuer"], parameters["JwtAudience"], parameters.get("AdminGroup", "admin"))
+    live_channel = (outputs["EventsHttpDomain"], f"wss://{outputs['EventsRealtimeDomain']}{REALTIME_PATH}")
+    config = runtime_config(
+        parameters["JwtIssuer"], parameters["JwtAudience"], parameters.get("AdminGroup", "admin"), live_channel
+    )
     body = json.dumps(config).encode()
     s3.put_object(Bucket=bucket, Key="config.json", Body=body, ContentType="application/json", CacheControl="no-cache")
     boto3.client("cloudfront").create_invalidation(

@@ -1,7 +1,8 @@
 """DynamoDB stream handler (the outbox): each record is decoded into a change, and every consumer
-is handed it. Today the one consumer is the webhooks' fan-out; the event source mapping's filter
-passes terminal task transitions and document expiry alerts. A record that fails is reported as a
-batch item failure, so the stream retries from it (and the consumers' writes are idempotent)."""
+is handed it: the webhooks' fan-out, and the live channel, whose events are published once the
+batch is through. The event source mapping's filter passes the snapshots' writes and document
+expiry alerts. A record that fails is reported as a batch item failure, so the stream retries from
+it (and the consumers' writes are idempotent)."""
 
 from collections.abc import Callable
 
@@ -10,12 +11,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from roomsnap.config import settings
+from roomsnap.dal.live_channels import LiveChannels
 from roomsnap.dal.queues import WebhookQueue
 from roomsnap.dal.webhooks import MessageRepository, WebhookRepository
 from roomsnap.observability import logger, metrics, traced
 from roomsnap.outbox import Outbox
 
 from notify_logic.changes import Change, change_of
+from notify_logic.live import LiveConsumer
 from notify_logic.webhooks import WebhookConsumer
 
 SETTINGS = settings()
@@ -24,7 +27,12 @@ outbox = Outbox(
     MessageRepository(SETTINGS.table_name, SETTINGS.webhook_log_retention_days),
     WebhookQueue(SETTINGS.webhook_queue_url),
 )
-CONSUMERS: list[Callable[[Change], object]] = [WebhookConsumer(outbox)]
+live = LiveConsumer(
+    LiveChannels(
+        f"{SETTINGS.events_scheme}://{SETTINGS.events_http_domain}/event", SETTINGS.events_publish_timeout_seconds
+    )
+)
+CONSUMERS: list[Callable[[Change], object]] = [WebhookConsumer(outbox), live]
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -34,11 +42,16 @@ def record_handler(record: DynamoDBRecord) -> None:
         return
     for consume in CONSUMERS:
         outcome = consume(change)
-        logger.info("change consumed", extra={"consumer": type(consume).__name__, "outcome": outcome})
+        if outcome:
+            logger.info("change consumed", extra={"consumer": type(consume).__name__, "outcome": outcome})
 
 
 @traced
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    live.flush()
+    return response

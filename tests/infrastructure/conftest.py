@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 import uuid
 import warnings
 import zipfile
@@ -123,6 +124,9 @@ class Stack:
             if name in self.physical:
                 return self.physical[name]
             raise KeyError(f"cannot resolve Ref {name}")
+        if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:  # of a resource moto lacks (see below)
+            target = value["Fn::GetAtt"]
+            return "<{}.{}>".format(*(target.split(".", 1) if isinstance(target, str) else target))
         return value
 
     def condition(self, name: str) -> bool:
@@ -153,9 +157,15 @@ def moto_endpoint():
         server._server.server_close()
 
 
-# Resource types moto's CloudFormation skips whose attributes an output reads: moto refuses the whole
-# stack for such an output ("references undefined resource"), though AWS resolves it.
-ATTRIBUTES_MOTO_LACKS = {"AWS::CloudFront::Distribution"}
+# Resource types moto's CloudFormation skips whose attributes the template reads: moto refuses the whole
+# stack for such a reference ("references undefined resource"), though AWS resolves it. Outputs that read
+# one are left out; in resources, the attribute becomes a placeholder ("<EventsApi.Dns.Http>").
+ATTRIBUTES_MOTO_LACKS = {
+    "AWS::CloudFront::Distribution",
+    "AWS::AppSync::Api",
+    "AWS::AppSync::ChannelNamespace",
+    "AWS::AppSync::DataSource",
+}
 
 
 def without_attributes_moto_lacks(cfn: dict) -> dict:
@@ -165,7 +175,25 @@ def without_attributes_moto_lacks(cfn: dict) -> dict:
         for name, output in cfn.get("Outputs", {}).items()
         if not any(f"${{{lid}." in json.dumps(output) or f'"{lid}"' in json.dumps(output) for lid in lacking)
     }
-    return {**cfn, "Outputs": outputs}
+
+    def placeholders(value):
+        if isinstance(value, list):
+            return [placeholders(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            logical_id, attribute = target.split(".", 1) if isinstance(target, str) else target
+            if logical_id in lacking:
+                return f"<{logical_id}.{attribute}>"
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for logical_id in lacking:
+                text = re.sub(rf"\$\{{({logical_id}\.[^}}]+)\}}", r"<\1>", text)
+            return {"Fn::Sub": text}
+        return {key: placeholders(item) for key, item in value.items()}
+
+    return {**cfn, "Resources": placeholders(cfn["Resources"]), "Outputs": outputs}
 
 
 @pytest.fixture(scope="session")

@@ -100,11 +100,11 @@ def notifier_filters():
         (stream_record(old=snapshot_image("running"), new=snapshot_image("failed")), True),
         (stream_record(old=snapshot_image("pending"), new=snapshot_image("cancelled")), True),
         (stream_record(old=snapshot_image("pending"), new=snapshot_image("failed")), True),
-        (stream_record(old=snapshot_image("pending"), new=snapshot_image("running")), False),  # claim
-        (stream_record(old=snapshot_image("running"), new=snapshot_image("running")), False),  # progress
-        (stream_record(old=snapshot_image("completed"), new=snapshot_image("completed")), False),  # touched again
-        (stream_record("INSERT", new=snapshot_image("pending")), False),  # created
-        (stream_record("REMOVE", old=snapshot_image("completed")), False),  # deleted
+        (stream_record(old=snapshot_image("pending"), new=snapshot_image("running")), True),  # claim
+        (stream_record(old=snapshot_image("running"), new=snapshot_image("running")), True),  # progress
+        (stream_record(old=snapshot_image("completed"), new=snapshot_image("completed")), True),  # touched again
+        (stream_record("INSERT", new=snapshot_image("pending")), True),  # created
+        (stream_record("REMOVE", old=snapshot_image("completed")), True),  # deleted
         (stream_record("INSERT", new={"entity": {"S": "document_expiry"}, "room_id": {"S": "r"}}), True),
         (
             stream_record("MODIFY", old={"entity": {"S": "document_expiry"}}, new={"entity": {"S": "document_expiry"}}),
@@ -112,7 +112,8 @@ def notifier_filters():
         ),
         (stream_record("INSERT", new={"entity": {"S": "activity"}}), False),
         (stream_record("INSERT", new={"entity": {"S": "webhook_message"}}), False),
+        (stream_record("REMOVE", old={"entity": {"S": "activity"}}), False),
     ],
 )
-def test_the_notifier_sees_terminal_task_transitions_and_expiry_alerts_only(notifier_filters, record, passed):
+def test_the_notifier_sees_every_snapshot_write_and_expiry_alerts_only(notifier_filters, record, passed):
     assert passes(notifier_filters, json.loads(json.dumps(record))) is passed

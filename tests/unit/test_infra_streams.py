@@ -92,7 +92,7 @@ def test_the_notifier_mapping_is_read_from_the_template():
     assert notifier.bisect
     assert (notifier.max_retries, notifier.max_record_age) == (10, 86400)
     assert notifier.on_failure_queue_url == "https://sqs.local/notifier-dlq"
-    assert len(notifier.filters) == 2
+    assert len(notifier.filters) == 3
 
 
 @pytest.mark.parametrize(

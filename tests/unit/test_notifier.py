@@ -9,6 +9,7 @@ from roomsnap.views import snapshot_view
 from notify_logic.changes import DocumentExpiring, TaskChange, change_of
 from notify_logic.webhooks import WebhookConsumer
 
+AT = "2026-01-01T00:01:00.000Z"
 SNAPSHOT = Snapshot(id="s1", room_id="r1", title="T", created_by="o@x.io", created_at="2026-01-01T00:00:00.000Z")
 
 
@@ -34,9 +35,23 @@ class RecordingOutbox:
         return [f"msg for {event_type}"]
 
 
-def test_a_snapshot_record_is_a_task_change_with_the_snapshot_as_it_is_now():
-    change = change_of(modify(snapshot_in(TaskStatus.RUNNING), snapshot_in(TaskStatus.COMPLETED, progress=100)))
-    assert change == TaskChange(TaskStatus.RUNNING, snapshot_in(TaskStatus.COMPLETED, progress=100))
+def test_a_snapshot_record_is_a_task_change_with_the_snapshot_before_and_as_it_is_now():
+    record = modify(snapshot_in(TaskStatus.RUNNING), snapshot_in(TaskStatus.COMPLETED, progress=100))
+    record["dynamodb"]["ApproximateCreationDateTime"] = 1767225660
+    change = change_of(record)
+    assert change == TaskChange(
+        snapshot_in(TaskStatus.RUNNING), snapshot_in(TaskStatus.COMPLETED, progress=100), "2026-01-01T00:01:00.000Z"
+    )
+    assert change.finished
+
+
+def test_a_created_snapshot_has_nothing_before_and_a_deleted_one_is_as_it_was():
+    created = change_of({"eventName": "INSERT", "dynamodb": {"NewImage": image(SNAPSHOT)}})
+    deleted = change_of({"eventName": "REMOVE", "dynamodb": {"OldImage": image(SNAPSHOT)}})
+    assert created == TaskChange(None, SNAPSHOT, created.at)
+    assert deleted == TaskChange(SNAPSHOT, SNAPSHOT, deleted.at, removed=True)
+    assert not created.finished
+    assert not deleted.finished
 
 
 def test_an_expiry_alert_insert_is_a_document_expiring_change():
@@ -52,8 +67,6 @@ def test_an_expiry_alert_insert_is_a_document_expiring_change():
 @pytest.mark.parametrize(
     "stream_record",
     [
-        {"eventName": "INSERT", "dynamodb": {"NewImage": image(SNAPSHOT)}},  # created
-        {"eventName": "REMOVE", "dynamodb": {"OldImage": image(SNAPSHOT)}},  # deleted
         {"eventName": "INSERT", "dynamodb": {"NewImage": to_dynamo({"PK": "ROOMLOG#r1", "entity": "activity"})}},
     ],
 )
@@ -74,7 +87,7 @@ def test_other_writes_are_no_change(stream_record):
 def test_terminal_transitions_are_published_with_the_snapshot_view(previous, now, event_type):
     outbox = RecordingOutbox()
     snapshot = snapshot_in(now, completed_at="2026-01-01T00:01:00.000Z")
-    WebhookConsumer(outbox)(TaskChange(previous, snapshot))
+    WebhookConsumer(outbox)(TaskChange(snapshot_in(previous), snapshot, AT))
     assert outbox.published == [("r1", event_type, "s1", "2026-01-01T00:01:00.000Z", snapshot_view(snapshot))]
     assert outbox.published[0][4]["task_id"] == "snapshot-s1"
 
@@ -86,9 +99,10 @@ def test_terminal_transitions_are_published_with_the_snapshot_view(previous, now
         (TaskStatus.RUNNING, TaskStatus.RUNNING),
         (TaskStatus.COMPLETED, TaskStatus.COMPLETED),  # a later write to a settled snapshot
         (TaskStatus.CANCELLED, TaskStatus.CANCELLED),
+        (None, TaskStatus.PENDING),  # created
     ],
 )
 def test_the_webhook_consumer_decides_for_itself_whatever_the_filter_passes(previous, now):
     outbox = RecordingOutbox()
-    assert WebhookConsumer(outbox)(TaskChange(previous, snapshot_in(now))) == []
+    assert WebhookConsumer(outbox)(TaskChange(previous and snapshot_in(previous), snapshot_in(now), AT)) == []
     assert outbox.published == []

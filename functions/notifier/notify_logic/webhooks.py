@@ -19,8 +19,7 @@ class WebhookConsumer:
         self.outbox = outbox
 
     def __call__(self, change: Change) -> list[str]:
-        """Publishes a snapshot's arrival at a terminal state (whoever moved it: renderer, API or
-        cleanup; status only moves forward, so that happens once) and document expiry alerts.
+        """Publishes a snapshot's arrival at a terminal state and document expiry alerts.
         Returns the ids of the messages it made."""
         if isinstance(change, DocumentExpiring):
             alert = change.alert
@@ -28,7 +27,7 @@ class WebhookConsumer:
                 alert.room_id, "document.expiring", alert.subject_id, alert.created_at, alert.data
             )
         snapshot = change.snapshot
-        if change.previous.terminal or not snapshot.task_status.terminal:
+        if not change.finished:
             return []
         event_type = TERMINAL_EVENTS[snapshot.task_status]
         timestamp = snapshot.completed_at or snapshot.created_at

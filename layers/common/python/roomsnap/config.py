@@ -55,6 +55,11 @@ class Settings(BaseModel):
     # Local stack only (template.yaml never sets it): receivers must be http(s) on 127.0.0.1 or
     # localhost, and nothing else is allowed, so nothing run locally sends traffic off the machine.
     webhook_loopback_only: bool = False
+    # The live channel (AppSync Events): the host of its HTTP publish endpoint, the scheme (plain
+    # http only on the local stack, which template.yaml never sets) and the publish timeout.
+    events_http_domain: str = ""
+    events_scheme: str = "https"
+    events_publish_timeout_seconds: float = Field(default=2, gt=0)
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the
