@@ -4,8 +4,9 @@ A local stack of its own, Chromium on a room's snapshots page, then N snapshots 
 through the API. For each: the delay from the renderer's completion (the task's completed_at, the server's
 clock, which is this machine's) to the moment the page's bar for it shows 100 % or its status says completed
 (Date.now() in the page, taken by a MutationObserver installed before the app loads). Prints p50/p95/max,
-the channel's data messages per snapshot and the bulk-status calls the page made. It measures; it asserts
-nothing. `python -m tests.live_delay [N]`.
+and apart the part from completion to the socket's delivery of the completed event (taken by a listener on
+the page's WebSocket), the channel's data messages per snapshot and the bulk-status calls the page made. It
+measures; it asserts nothing. `python -m tests.live_delay [N]`.
 """
 
 import contextlib
@@ -26,9 +27,23 @@ OWNER = "owner.live-delay@example.com"
 SNAPSHOTS = 30
 TIMEOUT_S = 60
 
-# Records, per snapshot title, when its item first shows a full bar or the completed status.
+# Records, per snapshot title, when its item first shows a full bar or the completed status; and, per snapshot
+# id, when the page's socket delivered its completed event.
 OBSERVER = """
 window.__shownAt = {};
+window.__completedEventAt = {};
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (message) => {
+      const frame = JSON.parse(message.data);
+      if (frame.type !== "data") return;
+      const event = JSON.parse(frame.event);
+      if (event.status === "completed") window.__completedEventAt[event.snapshot_id] ??= Date.now();
+    });
+  }
+};
 new MutationObserver(() => {
   for (const item of document.querySelectorAll("li.snapshot")) {
     const title = item.querySelector("h3")?.textContent;
@@ -51,9 +66,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main(count: int = SNAPSHOTS) -> None:
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # the functions' log lines
-        stack = LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-live-delay")
-    with stack, sync_playwright() as playwright:
+    with open(os.devnull, "w") as devnull:
+        with contextlib.redirect_stdout(devnull):  # the functions' log lines go there for the stack's life
+            stack = LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-live-delay")
+        with stack:
+            measure(stack, count)
+
+
+def measure(stack: LocalStack, count: int) -> None:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.add_init_script(OBSERVER)
@@ -77,7 +98,8 @@ def main(count: int = SNAPSHOTS) -> None:
         print(f"channel {'up' if subscribed else 'NOT up (the page polls)'}; {count} snapshots, one after another")
 
         delays: list[float] = []
-        data_per_snapshot: list[int] = []
+        to_socket: list[float] = []
+        finished: list[str] = []
         missing = 0
         for number in range(1, count + 1):
             title = f"Snapshot {number}"
@@ -88,13 +110,23 @@ def main(count: int = SNAPSHOTS) -> None:
                 missing += 1
                 print(f"  {title}: {task['status']}, shown: {shown}")
                 continue
-            delays.append(shown - epoch_ms(task["completed_at"]))
-            data_per_snapshot.append(sum(1 for event in events(frames) if event.get("snapshot_id") == snapshot["id"]))
+            completed_ms = epoch_ms(task["completed_at"])
+            delays.append(shown - completed_ms)
+            finished.append(snapshot["id"])
+            if at := page.evaluate("id => window.__completedEventAt[id] ?? null", snapshot["id"]):
+                to_socket.append(at - completed_ms)
 
+        page.wait_for_timeout(2000)  # the last frames reach this process
+        data_per_snapshot = [sum(1 for event in events(frames) if event.get("snapshot_id") == id) for id in finished]
         if delays:
             print(
                 f"completion → shown (ms): p50 {percentile(delays, 0.5):.0f}  p95 {percentile(delays, 0.95):.0f}  "
                 f"max {max(delays):.0f}  (n={len(delays)}, min {min(delays):.0f})"
+            )
+        if to_socket:
+            print(
+                f"  of which completion → completed event at the socket (ms): p50 {percentile(to_socket, 0.5):.0f}  "
+                f"p95 {percentile(to_socket, 0.95):.0f}  max {max(to_socket):.0f}  (n={len(to_socket)})"
             )
             print(
                 f"channel data messages per snapshot: mean {statistics.mean(data_per_snapshot):.1f}  "
