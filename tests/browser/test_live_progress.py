@@ -1,6 +1,6 @@
 """Progress pushed over the room's channel (AppSync Events, emulated by the local stack): what a colleague does
-shows up on an open page without polling; when the channel dies the page polls until it is back; a stranger's
-subscribe is refused."""
+shows up on an open page without polling; when the channel dies the page polls until it is back, then catches
+up with one call; a stranger's subscribe is refused."""
 
 import json
 import re
@@ -60,38 +60,49 @@ def test_a_colleagues_snapshot_appears_finishes_and_goes_over_the_channel_with_n
 
 
 class Relay:
-    """Routes the page's realtime socket through the test: frames go both ways until the first event, which is
-    withheld (the channel dies mid-way through the snapshot); from then on every connection is refused."""
+    """Routes the page's realtime socket through the test. Frames go both ways until the channel is cut: at the
+    first event (withheld: the channel dies mid-way through a snapshot) when cut_at_first_event, or by cut().
+    From then on every connection is refused, until restore()."""
 
-    def __init__(self):
-        self.cut = False
+    def __init__(self, cut_at_first_event: bool = True):
+        self.cut_at_first_event = cut_at_first_event
+        self.down = False
         self.refused = 0
         self.subscribed = 0
         self.sides: list = []
 
     def route(self, socket) -> None:
-        if self.cut:
+        if self.down:
             self.refused += 1
             socket.close()
             return
         server = socket.connect_to_server()
         self.sides += [socket, server]
-        socket.on_message(lambda message: not self.cut and server.send(message))
+        socket.on_message(lambda message: not self.down and server.send(message))
         server.on_message(lambda message: self._from_server(socket, message))
 
     def _from_server(self, socket, message) -> None:
         frame = json.loads(message)
-        if self.cut:
+        if self.down:
             return
-        if frame.get("type") == "data":
-            self.cut = True
+        if frame.get("type") == "data" and self.cut_at_first_event:
+            self.down = True
             return
         self.subscribed += frame.get("type") == "subscribe_success"
         socket.send(message)
 
-    def kill(self) -> None:
+    def cut(self) -> None:
+        self.down = True
+        self.close()
+
+    def close(self) -> None:
+        """Closes both sides of every socket so far (the page's sees the server close it)."""
         for side in self.sides:
             side.close()
+        self.sides = []
+
+    def restore(self) -> None:
+        self.down = False
 
 
 def test_when_the_channel_dies_mid_way_the_page_polls_and_the_snapshot_still_finishes(stack, sign_in, api):
@@ -110,13 +121,61 @@ def test_when_the_channel_dies_mid_way_the_page_polls_and_the_snapshot_still_fin
     create.get_by_role("button", name="Create snapshot").click()
     item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Cut off"))
     item.wait_for()
-    wait_until(page, lambda: relay.cut, RENDER_TIMEOUT_S, "event of the snapshot")
-    relay.kill()  # only polls can tell the page the rest
+    wait_until(page, lambda: relay.down, RENDER_TIMEOUT_S, "event of the snapshot")
+    relay.close()  # only polls can tell the page the rest
 
     item.get_by_text(re.compile(r"^100 % · ")).wait_for(timeout=RENDER_TIMEOUT_S * 1000)
     item.get_by_text("completed", exact=True).wait_for()
     assert len(bulk_status) >= 1  # polled, as without a channel
     wait_until(page, lambda: relay.refused, 30, "attempt to reconnect")  # and it keeps trying (1 s, 2 s, …)
+    assert [problem for problem in session.problems.seen if problem.startswith("exception")] == []
+
+
+def test_back_after_an_outage_the_page_catches_up_with_one_call_and_stops_polling(stack, sign_in, api):
+    room_id = shared_room(api, "STS Live outage")
+    session = sign_in(OWNER)
+    page = session.page
+    relay = Relay(cut_at_first_event=False)
+    page.route_web_socket(REALTIME, relay.route)
+    outage = {"on": True}
+    calls: list[int] = []  # for each bulk-status call: how many subscribes had succeeded when it was made
+
+    def bulk_status(route):
+        calls.append(relay.subscribed)
+        if not outage["on"]:
+            route.continue_()
+            return
+        response = route.fetch()  # during the outage the task is held still, unfinished
+        held = [
+            {**task, "status": "running", "progress": 40, "stage": "Rendering", "completed_at": None, "result": None}
+            for task in response.json()["tasks"]
+        ]
+        route.fulfill(response=response, json={**response.json(), "tasks": held})
+
+    page.route("**/api/v1/snapshots/tasks/bulk-status", bulk_status)
+    page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    page.get_by_text("No snapshots of this room yet.").wait_for()
+    wait_until(page, lambda: relay.subscribed, 30, "subscribe_success")
+    relay.cut()
+
+    create = page.get_by_role("form", name="Create a snapshot")
+    create.get_by_label("Title").fill("Through an outage")
+    create.get_by_role("button", name="Create snapshot").click()
+    item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Through an outage"))
+    item.get_by_text("40 % · Rendering").wait_for(timeout=30_000)  # polled while the channel is down
+    task = api(OWNER).ok("GET", f"/rooms/{room_id}/snapshots")[0]
+    api(OWNER).wait_for_task(task["task_id"], timeout=RENDER_TIMEOUT_S)  # its completion is published, and missed
+
+    outage["on"] = False
+    relay.restore()
+    wait_until(page, lambda: relay.subscribed >= 2, 90, "subscribe_success after the outage")  # (backoff, max 60 s)
+    item.get_by_text("100 % · Completed").wait_for(timeout=30_000)  # caught up by the reconcile
+    api(BROKER).create_snapshot(room_id, "After the outage")
+    after = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="After the outage"))
+    after.get_by_text(re.compile(r"^100 % · ")).wait_for(timeout=RENDER_TIMEOUT_S * 1000)
+
+    assert calls.count(1) >= 1  # polled during the outage
+    assert calls.count(2) == 1  # back up: ONE call to reconcile, then the channel alone
     assert [problem for problem in session.problems.seen if problem.startswith("exception")] == []
 
 
