@@ -137,15 +137,14 @@ def test_back_after_an_outage_the_page_catches_up_with_one_call_and_stops_pollin
     page = session.page
     relay = Relay(cut_at_first_event=False)
     page.route_web_socket(REALTIME, relay.route)
-    outage = {"on": True}
     calls: list[int] = []  # for each bulk-status call: how many subscribes had succeeded when it was made
 
     def bulk_status(route):
         calls.append(relay.subscribed)
-        if not outage["on"]:
+        if relay.subscribed >= 2:  # back up
             route.continue_()
             return
-        response = route.fetch()  # during the outage the task is held still, unfinished
+        response = route.fetch()  # until then the task is held still, unfinished
         held = [
             {**task, "status": "running", "progress": 40, "stage": "Rendering", "completed_at": None, "result": None}
             for task in response.json()["tasks"]
@@ -166,7 +165,6 @@ def test_back_after_an_outage_the_page_catches_up_with_one_call_and_stops_pollin
     task = api(OWNER).ok("GET", f"/rooms/{room_id}/snapshots")[0]
     api(OWNER).wait_for_task(task["task_id"], timeout=RENDER_TIMEOUT_S)  # its completion is published, and missed
 
-    outage["on"] = False
     relay.restore()
     wait_until(page, lambda: relay.subscribed >= 2, 90, "subscribe_success after the outage")  # (backoff, max 60 s)
     item.get_by_text("100 % · Completed").wait_for(timeout=30_000)  # caught up by the reconcile

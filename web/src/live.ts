@@ -167,7 +167,11 @@ function subscribeTo(channel: Channel): void {
     channel: channel.name,
     authorization: { host: events.http, Authorization: token },
   });
-  channel.timer = setTimeout(() => refused(channel, []), ANSWER_TIMEOUT_MS);
+  const id = channel.id;
+  channel.timer = setTimeout(() => {
+    send({ type: "unsubscribe", id }); // should it be admitted after all
+    refused(channel, []);
+  }, ANSWER_TIMEOUT_MS);
 }
 
 /** The subscription was refused (or not answered): down, and asked again later on the same socket. */
