@@ -167,23 +167,25 @@ def page_hour(stack, api, room_id: str, prices, events_per_snapshot: float) -> d
             Channel(stack, token, sockets).subscribe(f"/rooms/{room_id}")
 
     per_list = measured(lambda: api.ok("GET", f"/rooms/{room_id}/snapshots?limit=20"))
-    per_poll = measured(lambda: api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": [snapshot["task_id"]]}))
+    per_poll = measured(
+        lambda: api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": [snapshot["task_id"]]})
+    )
     per_session = measured(open_and_subscribe)  # connect, subscribe, the on-subscribe function's invocation and read
     minute = total(price_lines({("page", "appsync", "ConnectionMinutes"): {"minutes": 1}}, prices)[0])
     delivery = total(price_lines({("page", "appsync", "EventDelivery"): {"operations": 1}}, prices)[0])
     deliveries = ROOM_SNAPSHOTS_PER_HOUR * events_per_snapshot
     lists, polls = 3600 / LIST_EVERY_S, ROOM_SNAPSHOTS_PER_HOUR * BULK_STATUS_PER_SNAPSHOT
+    push = (
+        f"one connection of 60 minutes, one subscribe (${per_session * MILLION:.2f} per 1M, on-subscribe "
+        f"function included), {deliveries:.0f} events delivered"
+    )
+    polling = (
+        f"{lists:.0f} list calls (${per_list * MILLION:.2f} per 1M) and {polls} bulk-status calls "
+        f"(${per_poll * MILLION:.2f} per 1M)"
+    )
     return {
-        "push": (
-            per_session + 60 * minute + deliveries * delivery,
-            f"one connection of 60 minutes, one subscribe (${per_session * MILLION:.2f} per 1M, on-subscribe "
-            f"function included), {deliveries:.0f} events delivered",
-        ),
-        "polling": (
-            lists * per_list + polls * per_poll,
-            f"{lists:.0f} list calls (${per_list * MILLION:.2f} per 1M) and {polls} bulk-status calls "
-            f"(${per_poll * MILLION:.2f} per 1M)",
-        ),
+        "push": (per_session + 60 * minute + deliveries * delivery, push),
+        "polling": (lists * per_list + polls * per_poll, polling),
     }
 
 
