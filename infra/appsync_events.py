@@ -200,7 +200,7 @@ class EventsApi:
             successful.append({"identifier": identifier, "index": index})
             for connection, subscription_id in listeners:
                 self._send(connection, {"type": "data", "id": subscription_id, "event": event})
-        METER.add(principal, "appsync", "EventPublish", requests=1, operations=len(successful))
+        METER.add(principal, "appsync", "EventPublish", operations=len(successful))
         METER.add(CLIENT, "appsync", "EventDelivery", operations=len(successful) * len(listeners))
         return Response.json(200, {"failed": failed, "successful": successful})
 

@@ -136,6 +136,59 @@ def durations(lines: dict) -> dict[str, tuple[float, float, float]]:
     return {name: (values[0], values[1], values[2]) for name, values in found.items()}
 
 
+# One open room page for an hour, kept up to date with the room (its colleagues' snapshots too), in a room
+# where this many snapshots are made an hour; without push the page must re-list to see new ones.
+ROOM_SNAPSHOTS_PER_HOUR = 6
+LIST_EVERY_S = 10  # the polling source's slowest pace (web/src/progress.ts MAX_DELAY_S)
+BULK_STATUS_PER_SNAPSHOT = 3  # a snapshot of ~1-2 s at 1 s, then x1.5 (web/src/progress.ts)
+SAMPLES = 20
+
+
+def page_hour(stack, api, room_id: str, prices, events_per_snapshot: float) -> dict[str, tuple[float, str]]:
+    """What one open room page costs an hour with push (AppSync Events) and with polling, from the
+    measured cost of each request the page makes."""
+    from infra.metering import METER
+    from infra.pricing import price_lines, total
+    from tests.support import Channel
+
+    def measured(action) -> float:
+        METER.reset()
+        for _ in range(SAMPLES):
+            action()
+        quiet(stack, 0.5)
+        lines = {line: q for line, q in METER.lines().items() if line[2] != "ConnectionMinutes"}
+        return total(price_lines(lines, prices)[0]) / SAMPLES
+
+    snapshot = snapshot_round_trip(api, room_id, "Page-hour probe")
+    token = stack.mint_token(OWNER)
+
+    def open_and_subscribe() -> None:
+        with contextlib.ExitStack() as sockets:
+            Channel(stack, token, sockets).subscribe(f"/rooms/{room_id}")
+
+    per_list = measured(lambda: api.ok("GET", f"/rooms/{room_id}/snapshots?limit=20"))
+    per_poll = measured(
+        lambda: api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": [snapshot["task_id"]]})
+    )
+    per_session = measured(open_and_subscribe)  # connect, subscribe, the on-subscribe function's invocation and read
+    minute = total(price_lines({("page", "appsync", "ConnectionMinutes"): {"minutes": 1}}, prices)[0])
+    delivery = total(price_lines({("page", "appsync", "EventDelivery"): {"operations": 1}}, prices)[0])
+    deliveries = ROOM_SNAPSHOTS_PER_HOUR * events_per_snapshot
+    lists, polls = 3600 / LIST_EVERY_S, ROOM_SNAPSHOTS_PER_HOUR * BULK_STATUS_PER_SNAPSHOT
+    push = (
+        f"one connection of 60 minutes, one subscribe (${per_session * MILLION:.2f} per 1M, on-subscribe "
+        f"function included), {deliveries:.0f} events delivered"
+    )
+    polling = (
+        f"{lists:.0f} list calls (${per_list * MILLION:.2f} per 1M) and {polls} bulk-status calls "
+        f"(${per_poll * MILLION:.2f} per 1M)"
+    )
+    return {
+        "push": (per_session + 60 * minute + deliveries * delivery, push),
+        "polling": (lists * per_list + polls * per_poll, polling),
+    }
+
+
 RUNS_A_MONTH = {"Every5Minutes": 30 * 24 * 12, "Daily": 30}
 
 
@@ -180,6 +233,14 @@ def main() -> None:
             print(f"{SNAPSHOTS} snapshots at {hit_rate:.0%} cache hits...", file=sys.stderr)
             results[hit_rate] = run_rate(stack, api, room_id, hit_rate)
         table_items, cleanup = cleanup_runs(stack, prices)
+        publishes = [
+            quantities["operations"]
+            for (principal, service, operation), quantities in results[0.0]["lines"].items()
+            if operation == "EventPublish"
+        ]
+        events_per_snapshot = sum(publishes) / SNAPSHOTS
+        print("one open room page, push and polling...", file=sys.stderr)
+        page = page_hour(stack, api, room_id, prices, events_per_snapshot)
 
     with open(ROOT / ".local" / "cost-lines.txt", "w") as detail:  # every counted line, for a closer look
         for hit_rate, result in results.items():
@@ -249,6 +310,13 @@ def main() -> None:
             if principal == "CleanupFunction" and service in ("dynamodb", "s3", "sqs"):
                 counts = ", ".join(f"{k} {quantities[k]:g}" for k in ("requests", "rru", "wru") if k in quantities)
                 print(f"   {service} {operation}: {counts}")
+    print(
+        f"\n== one open room page for an hour, kept up with the room ({ROOM_SNAPSHOTS_PER_HOUR} snapshots an hour, "
+        f"{events_per_snapshot:.2f} live events each as counted at 0 % hits)"
+    )
+    for source, (usd, what) in page.items():
+        print(f"   {source:8} ${usd * MILLION:.2f} per 1M page-hours: {what}")
+    print(f"   polling / push: {page['polling'][0] / page['push'][0]:.1f}x")
     elapsed = time.monotonic() - started
     print(f"\n$ per 1M snapshots at 50 % cache hits: ${summary[0.5]:.2f} (target <= $8.00). Run time {elapsed:.0f} s.")
 

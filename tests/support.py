@@ -1,14 +1,22 @@
-"""A small client of the HTTP API for the e2e tests and the benchmark (real HTTP, real JWTs)."""
+"""Small clients of the local stack for the e2e tests and the benchmarks (real HTTP, real JWTs): the HTTP
+API, the live channel (AppSync Events' WebSocket protocol), and an accepting webhook receiver."""
 
+import base64
+import contextlib
+import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+from websockets.sync.client import ClientConnection, connect
 
 API = "/api/v1"
+# Generous: the renderer and the stream poller share the machine with whatever else runs.
+CHANNEL_WAIT_S = 60
 
 
 class ApiClient:
@@ -137,3 +145,52 @@ def accepting_receiver() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def realtime_header(authority: str, token: str) -> str:
+    """The connection's authorization, as AppSync Events reads it from a subprotocol."""
+    encoded = base64.urlsafe_b64encode(json.dumps({"host": authority, "Authorization": token}).encode())
+    return "header-" + encoded.decode().rstrip("=")
+
+
+class Channel:
+    """One realtime connection, its messages read as they come."""
+
+    def __init__(self, stack, token: str, sockets: contextlib.ExitStack):
+        self.stack, self.token = stack, token
+        self.socket: ClientConnection = sockets.enter_context(
+            connect(
+                f"ws://{stack.authority}/event/realtime",
+                subprotocols=["aws-appsync-event-ws", realtime_header(stack.authority, token)],  # type: ignore[list-item]
+                open_timeout=CHANNEL_WAIT_S,
+            )
+        )
+        self.send({"type": "connection_init"})
+        assert self.next()["type"] == "connection_ack"
+
+    def send(self, message: dict) -> None:
+        self.socket.send(json.dumps(message))
+
+    def next(self, timeout: float = CHANNEL_WAIT_S) -> dict:
+        return json.loads(self.socket.recv(timeout=timeout))
+
+    def subscribe(self, channel: str) -> dict:
+        subscription_id = str(uuid.uuid4())
+        authorization = {"host": self.stack.authority, "Authorization": self.token}
+        self.send({"type": "subscribe", "id": subscription_id, "channel": channel, "authorization": authorization})
+        answer = self.next()
+        assert answer["id"] == subscription_id
+        return answer
+
+    def events_until(self, done, timeout: float = CHANNEL_WAIT_S) -> list[dict]:
+        """The data events received until one satisfies `done`."""
+        deadline, events = time.monotonic() + timeout, []
+        while True:
+            message = self.next(timeout=max(0.1, deadline - time.monotonic()))
+            if message["type"] == "data":
+                events.append(json.loads(message["event"]))
+                if done(events[-1]):
+                    return events
+
+    def close(self) -> None:
+        self.socket.close()

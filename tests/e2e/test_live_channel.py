@@ -1,11 +1,8 @@
 """The live channel on the local stack, spoken to as a browser does: a plain WebSocket client with AppSync
 Events' subprotocol and messages, real tokens, and the real notifier publishing what the stream carries."""
 
-import base64
 import contextlib
 import json
-import time
-import uuid
 
 import pytest
 import requests
@@ -13,61 +10,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from infra.metering import METER
+from tests.support import Channel, realtime_header
 
 OWNER = "owner.live@example.com"
-WAIT_S = 60  # generous: the renderer and the stream poller share the machine with the other tests
-
-
-def header(authority: str, token: str) -> str:
-    """The connection's authorization, as AppSync Events reads it from a subprotocol."""
-    encoded = base64.urlsafe_b64encode(json.dumps({"host": authority, "Authorization": token}).encode())
-    return "header-" + encoded.decode().rstrip("=")
-
-
-class Channel:
-    """One realtime connection, its messages read as they come."""
-
-    def __init__(self, stack, token: str, sockets: contextlib.ExitStack):
-        self.stack, self.token = stack, token
-        self.socket: ClientConnection = sockets.enter_context(
-            connect(
-                f"ws://{stack.authority}/event/realtime",
-                subprotocols=["aws-appsync-event-ws", header(stack.authority, token)],  # type: ignore[list-item]
-                open_timeout=WAIT_S,
-            )
-        )
-        self.send({"type": "connection_init"})
-        assert self.next()["type"] == "connection_ack"
-
-    def send(self, message: dict) -> None:
-        self.socket.send(json.dumps(message))
-
-    def next(self, timeout: float = WAIT_S) -> dict:
-        return json.loads(self.socket.recv(timeout=timeout))
-
-    def subscribe(self, channel: str) -> dict:
-        subscription_id = str(uuid.uuid4())
-        authorization = {"host": self.stack.authority, "Authorization": self.token}
-        self.send({"type": "subscribe", "id": subscription_id, "channel": channel, "authorization": authorization})
-        answer = self.next()
-        assert answer["id"] == subscription_id
-        return answer
-
-    def events_until(self, done, timeout: float = WAIT_S) -> list[dict]:
-        """The data events received until one satisfies `done`."""
-        deadline, events = time.monotonic() + timeout, []
-        while True:
-            message = self.next(timeout=max(0.1, deadline - time.monotonic()))
-            if message["type"] == "data":
-                events.append(json.loads(message["event"]))
-                if done(events[-1]):
-                    return events
-
-    def close(self) -> None:
-        self.socket.close()
+WAIT_S = 60
 
 
 @pytest.fixture
@@ -168,7 +117,7 @@ def test_a_connection_without_a_valid_token_is_refused(stack, token):
         pytest.raises(InvalidStatus) as refused,
         connect(
             f"ws://{stack.authority}/event/realtime",
-            subprotocols=["aws-appsync-event-ws", header(stack.authority, tokens.get(token, token))],  # type: ignore[list-item]
+            subprotocols=["aws-appsync-event-ws", realtime_header(stack.authority, tokens.get(token, token))],  # type: ignore[list-item]
         ),
     ):
         pass
