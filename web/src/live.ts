@@ -77,7 +77,8 @@ export function listen(name: string, listener: ChannelListener): () => void {
   const channel: Channel = { name, listener, id: null, up: false, timer: undefined, retryMs: FIRST_RETRY_MS };
   channels.add(channel);
   if (acked) subscribeTo(channel);
-  else connect();
+  else if (reconnectTimer !== undefined) queueMicrotask(() => channels.has(channel) && listener.onState(false));
+  else connect(); // (while failing, the channel is down until the next try succeeds)
   return () => {
     if (!channels.delete(channel)) return;
     clearTimeout(channel.timer);

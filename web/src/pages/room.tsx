@@ -62,7 +62,7 @@ export function RoomPage({ me, roomId, tab }: { me: Me; roomId: string; tab: Roo
         ))}
       </nav>
       {tab === "data" && <RoomData room={detail} me={me} can={can} reload={room.reload} />}
-      {tab === "snapshots" && <Snapshots roomId={roomId} can={can} />}
+      {tab === "snapshots" && <Snapshots key={roomId} roomId={roomId} can={can} />}
       {tab === "activity" && <ActivityLog roomId={roomId} />}
       {tab === "webhooks" && can("manageWebhooks") && <Webhooks roomId={roomId} />}
     </>
