@@ -186,6 +186,10 @@ def page_hour(stack, api, room_id: str, prices, events_per_snapshot: float) -> d
     return {
         "push": (per_session + 60 * minute + deliveries * delivery, push),
         "polling": (lists * per_list + polls * per_poll, polling),
+        "polling, own snapshots only (a colleague's never appear)": (
+            polls * per_poll,
+            f"{polls} bulk-status calls",
+        ),
     }
 
 
@@ -315,7 +319,7 @@ def main() -> None:
         f"{events_per_snapshot:.2f} live events each as counted at 0 % hits)"
     )
     for source, (usd, what) in page.items():
-        print(f"   {source:8} ${usd * MILLION:.2f} per 1M page-hours: {what}")
+        print(f"   {source}: ${usd * MILLION:.2f} per 1M page-hours: {what}")
     print(f"   polling / push: {page['polling'][0] / page['push'][0]:.1f}x")
     elapsed = time.monotonic() - started
     print(f"\n$ per 1M snapshots at 50 % cache hits: ${summary[0.5]:.2f} (target <= $8.00). Run time {elapsed:.0f} s.")

@@ -174,16 +174,20 @@ def dies(content):
     raise Crash()
 
 
+# Long enough that a busy machine cannot let it run out before the second renderer asks.
+LEASE_S = 3
+
+
 def test_a_renderer_that_dies_mid_render_loses_nothing(parts):
     room_id = new_room(parts, "Crash room")
     snapshot = new_snapshot(parts, room_id)
     with pytest.raises(Crash):
-        make_renderer(parts, dies, claim_rows=0).process(snapshot.id, datetime.now(UTC), lease_seconds=0.3)
+        make_renderer(parts, dies, claim_rows=0).process(snapshot.id, datetime.now(UTC), lease_seconds=LEASE_S)
     assert parts["snapshots"].get(snapshot.id).task_status is TaskStatus.RUNNING
     # The message comes back; once the dead renderer's lease has run out, the next one takes over
     with pytest.raises(LeaseHeld):
         process(make_renderer(parts), snapshot)
-    time.sleep(0.35)
+    time.sleep(LEASE_S + 0.05)
     outcome = make_renderer(parts).process(snapshot.id, datetime.now(UTC), lease_seconds=30)
     stored = parts["snapshots"].get(snapshot.id)
     assert outcome.snapshot.task_status is TaskStatus.COMPLETED
