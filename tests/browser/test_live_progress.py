@@ -64,8 +64,10 @@ class Relay:
     first event (withheld: the channel dies mid-way through a snapshot) when cut_at_first_event, or by cut().
     From then on every connection is refused, until restore()."""
 
-    def __init__(self, cut_at_first_event: bool = True):
+    def __init__(self, cut_at_first_event: bool = True, drop_completions: bool = False):
         self.cut_at_first_event = cut_at_first_event
+        self.drop_completions = drop_completions  # as a publish the notifier dropped: the socket stays up
+        self.dropped = 0
         self.down = False
         self.refused = 0
         self.subscribed = 0
@@ -87,6 +89,9 @@ class Relay:
             return
         if frame.get("type") == "data" and self.cut_at_first_event:
             self.down = True
+            return
+        if frame.get("type") == "data" and self.drop_completions and '"completed"' in frame["event"]:
+            self.dropped += 1
             return
         self.subscribed += frame.get("type") == "subscribe_success"
         socket.send(message)
@@ -174,6 +179,31 @@ def test_back_after_an_outage_the_page_catches_up_with_one_call_and_stops_pollin
 
     assert calls.count(1) >= 1  # polled during the outage
     assert calls.count(2) == 1  # back up: ONE call to reconcile, then the channel alone
+    assert [problem for problem in session.problems.seen if problem.startswith("exception")] == []
+
+
+def test_a_completion_the_channel_never_delivered_is_asked_about_once_a_minute_later(stack, sign_in, api):
+    room_id = shared_room(api, "STS Live dropped")
+    session = sign_in(OWNER)
+    page = session.page
+    relay = Relay(cut_at_first_event=False, drop_completions=True)
+    page.route_web_socket(REALTIME, relay.route)
+    page.clock.install()
+    page.goto(f"{stack.base_url}/rooms/{room_id}/snapshots")
+    page.get_by_text("No snapshots of this room yet.").wait_for()
+    wait_until(page, lambda: relay.subscribed, 30, "subscribe_success")
+    bulk_status = count_requests(page, r"/tasks/bulk-status")
+
+    api(BROKER).create_snapshot(room_id, "Unheard completion")
+    item = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Unheard completion"))
+    item.wait_for(timeout=30_000)
+    wait_until(page, lambda: relay.dropped, RENDER_TIMEOUT_S, "the completion, withheld")
+    assert item.get_by_text("generating", exact=True).is_visible()
+    assert bulk_status == []  # the channel is up: nothing is polled
+
+    page.clock.run_for(130_000)  # past the next minute's check, wherever it falls
+    item.get_by_text("100 % · Completed").wait_for(timeout=30_000)
+    assert len(bulk_status) == 1  # one question, not a poll loop
     assert [problem for problem in session.problems.seen if problem.startswith("exception")] == []
 
 

@@ -4,7 +4,8 @@
  *
  * Two sources behind it. Pushed: a watched room's channel (live.ts, AppSync Events) carries every change of
  * the room's tasks; while it is up nothing is polled, and after each (re)subscribe ONE bulk-status call
- * catches up with what was missed while it was down (AppSync replays nothing). Polled, for tasks of no room
+ * catches up with what was missed while it was down (AppSync replays nothing); a pushed task nothing was
+ * heard of for a minute is asked about once (a publish the notifier dropped). Polled, for tasks of no room
  * with an up channel (no channel configured, or it failed and is being retried): every such task on screen
  * in ONE bulk-status call, again after the Retry-After the server sends (1 s without one), backing off while
  * nothing moves and after errors, pausing while the tab is hidden, and stopping when nothing is left to watch.
@@ -38,6 +39,9 @@ const MAX_DELAY_S = 10; // while nothing changes
 const MAX_ERROR_DELAY_S = 30;
 const MAX_TASKS_PER_CALL = 100; // the API's bound; beyond it the rest wait for the next round
 const MAX_REMEMBERED_EVENTS = 500;
+// A pushed task its channel has said nothing of for this long is asked about once: the notifier drops a
+// publish that fails rather than hold the stream, so an event can be missed with the socket still up.
+const SILENCE_CHECK_S = 60;
 
 const listeners = new Map<string, Set<Listener>>();
 const lastSeen = new Map<string, string>();
@@ -49,6 +53,9 @@ const lastEvent = new Map<string, { roomId: string; event: RoomEvent }>();
 const eventAt = new Map<string, number>();
 /** The snapshot fetched for a task's terminal event (its error, size and cache layer), once per task. */
 const finishing = new Map<string, Promise<TaskUpdate>>();
+/** When each watched task was last heard of (its subscription, an event, a poll). */
+const heardAt = new Map<string, number>();
+let silenceTimer: ReturnType<typeof setInterval> | undefined;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let delay = FIRST_DELAY_S;
 let polling = false;
@@ -60,6 +67,7 @@ export function subscribe(taskIds: string[], onUpdate: Listener, roomId?: string
   for (const id of taskIds) {
     if (!listeners.has(id)) listeners.set(id, new Set());
     listeners.get(id)!.add(onUpdate);
+    if (!heardAt.has(id)) heardAt.set(id, performance.now());
     const room = roomId ?? lastEvent.get(id)?.roomId;
     if (room) roomOfTask.set(id, room);
   }
@@ -67,6 +75,7 @@ export function subscribe(taskIds: string[], onUpdate: Listener, roomId?: string
     const last = lastEvent.get(id);
     if (last) queueMicrotask(() => deliver(last.event)); // it came before this listener did
   }
+  silenceTimer ??= setInterval(checkSilence, SILENCE_CHECK_S * 1000);
   if (fresh.some((id) => !pushed(id))) {
     delay = FIRST_DELAY_S;
     schedule(0); // new tasks are worth asking about now; subscriptions of the same tick share the call
@@ -165,6 +174,7 @@ function received(roomId: string, raw: unknown): void {
   lastEvent.delete(known.task_id); // (re)inserted last, so that the oldest go first
   lastEvent.set(known.task_id, { roomId, event: known });
   eventAt.set(known.task_id, performance.now());
+  heardAt.set(known.task_id, performance.now());
   if (lastEvent.size > MAX_REMEMBERED_EVENTS) forgetEvent(lastEvent.keys().next().value!);
   deliver(known);
   for (const listener of [...(rooms.get(roomId)?.listeners ?? [])]) listener(known);
@@ -217,9 +227,29 @@ function pushed(taskId: string): boolean {
   return state === "up" || state === "connecting";
 }
 
+/** One bulk-status call for the pushed tasks nothing has been heard of for SILENCE_CHECK_S (rarely any). */
+async function checkSilence(): Promise<void> {
+  const now = performance.now();
+  const silent = [...listeners.keys()].filter(
+    (id) => pushed(id) && now - (heardAt.get(id) ?? now) >= SILENCE_CHECK_S * 1000,
+  );
+  if (!silent.length || document.hidden) return;
+  for (const id of silent) heardAt.set(id, now);
+  try {
+    apply(await api.bulkStatus(silent.slice(0, MAX_TASKS_PER_CALL)), now);
+  } catch {
+    // the next check, or the channel, will tell
+  }
+}
+
 function forget(id: string): void {
   listeners.delete(id);
   lastSeen.delete(id);
+  heardAt.delete(id);
+  if (!listeners.size && silenceTimer !== undefined) {
+    clearInterval(silenceTimer);
+    silenceTimer = undefined;
+  }
   finishing.delete(id);
   roomOfTask.delete(id);
   if (!listeners.size && timer !== null) {
@@ -288,6 +318,7 @@ function publish(update: TaskUpdate): boolean {
   const fingerprint = JSON.stringify(update);
   const changed = lastSeen.get(update.task_id) !== fingerprint;
   lastSeen.set(update.task_id, fingerprint);
+  if (listeners.has(update.task_id)) heardAt.set(update.task_id, performance.now());
   if (changed) for (const listener of [...(listeners.get(update.task_id) ?? [])]) listener(update);
   if (update.status !== "pending" && update.status !== "running") forget(update.task_id);
   return changed;
