@@ -5,7 +5,8 @@ progress, completed, failed, cancelled, deleted) becomes a small event on its ro
 Events are gathered over a batch and sent per room at its end, in stream order. A publish that
 fails is dropped, not retried: failing the batch would hold the stream (and the webhooks behind
 it) for an update that is stale seconds later, and a page reconciles by itself each time it
-(re)subscribes and while its channel is down it polls. The drop is logged and counted."""
+(re)subscribes, polls while its channel is down, and asks once about a task it has heard nothing
+of for a minute. The drop is logged and counted."""
 
 from collections import defaultdict
 from typing import Any
