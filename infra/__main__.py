@@ -23,6 +23,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nLocal stack on {stack.base_url} (AWS endpoint {stack.endpoint_url})")
         if stack.serves_web_app:
             print(f"Web app: {stack.base_url}/ (sign in with any email: a development OIDC provider)")
+        if stack.events:
+            print(f"Live channel (AppSync Events): ws://{stack.authority}/event/realtime")
         for logical_id, physical_id in stack.resources.items():
             print(f"  {logical_id:<28} {physical_id}")
         print(
