@@ -56,6 +56,7 @@ const finishing = new Map<string, Promise<TaskUpdate>>();
 /** When each watched task was last heard of (its subscription, an event, a poll). */
 const heardAt = new Map<string, number>();
 let silenceTimer: ReturnType<typeof setInterval> | undefined;
+let checkingSilence = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let delay = FIRST_DELAY_S;
 let polling = false;
@@ -233,12 +234,15 @@ async function checkSilence(): Promise<void> {
   const silent = [...listeners.keys()].filter(
     (id) => pushed(id) && now - (heardAt.get(id) ?? now) >= SILENCE_CHECK_S * 1000,
   );
-  if (!silent.length || document.hidden) return;
+  if (!silent.length || document.hidden || checkingSilence) return;
   for (const id of silent) heardAt.set(id, now);
+  checkingSilence = true;
   try {
     apply(await api.bulkStatus(silent.slice(0, MAX_TASKS_PER_CALL)), now);
   } catch {
     // the next check, or the channel, will tell
+  } finally {
+    checkingSilence = false;
   }
 }
 
