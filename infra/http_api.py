@@ -371,7 +371,8 @@ class HttpApi:
             return Response.from_result(invocation.result(timeout=route.timeout))
         except concurrent.futures.TimeoutError:
             return Response.json(503, {"message": "Service Unavailable"})
-        except FunctionError:  # includes the function's own timeout, reported by Lambda as a function error
+        except FunctionError as error:  # includes the function's own timeout, reported by Lambda as a function error
+            log.warning("%s", error)
             return Response.json(500, {"message": "Internal Server Error"})
         except (TypeError, ValueError) as error:
             log.warning("%s: malformed response: %s", route.function, error)

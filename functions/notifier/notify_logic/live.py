@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from roomsnap.dal.live_channels import LiveChannels, PublishFailed
+from roomsnap.dal.live_channels import LiveChannels
 from roomsnap.observability import logger, metrics
 
 from notify_logic.changes import Change, TaskChange
@@ -21,8 +21,11 @@ from notify_logic.changes import Change, TaskChange
 DELETED = "deleted"
 
 
+CHANNEL_PREFIX = "/rooms/"
+
+
 def room_channel(room_id: str) -> str:
-    return f"/rooms/{room_id}"
+    return CHANNEL_PREFIX + room_id
 
 
 def live_event(change: TaskChange) -> dict[str, Any]:
@@ -48,16 +51,13 @@ class LiveConsumer:
             self._pending[change.snapshot.room_id].append(live_event(change))
 
     def flush(self) -> int:
-        """Publishes what the batch gathered; returns how many events were sent."""
-        sent = 0
+        """Publishes what the batch gathered, the rooms side by side; returns how many events were sent."""
         pending, self._pending = self._pending, defaultdict(list)
-        for room_id, events in pending.items():
-            try:
-                self.channels.publish(room_channel(room_id), events)
-                sent += len(events)
-            except PublishFailed as error:
-                logger.warning(
-                    "live events dropped", extra={"room_id": room_id, "events": len(events), "error": str(error)}
-                )
-                metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=len(events))
-        return sent
+        if not pending:
+            return 0
+        failed = self.channels.publish_all({room_channel(room_id): events for room_id, events in pending.items()})
+        for channel, error in failed.items():
+            dropped = len(pending[channel.removeprefix(CHANNEL_PREFIX)])
+            logger.warning("live events dropped", extra={"channel": channel, "events": dropped, "error": str(error)})
+            metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=dropped)
+        return sum(len(events) for room_id, events in pending.items() if room_channel(room_id) not in failed)

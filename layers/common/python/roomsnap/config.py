@@ -59,7 +59,7 @@ class Settings(BaseModel):
     # http only on the local stack, which template.yaml never sets) and the publish timeout.
     events_http_domain: str = ""
     events_scheme: str = "https"
-    events_publish_timeout_seconds: float = Field(default=2, gt=0)
+    events_publish_timeout_seconds: int = Field(default=2, ge=1)
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the
