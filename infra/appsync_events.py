@@ -41,7 +41,7 @@ from infra.auth import JwtAuthorizer, Unauthorized
 from infra.http_api import Request, Response
 from infra.metering import CLIENT, METER
 from infra.runtime import FunctionError
-from infra.template import Template, TemplateError
+from infra.template import FUNCTION_TYPE, Template, TemplateError
 
 log = logging.getLogger("infra.appsync_events")
 
@@ -133,8 +133,6 @@ class EventsApi:
         secret_key: str,
     ):
         properties = template.properties(logical_id)
-        self.logical_id = logical_id
-        self.template = template
         self.domain = authority  # host:port of the local HTTP server: both endpoints live there
         self.region = template.region
         self._invoke = invoke
@@ -145,9 +143,8 @@ class EventsApi:
             if provider["AuthType"] == "OPENID_CONNECT"
         ]
         self._oidc = [JwtAuthorizer(config["Issuer"], [config.get("ClientId", "")], jwks) for config in oidc]
-        self.namespaces = {
-            namespace.name: namespace for namespace in namespaces_of(template, logical_id) if namespace.name
-        }
+        self.namespaces = {namespace.name: namespace for namespace in namespaces_of(template, logical_id)}
+        self._functions = set(template.resources_of_type(FUNCTION_TYPE))
         self._publishers = publishers_of(template, logical_id)
         self._subscriptions = Subscriptions()
         # Connections are handed over by the HTTP server (handle_upgrade); this server object
@@ -181,7 +178,7 @@ class EventsApi:
             channel = "/" + "/".join(segments)
             if segments[0] not in self.namespaces:
                 raise Refused("BadRequestException", f"no channel namespace {segments[0]}")
-            if principal in self.template.functions() and principal not in self._publishers:
+            if principal in self._functions and principal not in self._publishers:
                 raise Refused("UnauthorizedException", "You are not authorized to make this call.")
             if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS_PER_PUBLISH:
                 raise Refused("BadRequestException", f"events: 1 to {MAX_EVENTS_PER_PUBLISH} JSON strings")
@@ -385,7 +382,7 @@ def publishers_of(template: Template, api_logical_id: str) -> set[str]:
         if template.referenced_resource(namespace.get("Properties", {}).get("ApiId")) == api_logical_id
     }
     publishers = set()
-    for logical_id, resource in template.resources_of_type("AWS::Serverless::Function").items():
+    for logical_id, resource in template.resources_of_type(FUNCTION_TYPE).items():
         for policy in resource.get("Properties", {}).get("Policies", []):
             for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
                 actions = statement.get("Action", [])

@@ -21,11 +21,8 @@ from notify_logic.changes import Change, TaskChange
 DELETED = "deleted"
 
 
-CHANNEL_PREFIX = "/rooms/"
-
-
 def room_channel(room_id: str) -> str:
-    return CHANNEL_PREFIX + room_id
+    return f"/rooms/{room_id}"
 
 
 def live_event(change: TaskChange) -> dict[str, Any]:
@@ -53,11 +50,10 @@ class LiveConsumer:
     def flush(self) -> int:
         """Publishes what the batch gathered, the rooms side by side; returns how many events were sent."""
         pending, self._pending = self._pending, defaultdict(list)
-        if not pending:
-            return 0
-        failed = self.channels.publish_all({room_channel(room_id): events for room_id, events in pending.items()})
+        by_channel = {room_channel(room_id): events for room_id, events in pending.items()}
+        failed = self.channels.publish_all(by_channel) if by_channel else {}
         for channel, error in failed.items():
-            dropped = len(pending[channel.removeprefix(CHANNEL_PREFIX)])
+            dropped = len(by_channel[channel])
             logger.warning("live events dropped", extra={"channel": channel, "events": dropped, "error": str(error)})
             metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=dropped)
-        return sum(len(events) for room_id, events in pending.items() if room_channel(room_id) not in failed)
+        return sum(len(events) for channel, events in by_channel.items() if channel not in failed)

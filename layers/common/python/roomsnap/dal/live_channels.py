@@ -38,9 +38,6 @@ class LiveChannels:
     def publish_all(self, events_by_channel: dict[str, list[dict[str, Any]]]) -> dict[str, PublishFailed]:
         """Publishes each channel's events (in order), several channels at a time; returns the
         channels whose publish failed, with why."""
-        if len(events_by_channel) == 1:
-            ((channel, events),) = events_by_channel.items()
-            return {channel: failure} if (failure := self._failure(channel, events)) else {}
         with ThreadPoolExecutor(min(CONCURRENT_CHANNELS, len(events_by_channel))) as pool:
             outcomes = pool.map(lambda item: (item[0], self._failure(*item)), events_by_channel.items())
             return {channel: failure for channel, failure in outcomes if failure}
