@@ -186,7 +186,7 @@ class Template:
             if key in CONDITION_FUNCTIONS:
                 return self._evaluate(value)
             if key == "Fn::GetAtt":
-                logical_id, attribute = _getatt_target(argument)
+                logical_id, attribute = getatt_target(argument)
                 return self.attribute(logical_id, attribute)
             if key == "Fn::Sub":
                 return self._sub(argument)
@@ -254,7 +254,7 @@ class Template:
                 if key == "Ref":
                     found.add(argument)
                 elif key == "Fn::GetAtt":
-                    found.add(_getatt_target(argument)[0])
+                    found.add(getatt_target(argument)[0])
                 elif key == "Fn::Sub":
                     text = argument if isinstance(argument, str) else argument[0]
                     found |= {name.split(".")[0] for name in SUB_VARIABLE.findall(text)}
@@ -278,7 +278,7 @@ class Template:
         if isinstance(value, dict) and "Ref" in value:
             return value["Ref"]
         if isinstance(value, dict) and "Fn::GetAtt" in value:
-            return _getatt_target(value["Fn::GetAtt"])[0]
+            return getatt_target(value["Fn::GetAtt"])[0]
         return None
 
     # ------------------------------------------------------------------ functions
@@ -334,7 +334,7 @@ def merge_globals(globals_: Any, local: Any) -> Any:
     return local
 
 
-def _getatt_target(argument: str | list) -> tuple[str, str]:
+def getatt_target(argument: str | list) -> tuple[str, str]:
     logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
     return logical_id, attribute
 

@@ -24,6 +24,8 @@ from unittest import mock
 import boto3
 import pytest
 
+from infra.template import getatt_target
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
@@ -125,8 +127,7 @@ class Stack:
                 return self.physical[name]
             raise KeyError(f"cannot resolve Ref {name}")
         if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:  # of a resource moto lacks (see below)
-            target = value["Fn::GetAtt"]
-            return "<{}.{}>".format(*(target.split(".", 1) if isinstance(target, str) else target))
+            return placeholder(*getatt_target(value["Fn::GetAtt"]))
         return value
 
     def condition(self, name: str) -> bool:
@@ -168,6 +169,11 @@ ATTRIBUTES_MOTO_LACKS = {
 }
 
 
+def placeholder(logical_id: str, attribute: str) -> str:
+    """What an attribute of a resource moto lacks reads as, in the deployed stack and in expectations."""
+    return f"<{logical_id}.{attribute}>"
+
+
 def without_attributes_moto_lacks(cfn: dict) -> dict:
     lacking = {lid for lid, resource in cfn["Resources"].items() if resource["Type"] in ATTRIBUTES_MOTO_LACKS}
     outputs = {
@@ -176,21 +182,19 @@ def without_attributes_moto_lacks(cfn: dict) -> dict:
         if not any(f"${{{lid}." in json.dumps(output) or f'"{lid}"' in json.dumps(output) for lid in lacking)
     }
 
+    lacking_attribute = re.compile(r"\$\{(" + "|".join(map(re.escape, sorted(lacking))) + r")\.([^}]+)\}")
+
     def placeholders(value):
         if isinstance(value, list):
             return [placeholders(item) for item in value]
         if not isinstance(value, dict):
             return value
         if "Fn::GetAtt" in value:
-            target = value["Fn::GetAtt"]
-            logical_id, attribute = target.split(".", 1) if isinstance(target, str) else target
+            logical_id, attribute = getatt_target(value["Fn::GetAtt"])
             if logical_id in lacking:
-                return f"<{logical_id}.{attribute}>"
+                return placeholder(logical_id, attribute)
         if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-            text = value["Fn::Sub"]
-            for logical_id in lacking:
-                text = re.sub(rf"\$\{{({logical_id}\.[^}}]+)\}}", r"<\1>", text)
-            return {"Fn::Sub": text}
+            return {"Fn::Sub": lacking_attribute.sub(lambda m: placeholder(m[1], m[2]), value["Fn::Sub"])}
         return {key: placeholders(item) for key, item in value.items()}
 
     return {**cfn, "Resources": placeholders(cfn["Resources"]), "Outputs": outputs}

@@ -22,6 +22,8 @@ import re
 
 import pytest
 
+from infra.template import getatt_target
+
 FUNCTION = "AWS::Serverless::Function"
 # Resource types moto 5.2.5's CloudFormation skips; each is checked on the transformed template below.
 # moto's CloudFormation skips these; AWS::CloudWatch::Alarm only in part (it skips alarms on
@@ -78,8 +80,7 @@ def _events(sam, function_id, event_type):
 
 def _getatt_target(value):
     """Logical id of `!GetAtt X.Arn`."""
-    target = value["Fn::GetAtt"]
-    return (target.split(".", 1) if isinstance(target, str) else target)[0]
+    return getatt_target(value["Fn::GetAtt"])[0]
 
 
 def _document(raw):
