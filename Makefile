@@ -28,9 +28,7 @@ test-unit: $(VENV)/.installed
 	$(PY) -m pytest -q -m unit tests
 
 # cfn-lint with our own rules (cfn_rules/: log groups with retention, DLQs, no IAM wildcards, a
-# private TLS-only bucket), ruff (lint and format), mypy, and the web app's formatting (prettier). Each function is type-checked on its
-# own, with its code root on the path as Lambda has it (every function has a `handler` module).
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# private TLS-only bucket), ruff (lint and format), mypy, and the web app's formatting (prettier).
 lint: $(VENV)/.installed web/node_modules/.package-lock.json
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_rules
 	cd web && npm run --silent lint
@@ -39,11 +37,7 @@ lint: $(VENV)/.installed web/node_modules/.package-lock.json
 	$(MAKE) --no-print-directory lint-types
 
 lint-types: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/common/python infra
-	@for function in $(FUNCTIONS); do \
-		echo "mypy functions/$$function"; \
-		MYPYPATH=functions/$$function $(VENV)/bin/mypy functions/$$function || exit 1; \
-	done
+	$(VENV)/bin/mypy layers/common/python infra $(wildcard functions/*/*/)
 
 # The browser app (web/): npm ci from the lockfile, then a Vite build into web/dist, which the local stack serves.
 web: web/dist/index.html
@@ -76,15 +70,15 @@ fire: $(VENV)/.installed
 
 # Regenerates docs/openapi.json from the code (a contract test fails while they differ).
 openapi: $(VENV)/.installed
-	$(PY) -m tests.contract.openapi
+	$(PY) -m scripts.openapi
 
 bench: $(VENV)/.installed
-	$(PY) -m tests.bench
+	$(PY) -m scripts.bench
 
 # How soon an open room page shows a finished snapshot over the live channel: p50/p95/max from the renderer's
 # completion to the page's 100 %, the channel's messages per snapshot and the polls made (it asserts nothing).
 bench-live: $(VENV)/.installed web browser-deps
-	$(PY) -m tests.live_delay
+	$(PY) -m scripts.live_delay
 
 # To your AWS account (credentials from the environment): the stack, then the web app into its bucket.
 # (sam-check builds into .aws-sam/build, which sam deploy takes.)
@@ -95,7 +89,7 @@ deploy: $(VENV)/.installed web sam-check
 # What a snapshot costs in AWS: a known workload through the local stack, every request counted
 # and priced with infra/prices.toml (docs/cost.md).
 cost: $(VENV)/.installed
-	$(PY) -m tests.cost
+	$(PY) -m scripts.cost
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

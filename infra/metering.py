@@ -1,7 +1,7 @@
 """Counts what the local stack's AWS would bill: every request at the embedded endpoint, by who made
 it (each function's worker signs with an access key id of its own), service and operation;
 DynamoDB read and write request units from the items' sizes; each invocation's duration; the bytes
-each function logs; the HTTP API requests a client makes. `make cost` (tests/cost.py) prices it.
+each function logs; the HTTP API requests a client makes. `make cost` (scripts/cost.py) prices it.
 
 The counter is generic: a new function, service or operation needs no change here, only a price
 in infra/prices.toml. Quantities are plain names (requests, rru, wru, wru_index, chunks, bytes,

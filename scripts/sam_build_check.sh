@@ -123,7 +123,8 @@ expect((delivery / "standardwebhooks").is_dir(), "DeliveryFunction has no standa
 expect((delivery / "urllib3").is_dir(), "DeliveryFunction has no urllib3")
 expect(not (api / "standardwebhooks").exists(), "ApiFunction carries standardwebhooks")
 for function in sorted(functions):
-    expect((BUILD / function / "handler.py").is_file(), f"{function} has no handler.py")
+    module = fn_setting(function, "Handler").rpartition(".")[0]
+    expect((BUILD / function / f"{module.replace('.', '/')}.py").is_file(), f"{function} has no {module} module")
     for shared in ("aws_lambda_powertools", "pydantic", "pydantic_core", "cachetools", "roomsnap"):
         expect(not (BUILD / function / shared).exists(), f"{function} duplicates the layer's {shared}")
 

@@ -3,9 +3,9 @@
 import subprocess
 import sys
 
-from tests.contract.openapi import COMMITTED, ROOT
+from scripts.openapi import COMMITTED, ROOT
 
-GENERATE = "import sys; from tests.contract.openapi import generate; sys.stdout.write(generate())"
+GENERATE = "import sys; from scripts.openapi import generate; sys.stdout.write(generate())"
 
 
 def test_the_committed_openapi_description_is_the_one_the_code_generates():

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.contract.openapi import COMMITTED
+from scripts.openapi import COMMITTED
 
 CHECKS = [
     not_a_server_error,

@@ -9,9 +9,9 @@ from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
 from roomsnap.webhooks import Webhook, new_secret, system_audit
 
-from render_logic.cache import ByteBoundedLRU
-from render_logic.render import SnapshotRenderer
-from report import TEMPLATE_VERSION, render_report
+from renderer.logic.cache import ByteBoundedLRU
+from renderer.logic.render import SnapshotRenderer
+from renderer.report import TEMPLATE_VERSION, render_report
 
 
 def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:

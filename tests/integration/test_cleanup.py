@@ -11,7 +11,7 @@ from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import PdfBeingDeleted
 
-from maintenance import Maintenance
+from cleanup.maintenance import Maintenance
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 

@@ -11,7 +11,7 @@ from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, TaskStatus, utc_now
 
-from report import render_report
+from renderer.report import render_report
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
 
 

@@ -13,12 +13,12 @@ import pytest
 from roomsnap.dal import clients, secrets
 from roomsnap.ssrf import check_url
 
-from delivery_logic.deliver import Deliverer
-from delivery_logic.http import HttpSender
-from delivery_logic.retries import RetryPolicy
+from delivery.logic.deliver import Deliverer
+from delivery.logic.http import HttpSender
+from delivery.logic.retries import RetryPolicy
 from infra.streams import lambda_record
-from notify_logic.changes import change_of
-from notify_logic.webhooks import WebhookConsumer
+from notifier.logic.changes import change_of
+from notifier.logic.webhooks import WebhookConsumer
 from tests.integration.builders import new_snapshot, new_webhook
 from tests.support import accepting_receiver
 

@@ -15,9 +15,9 @@ from roomsnap.models import iso, utc_now
 from roomsnap.ssrf import check_url
 from roomsnap.webhooks import MessageState, new_secret
 
-from delivery_logic.deliver import Deliverer
-from delivery_logic.http import Answer
-from delivery_logic.retries import RetryPolicy
+from delivery.logic.deliver import Deliverer
+from delivery.logic.http import Answer
+from delivery.logic.retries import RetryPolicy
 from tests.integration.builders import audit_line, new_webhook
 
 OK, FAILED, GONE = Answer(204, None, 3.0), Answer(500, None, 3.0, body="oops"), Answer(410, None, 2.0)

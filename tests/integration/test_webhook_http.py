@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from roomsnap.ssrf import Target
 
-from delivery_logic.http import HttpSender
+from delivery.logic.http import HttpSender
 
 NAME = "receiver.test"  # a name no DNS knows: only the pinned address can reach the server
 

@@ -7,7 +7,7 @@ from roomsnap.access import Caller
 from roomsnap.ids import new_id
 from roomsnap.models import Party, Role, Room, Snapshot, utc_now
 
-from api_logic.rooms import activity
+from api.logic.rooms import activity
 from tests.unit.fakes import FakeRooms, Repositories
 
 OWNER = Caller("owner@example.com", is_admin=False)

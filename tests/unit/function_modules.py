@@ -1,15 +1,12 @@
-"""Imports a function's modules as Lambda would, with a placeholder configuration: nothing at
-import time reaches AWS, and each function's `handler` module has a name of its own here."""
+"""Imports a function's handler as Lambda would, with a placeholder configuration: nothing at
+import time reaches AWS."""
 
-import importlib.util
+import importlib
 import os
-import sys
-from pathlib import Path
 from types import ModuleType
 
 from roomsnap.config import settings
 
-ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SETTINGS = {
     "TABLE_NAME": "unit-table",
     "BUCKET_NAME": "unit-bucket",
@@ -26,13 +23,7 @@ def configure() -> None:
     settings.cache_clear()
 
 
-def load(function: str, module: str = "handler") -> ModuleType:
+def load(package: str) -> ModuleType:
+    """The function package's handler module (its settings are read at import)."""
     configure()
-    name = f"{function}_{module}"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / f"{module}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[name] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
+    return importlib.import_module(f"{package}.handler")

@@ -1,6 +1,6 @@
 import random
 
-from render_logic.cache import ByteBoundedLRU
+from renderer.logic.cache import ByteBoundedLRU
 
 
 def test_the_lru_never_holds_more_bytes_than_its_bound():

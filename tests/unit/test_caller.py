@@ -7,7 +7,7 @@ import pytest
 
 from roomsnap.errors import Forbidden, Unauthenticated
 
-from api_logic.caller import caller_from_token
+from api.logic.caller import caller_from_token
 
 SUB, EXP = "0b7c7b8e-4a4e-4d5e-9a57-1a2b3c4d5e6f", 1900000000
 

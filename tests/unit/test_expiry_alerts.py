@@ -4,7 +4,7 @@ from datetime import date
 
 from roomsnap.models import Document, DocumentStatus, RoomDetail, Vessel
 
-from expiry_logic import ExpiryAlerts, window
+from expiry.logic import ExpiryAlerts, window
 
 TODAY = date(2026, 3, 10)
 

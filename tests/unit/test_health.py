@@ -8,7 +8,7 @@ from tests.unit.function_modules import configure
 def test_health_checks_are_cached_for_a_few_seconds(monkeypatch):
     # Given the API's health route, whose dependency checks are counted
     configure()
-    health = importlib.import_module("routes.health")
+    health = importlib.import_module("api.routes.health")
     probes = []
     monkeypatch.setattr(health, "check_dependencies", lambda *args: probes.append(args) or {"table": True})
     health.dependency_checks.cache_clear()

@@ -8,8 +8,8 @@ import pytest
 
 from roomsnap.histogram import bucket_of
 
-from api_logic import latency
-from api_logic.latency import LatencyRecorder
+from api.logic import latency
+from api.logic.latency import LatencyRecorder
 from tests.unit.fakes import FakeApiLatencyStats, FakeClock
 
 INTERVAL = 60

@@ -10,8 +10,8 @@ from roomsnap.access import RoomAccess
 from roomsnap.dal.live_channels import LiveChannels, PublishFailed
 from roomsnap.models import Role, Snapshot, TaskStatus
 
-from notify_logic.changes import TaskChange
-from notify_logic.live import LiveConsumer
+from notifier.logic.changes import TaskChange
+from notifier.logic.live import LiveConsumer
 from tests.unit import function_modules
 from tests.unit.builders import ADMIN, OWNER, STRANGER, member, new_room
 from tests.unit.fakes import FakeRooms

@@ -9,8 +9,8 @@ import pytest
 from roomsnap.errors import PdfBeingDeleted
 from roomsnap.models import TaskStatus, iso
 
-from api_logic.rooms import activity
-from maintenance import Maintenance, Report
+from api.logic.rooms import activity
+from cleanup.maintenance import Maintenance, Report
 from tests.unit.builders import OWNER, new_snapshot, rendered
 from tests.unit.fakes import Repositories
 

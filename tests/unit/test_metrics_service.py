@@ -10,7 +10,7 @@ from roomsnap.histogram import bucket_of
 from roomsnap.ids import new_id
 from roomsnap.models import Snapshot, Timings, iso
 
-from api_logic.metrics import MetricsService
+from api.logic.metrics import MetricsService
 from tests.unit.builders import new_snapshot, rendered
 from tests.unit.fakes import FakeQueueDepths, Repositories
 

@@ -6,8 +6,8 @@ from roomsnap.dal.items import to_dynamo
 from roomsnap.models import Snapshot, TaskStatus
 from roomsnap.views import snapshot_view
 
-from notify_logic.changes import DocumentExpiring, TaskChange, change_of
-from notify_logic.webhooks import WebhookConsumer
+from notifier.logic.changes import DocumentExpiring, TaskChange, change_of
+from notifier.logic.webhooks import WebhookConsumer
 
 AT = "2026-01-01T00:01:00.000Z"
 SNAPSHOT = Snapshot(id="s1", room_id="r1", title="T", created_by="o@x.io", created_at="2026-01-01T00:00:00.000Z")

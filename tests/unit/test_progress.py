@@ -1,6 +1,6 @@
 import time
 
-from render_logic.render import PROGRESS_INTERVAL_S, Progress
+from renderer.logic.render import PROGRESS_INTERVAL_S, Progress
 
 
 class RecordingSnapshots:

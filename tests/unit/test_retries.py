@@ -4,7 +4,7 @@ import pytest
 
 from roomsnap.errors import LeaseHeld, PdfBeingDeleted, TransientError
 
-from render_logic.retries import RetryPlan, plan_retry
+from renderer.logic.retries import RetryPlan, plan_retry
 
 BACKOFF = (10, 60, 300)
 MAX_RECEIVES = 6

@@ -23,8 +23,8 @@ from roomsnap.models import (
 )
 from roomsnap.permissions import ROLE_ACTIONS, Action
 
-from api_logic import rooms as rooms_module
-from api_logic.rooms import RoomService
+from api.logic import rooms as rooms_module
+from api.logic.rooms import RoomService
 from tests.unit.builders import ADMIN, OWNER, STRANGER, member, new_room
 from tests.unit.fakes import Repositories
 

@@ -9,10 +9,10 @@ from roomsnap.errors import LeaseHeld, PdfBeingDeleted, PermanentRenderError, Sn
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import ReportContent, Snapshot, TaskStatus, Vessel, iso, utc_now
 
-from api_logic.rooms import activity
-from render_logic import render as render_module
-from render_logic.cache import ByteBoundedLRU
-from render_logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
+from api.logic.rooms import activity
+from renderer.logic import render as render_module
+from renderer.logic.cache import ByteBoundedLRU
+from renderer.logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
 from tests.unit.builders import OWNER, new_snapshot
 from tests.unit.fakes import FakeClock, Repositories
 

@@ -11,8 +11,8 @@ from roomsnap.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRe
 from roomsnap.ids import new_id
 from roomsnap.models import MAX_BULK_TASKS, TASK_ID_PREFIX, Role, Snapshot, SnapshotIn, TaskStatus
 
-from api_logic.rooms import RoomService
-from api_logic.snapshots import SnapshotService, download_filename
+from api.logic.rooms import RoomService
+from api.logic.snapshots import SnapshotService, download_filename
 from tests.unit.builders import ADMIN, OWNER, STRANGER, member, new_room, new_snapshot, rendered
 from tests.unit.fakes import Repositories
 

@@ -10,8 +10,8 @@ from standardwebhooks import WebhookVerificationError
 from roomsnap.config import Settings
 from roomsnap.webhooks import Message, new_secret
 
-from delivery_logic.deliver import signed_headers
-from delivery_logic.retries import RetryPolicy, seconds_of
+from delivery.logic.deliver import signed_headers
+from delivery.logic.retries import RetryPolicy, seconds_of
 
 SCHEDULE = Settings.model_fields["webhook_retry_schedule_seconds"].default
 

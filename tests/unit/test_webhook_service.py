@@ -11,7 +11,7 @@ from roomsnap.models import Role
 from roomsnap.ssrf import ForbiddenUrl, Target
 from roomsnap.webhooks import MAX_WEBHOOKS_PER_ROOM, WebhookIn, WebhookPatch
 
-from api_logic.webhooks import WebhookService, WebhookServices, url_origin
+from api.logic.webhooks import WebhookService, WebhookServices, url_origin
 
 OWNER, VIEWER, ADMIN = Caller("o@x.io", False), Caller("v@x.io", False), Caller("root@x.io", True)
 

@@ -35,7 +35,7 @@ class Settings(BaseModel):
     api_stats_flush_seconds: int = Field(default=60, ge=0)
     max_receive_count: int = Field(default=4, ge=1)
     # A record is only started with this much of the invocation left: the slowest render the budget
-    # allows (render_logic.content), with room to store it. Later records go back to the queue.
+    # allows (renderer.logic.content), with room to store it. Later records go back to the queue.
     record_time_allowance_s: float = Field(default=12, ge=0)
     # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)

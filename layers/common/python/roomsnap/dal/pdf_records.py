@@ -1,6 +1,6 @@
 """What the PDF cache knows besides the PDFs themselves: each cached PDF's use record (when a
 renderer last used it, and the cleanup's `deleting` mark), whether a snapshot references it, and
-the content hash found for a content key (render_logic.render explains content keys)."""
+the content hash found for a content key (renderer.logic.render explains content keys)."""
 
 from datetime import UTC, datetime, timedelta
 

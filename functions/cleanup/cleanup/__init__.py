@@ -1,0 +1,1 @@
+"""CleanupFunction: the scheduled sweeps (stuck tasks, unreferenced PDFs, expired records)."""

@@ -1,0 +1,1 @@
+"""DeliveryFunction: signs and sends webhook messages, with retries."""

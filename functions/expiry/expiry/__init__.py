@@ -1,0 +1,1 @@
+"""ExpiryAlertsFunction: the daily alerts for documents about to expire."""

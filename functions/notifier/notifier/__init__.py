@@ -1,0 +1,1 @@
+"""NotifierFunction: the table stream's consumer (webhook fan-out, live channel publishing)."""

@@ -1,0 +1,1 @@
+"""SubscribeFunction: the live channel's on-subscribe check."""

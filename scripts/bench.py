@@ -1,0 +1,798 @@
+"""make bench: how the service performs, measured in one run on the local stack.
+
+Prints one table (measure | value | target | verdict), then the same table as Markdown. It measures
+and prints; it asserts no timings. The functions' code runs in subprocesses started with the
+function's own Lambda environment and sys.path (as infra.runtime starts its workers), so imports,
+memory and handler latency are the function's alone: `python scripts/bench.py child <name>` runs one
+such helper. Only the standard library is imported at module level, for those helpers' sake.
+"""
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER = "bench.owner@example.com"
+API_CALLS, API_WARMUP, API_ROUND = 300, 30, 25  # the bench queue is drained after every round
+RENDERS = 100
+CACHE_RUNS = 30
+BURST, BURST_ROOMS, CLIENT_THREADS = 200, 20, 4
+IMPORT_RUNS = 9
+PLAIN_RUNS, LARGE_ROWS, LARGE_RUNS, WORST_RUNS = 21, 5000, 3, 2
+LONE_SNAPSHOTS = 7
+COST_SNAPSHOTS = 20  # the cost workload at 50 % hits (scripts/cost.py)
+# One user makes every snapshot here, 200 of them at once in the burst: its limits are raised.
+PARAMETERS = {"SnapshotsPerMinute": 10_000, "SnapshotsPerHour": 100_000, "MaxUnfinishedSnapshots": 1000}
+RECORD_ALLOWANCE_S = 12  # roomsnap.config: a record is started only with this much of the invocation left
+L1_MB = 64
+# Copied from the render queue to the API helper's own queue (see measure_api).
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "SqsManagedSseEnabled",
+    "RedrivePolicy",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+)
+IMPORT_PROBE = (
+    "import importlib, sys, time; sys.path[:0] = sys.argv[2:]; started = time.perf_counter(); "
+    "importlib.import_module(sys.argv[1]); print((time.perf_counter() - started) * 1000)"
+)
+
+
+def p50(values):
+    return statistics.median(values)
+
+
+def p99(values):
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def ms(seconds_list):
+    return [s * 1000 for s in seconds_list]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: a child spawned by a large parent
+    starts with the parent's peak in it."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# ---------------------------------------------------------------------- the bare ReportLab baseline
+
+
+def plain_platypus(content) -> bytes:
+    """The same content through plain ReportLab platypus with the same TTF font (registered by
+    report.py): a title, the room's lines, and per section a heading and a table of plain strings
+    with a repeated header row and a grid. No fallback fonts, no escaping, no wrapping of long
+    values, no highlights, no "Page X of Y": the limit render_report can approach."""
+    from io import BytesIO
+
+    from reportlab.lib.colors import HexColor, white
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    font, bold = "DejaVuSans", "DejaVuSans-Bold"
+    title, text = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20), ParagraphStyle("b", fontName=font)
+    style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), font, 8, 9.6),
+            ("FONT", (0, 0), (-1, 0), bold, 8, 9.6),
+            ("TEXTCOLOR", (0, 0), (-1, 0), white),
+            ("BACKGROUND", (0, 0), (-1, 0), HexColor("#27415e")),
+            ("GRID", (0, 0), (-1, -1), 0.25, HexColor("#b8c2cc")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
+    )
+    room = content.room
+    story = [
+        Paragraph(content.title, title),
+        Paragraph(room.title, title),
+        Paragraph(f"Location: {room.location}", text),
+        Paragraph(f"Operation time: {room.operation_time}", text),
+        Paragraph(f"Data as of {room.data_as_of} · Expiry checked on {content.expiry_checked_on}", text),
+    ]
+    sections = [
+        ("Parties", [[p.email, p.company, p.role.value] for p in content.parties]),
+        ("Vessels", [[v.name, v.imo, v.vessel_type, v.flag] for v in content.vessels]),
+        (
+            "Documents",
+            [
+                [d.name, d.document_type, d.vessel_imo or "—", d.status.value, str(d.expires_on or "—")]
+                for d in content.documents or []
+            ],
+        ),
+        ("Approvals", [[a.status.value, a.by, a.at, a.comment] for a in content.approvals or []]),
+        ("Activity", [[a.at, a.actor, a.action, a.detail] for a in content.activity or []]),
+    ]
+    width = A4[0] - 30 * mm
+    for name, rows in sections:
+        story.append(Paragraph(f"{name} ({len(rows)})", title))
+        if rows:
+            columns = len(rows[0])
+            story.append(
+                Table(
+                    [[f"Column {i}" for i in range(columns)], *rows],
+                    colWidths=[width / columns] * columns,
+                    repeatRows=1,
+                    style=style,
+                )
+            )
+    buffer = BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        invariant=1,
+    ).build(story)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- helpers in a function's process
+
+
+def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dict | None = None) -> dict:
+    """Runs child_<name>(job) in a new process with the function's environment; returns its JSON result."""
+    from infra.runtime import lambda_environment
+
+    function = stack.template.functions()[logical_id]
+    environment = lambda_environment(function, stack.endpoint.environment(), overrides or {})
+    paths = [str(function.code_dir), *map(str, function.layer_dirs)]
+    done = subprocess.run(
+        [sys.executable, __file__, "child", name],
+        input=json.dumps({"paths": paths, **job}),
+        capture_output=True,
+        text=True,
+        cwd=function.code_dir,
+        env=environment,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{logical_id} helper {name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout)
+
+
+def child() -> None:
+    job = json.loads(sys.stdin.read())
+    sys.path[0:1] = job["paths"]  # the code directory and the layers replace this script's directory
+    sys.path.append(str(ROOT))  # for infra.worker.LambdaContext only
+    result = os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the function's own logs (stdout) are not the result
+    result.write(json.dumps(globals()[f"child_{sys.argv[2]}"](job)))
+    result.close()
+
+
+def child_api(job: dict) -> dict:
+    """The create handler, call by call, interleaved with the bare PutItem + SendMessage pair."""
+    from roomsnap.dal.clients import client
+    from roomsnap.ids import new_id
+
+    from api import handler
+    from infra.worker import LambdaContext
+
+    dynamodb, sqs = client("dynamodb"), client("sqs")
+    table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
+    function_arn = (
+        f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{os.environ['AWS_LAMBDA_FUNCTION_NAME']}"
+    )
+    body = ""
+
+    def create() -> None:
+        nonlocal body
+        context = LambdaContext(
+            {"invoked_function_arn": function_arn, "request_id": new_id(), "deadline_ms": (time.time() + 10) * 1000}
+        )
+        response = handler.lambda_handler(job["event"], context)
+        assert response["statusCode"] == 201, response
+        body = response["body"]
+
+    def bare_pair() -> None:
+        snapshot_id = new_id()
+        dynamodb.put_item(
+            TableName=table, Item={"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "BENCH"}, "data": {"S": body}}
+        )
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": job["room_id"]}),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": "bench"}},
+        )
+
+    def bare_must_do() -> None:
+        """The bare calls of what a create must do: read the caller's party, count the create in the
+        caller's limits (one conditional write), write the snapshot and its audit line, send."""
+        snapshot_id = new_id()
+        dynamodb.get_item(TableName=table, Key=job["party_key"], ConsistentRead=True)
+        dynamodb.update_item(
+            TableName=table,
+            Key={"PK": {"S": "BENCH#LIMIT"}, "SK": {"S": "CREATE"}},
+            UpdateExpression="ADD #m :one, #h :one SET expires_at = :expires",
+            ConditionExpression="attribute_not_exists(#m) OR #m < :cap",
+            ExpressionAttributeNames={"#m": "m_bench", "#h": "h_bench"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": "1"}, ":cap": {"N": "1000000000"}},
+            ReturnValues="ALL_NEW",
+        )
+        dynamodb.batch_write_item(
+            RequestItems={
+                table: [
+                    {
+                        "PutRequest": {
+                            "Item": {"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "BENCH"}, "data": {"S": body}}
+                        }
+                    },
+                    {
+                        "PutRequest": {
+                            "Item": {"PK": {"S": f"BENCH#{snapshot_id}"}, "SK": {"S": "AUDIT"}, "data": {"S": "x"}}
+                        }
+                    },
+                ]
+            }
+        )
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": job["room_id"]}),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": "bench"}},
+        )
+
+    def drain() -> None:
+        """The round's render messages (nobody renders them), and the caller's create-limit item:
+        its set of unfinished snapshots would otherwise grow past the cap (50) and its size with it."""
+        dynamodb.delete_item(TableName=table, Key=job["limit_key"])
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+            sqs.delete_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(messages)
+                ],
+            )
+
+    timings = {"handler": [], "aws_calls": [], "must_do": []}
+    for done in range(API_WARMUP + API_CALLS):
+        for name, call in (("handler", create), ("aws_calls", bare_pair), ("must_do", bare_must_do)):
+            started = time.perf_counter()
+            call()
+            if done >= API_WARMUP:
+                timings[name].append(time.perf_counter() - started)
+        if done % API_ROUND == API_ROUND - 1:
+            drain()
+    return timings
+
+
+def child_renderer(job: dict) -> dict:
+    """Render time, SnapshotRenderer.process by cache layer, then the peak RSS with the L1 full."""
+    from roomsnap.hashing import content_hash
+    from roomsnap.ids import new_id
+    from roomsnap.models import Activity, Snapshot, utc_now
+
+    from renderer import handler
+    from renderer.logic.cache import ByteBoundedLRU
+    from renderer.logic.content import gather, printed_size
+    from renderer.report import render_report
+
+    rss_after_import = peak_rss_mb()
+    renderer, room_id = handler.renderer, job["room_id"]
+
+    def new_snapshot(title: str, store: bool = True) -> Snapshot:
+        snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by=OWNER, created_at=utc_now())
+        if store:
+            audit = Activity(
+                id=new_id(),
+                at=snapshot.created_at,
+                actor=OWNER,
+                action="snapshot.created",
+                detail=snapshot.id,
+                category="audit",
+            )
+            renderer.snapshots.create(snapshot, audit)
+        return snapshot
+
+    content, _ = gather(renderer.rooms, new_snapshot("Render check", store=False), date.today())
+    render_times = []
+    for done in range(5 + RENDERS):
+        started = time.perf_counter()
+        render_report(content)
+        if done >= 5:
+            render_times.append(time.perf_counter() - started)
+    versus_plain = {
+        "reference": interleaved(content, PLAIN_RUNS),
+        "large": interleaved(scaled(content, LARGE_ROWS), LARGE_RUNS),
+    }
+    worst = budget_worst_case(content)
+    worst_times = []
+    for _ in range(WORST_RUNS):
+        started = time.perf_counter()
+        render_report(worst)
+        worst_times.append(time.perf_counter() - started)
+
+    gather_times = []
+
+    def process(title: str, fresh_l1: bool) -> tuple[float, str]:
+        if fresh_l1:  # a container that has not seen it: nothing in L1, no content keys in memory
+            renderer.memory = ByteBoundedLRU(L1_MB * 1024 * 1024)
+            renderer.known_hashes = {}
+        snapshot = new_snapshot(title)
+        started = time.perf_counter()
+        outcome = renderer.process(snapshot.id, datetime.now(UTC), lease_seconds=30)
+        elapsed = time.perf_counter() - started
+        gather_times.append(outcome.snapshot.timings.gather_ms / 1000)
+        return elapsed, outcome.cache_layer
+
+    layers = {"rendered": [], "s3": [], "memory": []}
+    for done in range(3 + CACHE_RUNS):
+        title = f"Cache check {new_id()}"  # a new title, so new content and a new hash
+        for expected, fresh_l1 in (("rendered", True), ("s3", True), ("memory", False)):
+            elapsed, layer = process(title, fresh_l1)
+            assert layer == expected, (expected, layer)
+            if done >= 3:
+                layers[layer].append(elapsed)
+
+    # Peak memory: the burst's worth of distinct renders into the L1, then real PDF bytes up to its bound.
+    memory = renderer.memory
+    pdf = b""
+    for index in range(BURST):
+        distinct = content.model_copy(update={"title": f"Burst {index}"})
+        pdf = render_report(distinct)
+        memory.put(content_hash(distinct, *renderer.versions), pdf)
+    filler = 0
+    while memory.evictions == 0:
+        memory.put(f"filler-{filler}", pdf + str(filler).encode())  # a new bytes object of a real PDF's size
+        filler += 1
+    return {
+        "render": render_times,
+        "versus_plain": versus_plain,
+        "worst": worst_times,
+        "worst_size": printed_size(worst),
+        **layers,
+        "gather": gather_times,
+        "pdf_bytes": len(pdf),
+        "l1_entries": len(memory),
+        "l1_mb": memory.used_bytes / 2**20,
+        "rss_after_import_mb": rss_after_import,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def interleaved(content, runs: int) -> dict[str, list[float]]:
+    """render_report and plain_platypus on the same content, alternating which goes first."""
+    from renderer.report import render_report
+
+    times: dict[str, list[float]] = {"ours": [], "plain": []}
+    render_report(content), plain_platypus(content)  # warm: fonts, caches
+    for run in range(runs):
+        pair = [("ours", render_report), ("plain", plain_platypus)]
+        for name, render in pair if run % 2 == 0 else pair[::-1]:
+            started = time.perf_counter()
+            render(content)
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def scaled(content, rows: int):
+    """The content with activity lines added (copies of its own, numbered) until it prints `rows` rows."""
+    from renderer.logic.content import printed_size
+
+    activity = list(content.activity or [])
+    extra = rows - printed_size(content)[0]
+    copies = [
+        activity[i % len(activity)].model_copy(update={"detail": f"{activity[i % len(activity)].detail} #{i}"})
+        for i in range(extra)
+    ]
+    return content.model_copy(update={"activity": activity + copies})
+
+
+def budget_worst_case(content):
+    """A room at both limits of the render budget (renderer.logic.content): MAX_REPORT_ROWS rows and
+    MAX_REPORT_CHARACTERS characters, the extra characters as long unbroken text in the activity
+    details (the slowest text to lay out: every line is a Paragraph splitting a long word)."""
+    from renderer.logic.content import MAX_REPORT_CHARACTERS, MAX_REPORT_ROWS, check_budget, printed_size
+
+    at_rows = scaled(content, MAX_REPORT_ROWS)
+    activity = list(at_rows.activity or [])
+    missing = MAX_REPORT_CHARACTERS - printed_size(at_rows)[1]
+    each, rest = divmod(missing, len(activity))
+    padded = [
+        line.model_copy(update={"detail": line.detail + "x" * (each + (1 if index < rest else 0))})
+        for index, line in enumerate(activity)
+    ]
+    worst = at_rows.model_copy(update={"activity": padded})
+    check_budget(worst)  # exactly at the limits, not over
+    assert printed_size(worst) == (MAX_REPORT_ROWS, MAX_REPORT_CHARACTERS), printed_size(worst)
+    return worst
+
+
+# ---------------------------------------------------------------------- measures
+
+
+def cold_imports(stack) -> dict[str, list[float]]:
+    """Each function's handler import, and `import boto3` alone, in fresh interpreters with the
+    function's environment and path, interleaved run by run (so load changes hit all alike)."""
+    from infra.runtime import lambda_environment
+
+    times: dict[str, list[float]] = {"boto3": []}
+    functions = ("ApiFunction", "RendererFunction", "CleanupFunction")
+
+    def probe(logical_id: str, module: str | None = None) -> float:
+        """Seconds (in ms) to import `module` (the function's handler module by default)."""
+        function = stack.template.functions()[logical_id]
+        module = module or function.handler.rpartition(".")[0]
+        return float(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-I",
+                    "-c",
+                    IMPORT_PROBE,
+                    module,
+                    str(function.code_dir),
+                    *map(str, function.layer_dirs),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=function.code_dir,
+                env=lambda_environment(function, stack.endpoint.environment(), {}),
+            ).stdout
+        )
+
+    for _ in range(IMPORT_RUNS):
+        times["boto3"].append(probe("ApiFunction", "boto3"))
+        # What validating the routes' parameters costs alone: Powertools' OpenAPI models (pydantic).
+        openapi = "aws_lambda_powertools.event_handler.openapi.params"
+        times.setdefault("openapi", []).append(probe("ApiFunction", openapi))
+        for logical_id in functions:
+            times.setdefault(logical_id, []).append(probe(logical_id))
+    return times
+
+
+def measure_api(stack, token: str, room_id: str) -> dict:
+    """The API helper sends to a queue of its own, made like the render queue and drained after every
+    round: the stack's renderers then stay idle, and moto's SendMessage never meets a long queue."""
+    import jwt
+
+    from infra.http_api import Request, Route, api_gateway_event
+
+    sqs = stack.client("sqs")
+    render_queue = stack.resources["RenderQueue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=render_queue, AttributeNames=["All"])["Attributes"]
+    bench_queue = sqs.create_queue(
+        QueueName="bench-render-queue",
+        Attributes={name: value for name, value in attributes.items() if name in QUEUE_ATTRIBUTES},
+    )["QueueUrl"]
+    path = f"/api/v1/rooms/{room_id}/snapshots"
+    request = Request(
+        "POST",
+        path,
+        [
+            ("Host", "127.0.0.1"),
+            ("Authorization", f"Bearer {token}"),
+            ("Content-Type", "application/json"),
+            ("User-Agent", "bench"),
+        ],
+        json.dumps({"title": "Latency check", "snapshot_type": "pdf"}).encode(),
+        "127.0.0.1",
+    )
+    claims = jwt.decode(token, options={"verify_signature": False})
+    event = api_gateway_event(
+        Route("ANY", "/api/v1/{proxy+}", "ApiFunction"),
+        {"proxy": path.removeprefix("/api/v1/")},
+        request,
+        claims,
+        "bench",
+    )
+    try:
+        party_key = {"PK": {"S": f"ROOM#{room_id}"}, "SK": {"S": f"PARTY#{claims['email']}"}}
+        limit_key = {"PK": {"S": f"LIMIT#{claims['email']}"}, "SK": {"S": "CREATE"}}
+        job = {"event": event, "room_id": room_id, "party_key": party_key, "limit_key": limit_key}
+        return run_in_function(stack, "ApiFunction", "api", job, {"RENDER_QUEUE_URL": bench_queue})
+    finally:
+        sqs.delete_queue(QueueUrl=bench_queue)
+
+
+def clone_room(stack, room_id: str, title: str, copies: int) -> list[str]:
+    """Copies of a room, written item by item (BatchWriteItem): every item that names the room, with
+    its id and title replaced. Building each through the API would cost ~175 transactions, and moto
+    deep-copies the whole table for each one, so that cost grows with the square of the table."""
+    from roomsnap.ids import new_id
+
+    dynamodb, table = stack.client("dynamodb"), stack.resources["DataTable"]
+    items = [
+        item
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+        if room_id in json.dumps(item)
+    ]
+    room_ids = []
+    for index in range(copies):
+        room_ids.append(new_id())
+        text = json.dumps(items).replace(room_id, room_ids[-1]).replace(title, f"Burst room {index:02d}")
+        copied = [{"PutRequest": {"Item": item}} for item in json.loads(text)]
+        for start in range(0, len(copied), 25):
+            dynamodb.batch_write_item(RequestItems={table: copied[start : start + 25]})
+    return room_ids
+
+
+def lone_snapshots(stack, token: str, room_id: str) -> list[dict]:
+    """Snapshots created one at a time, each of new content (a miss), each waited for."""
+    from tests.support import ApiClient
+
+    api, done = ApiClient(stack.base_url, token), []
+    for index in range(LONE_SNAPSHOTS):
+        created = api.create_snapshot(room_id, f"Lone check {index} at {time.time()}")
+        api.wait_for_task(created["task_id"])
+        done.append(api.ok("GET", f"/rooms/{room_id}/snapshots/{created['id']}"))
+        time.sleep(0.3)  # lone: the renderer is idle again
+    return done
+
+
+def burst(stack, token: str, room_ids: list[str]) -> dict:
+    from infra.metering import METER
+    from tests.support import ApiClient
+
+    clients = [ApiClient(stack.base_url, token) for _ in range(CLIENT_THREADS)]
+    rooms = [room_ids[index % len(room_ids)] for index in range(BURST)]
+
+    def post(index: int) -> dict | None:
+        """A create the local stack could not answer in time (a 500 once the API function's 10 s
+        timeout kills it, with two cores shared by everything) is counted, not fatal."""
+        response = clients[index % CLIENT_THREADS].request(
+            "POST", f"/rooms/{rooms[index]}/snapshots", json={"title": "Burst check", "snapshot_type": "pdf"}
+        )
+        return response.json() if response.status_code == 201 else None
+
+    METER.reset()
+    started = time.time()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        answers = list(pool.map(post, range(BURST)))
+    posted = time.time() - started
+    created = [snapshot for snapshot in answers if snapshot is not None]
+    task_ids = [snapshot["task_id"] for snapshot in created]
+    deadline, unanswered_polls = time.monotonic() + 120, 0
+    while True:
+        statuses = []
+        for start in range(0, len(task_ids), 100):
+            answer = clients[0].request(
+                "POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[start : start + 100]}
+            )
+            if answer.status_code != 200:  # like a create, a poll the overloaded stack could not answer in time
+                unanswered_polls += 1
+                statuses.append("unknown")
+                continue
+            statuses += [task["status"] for task in answer.json()["tasks"]]
+        if all(status in ("completed", "failed", "cancelled") for status in statuses) or time.monotonic() > deadline:
+            break
+        time.sleep(2)  # completed_at times the burst: polling more often would only load moto
+
+    def get(index: int) -> dict:
+        snapshot = created[index]
+        return clients[index % CLIENT_THREADS].ok("GET", f"/rooms/{snapshot['room_id']}/snapshots/{snapshot['id']}")
+
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        final = list(pool.map(get, range(len(created))))
+    completed = [snapshot for snapshot in final if snapshot["status"] == "completed"]
+    layers = {}
+    for snapshot in completed:
+        layers[snapshot["cache_layer"]] = layers.get(snapshot["cache_layer"], 0) + 1
+    processing = [snapshot["timings"]["total_ms"] for snapshot in completed]
+    gathering = [snapshot["timings"]["gather_ms"] for snapshot in completed]
+    latencies = [parse_time(s["completed_at"]) - parse_time(s["created_at"]) for s in completed]
+    busy: dict[str, float] = {}
+    for (principal, service, operation), quantities in METER.lines().items():
+        if service == "dynamodb":
+            busy["dynamodb"] = busy.get("dynamodb", 0) + quantities.get("locked_ms", 0) / 1000
+        if service == "lambda" and operation == "Invoke":
+            busy[principal] = busy.get(principal, 0) + quantities["duration_ms"] / 1000
+    return {
+        "refused": BURST - len(created),
+        "unanswered_polls": unanswered_polls,
+        "posted": posted,
+        "busy": busy,
+        "latencies": latencies,
+        "processing": processing,
+        "gathering": gathering,
+        "completed": len(completed),
+        "layers": layers,
+        "total": max(parse_time(s["completed_at"]) for s in completed) - started if completed else float("nan"),
+    }
+
+
+# ---------------------------------------------------------------------- report
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else "ok" if ok else "MISSED"
+
+
+def print_tables(title: str, rows: list[tuple[str, str, str, str]]) -> None:
+    header = ("measure", "value", "target", "verdict and context")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    print(title)
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    print(f"\n**{title}**\n")
+    for row in [header, ("---", "---:", "---", "---"), *rows]:
+        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+
+
+def ratio_row(measure: str, value: float, target: float | None, context: str, higher_is_better: bool = False) -> tuple:
+    """A target line: a ratio of two things measured in the same run, absolute times as context."""
+    if target is None:
+        return (measure, f"{value:.2f}x", "", context)
+    ok = value >= target if higher_is_better else value <= target
+    return (measure, f"{value:.2f}x", f"{'>=' if higher_is_better else '<='} {target:g}x", f"{verdict(ok)}; {context}")
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT / "layers/common/python"))  # roomsnap, as tests/conftest.py does
+    from infra.pricing import load_prices
+    from infra.stack import LocalStack
+    from scripts import cost
+    from tests.support import ApiClient, reference_room
+
+    run_started = time.monotonic()
+    title, log_path = cost.announce("benchmark")
+    # The stack prints its functions' logs to stdout, which is for the table: they go to the file.
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalStack(port=0, start_schedules=False, parameter_overrides=PARAMETERS) as stack,
+    ):
+        token = stack.mint_token(OWNER)
+        renderer_timeout = stack.template.functions()["RendererFunction"].timeout
+        print("building the reference room and the burst's rooms...", file=sys.stderr)
+        reference = reference_room(ApiClient(stack.base_url, token), "Reference STS")
+        burst_rooms = clone_room(stack, reference, "Reference STS", BURST_ROOMS)
+        latency_room = ApiClient(stack.base_url, token).create_room("Latency room")["id"]
+        print("cold imports...", file=sys.stderr)
+        imports = cold_imports(stack)
+        print(f"API handler x {API_CALLS}...", file=sys.stderr)
+        api = {name: ms(values) for name, values in measure_api(stack, token, latency_room).items()}
+        print("renderer: vs plain platypus, budget worst case, cache layers, peak RSS...", file=sys.stderr)
+        rendering = run_in_function(
+            stack, "RendererFunction", "renderer", {"room_id": reference}, {"MEMORY_CACHE_MB": str(L1_MB)}
+        )
+        print(f"{LONE_SNAPSHOTS} lone snapshots...", file=sys.stderr)
+        warm = ApiClient(stack.base_url, token)
+        warm.wait_for_task(warm.create_snapshot(latency_room, "Warm-up")["task_id"])  # one renderer started
+        lone = lone_snapshots(stack, token, reference)
+        print(f"cost: {COST_SNAPSHOTS} snapshots at 50 % cache hits...", file=sys.stderr)
+        cost_50 = cost.per_million_snapshots(
+            cost.run_rate(stack, ApiClient(stack.base_url, token), reference, 0.5, COST_SNAPSHOTS), load_prices()
+        )
+        print(f"burst of {BURST} snapshots over {BURST_ROOMS} rooms...", file=sys.stderr)
+        bursting = burst(stack, token, burst_rooms)
+
+    cores = len(os.sched_getaffinity(0))
+    render_p50 = p50(ms(rendering["render"]))
+    handler_p50, calls_p50, must_p50 = p50(api["handler"]), p50(api["aws_calls"]), p50(api["must_do"])
+    miss, s3_hit, memory_hit = (p50(ms(rendering[layer])) for layer in ("rendered", "s3", "memory"))
+    versus = {
+        name: (p50(ms(times["ours"])), p50(ms(times["plain"]))) for name, times in rendering["versus_plain"].items()
+    }
+    worst_ms = max(ms(rendering["worst"]))
+    lone_c2c = p50([(parse_time(s["completed_at"]) - parse_time(s["created_at"])) * 1000 for s in lone])
+    lone_render = p50([s["timings"]["render_ms"] for s in lone])
+    lone_wait = p50([s["timings"]["queue_wait_ms"] for s in lone])
+    lone_gather = p50([s["timings"]["gather_ms"] for s in lone])
+    boto3_p50 = p50(imports["boto3"])
+    openapi_note = (
+        f"; Powertools' OpenAPI models alone (pydantic; route validation needs them) "
+        f"{p50(imports['openapi']):.0f} ms, {p50(imports['openapi']) / boto3_p50:.2f}x"
+    )
+    burst_ms = ms(bursting["latencies"])
+    capacity = bursting["completed"] / bursting["total"] / cores
+    busy = bursting["busy"]
+    rows = [
+        ratio_row(
+            "render_report / plain platypus, reference room",
+            versus["reference"][0] / versus["reference"][1],
+            1.3,
+            f"{versus['reference'][0]:.1f} vs {versus['reference'][1]:.1f} ms, same content and TTF font, interleaved",
+        ),
+        ratio_row(
+            f"render_report / plain platypus, {LARGE_ROWS}-row room",
+            versus["large"][0] / versus["large"][1],
+            1.3,
+            f"{versus['large'][0]:.0f} vs {versus['large'][1]:.0f} ms",
+        ),
+        ratio_row(
+            "render at the budget's limits / renderer timeout",
+            worst_ms / (renderer_timeout * 1000),
+            RECORD_ALLOWANCE_S / renderer_timeout,
+            f"{worst_ms / 1000:.1f} s at {rendering['worst_size'][0]} rows and {rendering['worst_size'][1]:,} "
+            f"characters vs {renderer_timeout} s; the target is the share a record is started with "
+            f"({RECORD_ALLOWANCE_S} s, RECORD_TIME_ALLOWANCE_S)",
+        ),
+        ratio_row(
+            "POST handler / bare PutItem + SendMessage",
+            handler_p50 / calls_p50,
+            1.3,
+            f"{handler_p50:.1f} vs {calls_p50:.1f} ms; out of reach: a create must also read the caller's party "
+            f"and write its limits, 4 calls where the bare pair is 2",
+        ),
+        ratio_row(
+            "POST handler / bare calls of what it must do",
+            handler_p50 / must_p50,
+            1.3,
+            f"{handler_p50:.1f} vs {must_p50:.1f} ms (GetItem + UpdateItem + BatchWriteItem + SendMessage); "
+            f"p99 {p99(api['handler']):.1f} vs {p99(api['must_do']):.1f} ms",
+        ),
+        *(
+            ratio_row(
+                f"cold import {logical_id} / import boto3",
+                p50(imports[logical_id]) / boto3_p50,
+                target,
+                f"{p50(imports[logical_id]):.0f} vs {boto3_p50:.0f} ms, fresh interpreters, interleaved{why}",
+            )
+            for logical_id, target, why in (
+                (
+                    "ApiFunction",
+                    2.0,
+                    openapi_note,
+                ),
+                ("RendererFunction", 2.8, ""),
+                ("CleanupFunction", None, ""),
+            )
+        ),
+        ratio_row("process() miss / S3 hit", miss / s3_hit, 5, f"{miss:.1f} vs {s3_hit:.1f} ms", True),
+        ratio_row("process() miss / memory hit", miss / memory_hit, 5, f"{miss:.1f} vs {memory_hit:.1f} ms", True),
+        ratio_row(
+            "lone snapshot created->completed / its render",
+            lone_c2c / lone_render,
+            None,
+            f"{lone_c2c:.0f} vs {lone_render:.0f} ms render; queue wait {lone_wait:.0f} ms, gather "
+            f"{lone_gather:.0f} ms (moto's Query of ~175 items), the rest the writes and S3",
+        ),
+        (
+            f"burst capacity, {BURST} over {BURST_ROOMS} rooms",
+            f"{capacity:.1f} snapshots/s/core",
+            "",
+            f"{bursting['completed']}/{BURST} in {bursting['total']:.1f} s on {cores} cores "
+            f"({bursting['refused']} creates and {bursting['unanswered_polls']} status polls not answered in time; "
+            f"posting "
+            f"{bursting['posted']:.1f} s); moto's DynamoDB busy {busy.get('dynamodb', 0):.1f} s "
+            f"({busy.get('dynamodb', 0) / bursting['total']:.0%} of the time, one request at a time), "
+            f"API {busy.get('ApiFunction', 0):.1f} s, renderers {busy.get('RendererFunction', 0):.1f} s, "
+            f"notifier {busy.get('NotifierFunction', 0):.1f} s; "
+            f"created->completed p50 {p50(burst_ms):.0f} ms, p99 {p99(burst_ms):.0f} ms; layers "
+            + ", ".join(f"{layer} {count}" for layer, count in sorted(bursting["layers"].items())),
+        ),
+        (
+            "$ per 1M snapshots at 50 % cache hits",
+            f"${cost_50:.2f}",
+            "<= $8",
+            verdict(cost_50 <= 8) + "; make cost has the lines",
+        ),
+        (
+            f"renderer peak RSS, {L1_MB} MB L1 full",
+            f"{rendering['peak_rss_mb']:.0f} MB",
+            "<= 200 MB",
+            verdict(rendering["peak_rss_mb"] <= 200) + f"; {rendering['rss_after_import_mb']:.0f} MB after import",
+        ),
+    ]
+    print_tables(title, rows)
+    print(
+        f"\nContext: render p50 of the reference room {render_p50:.1f} ms; L1 at the peak reading "
+        f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB (a reference PDF: "
+        f"{rendering['pdf_bytes'] / 1024:.0f} KB). Run time {time.monotonic() - run_started:.0f} s."
+    )
+
+
+if __name__ == "__main__":
+    child() if sys.argv[1:2] == ["child"] else main()
