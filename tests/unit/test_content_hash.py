@@ -11,7 +11,7 @@ from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.hashing import content_hash
 from roomsnap.models import Activity, Approval, Document, Party, RoomDetail, Snapshot, Vessel
 
-from render_logic.content import gather
+from renderer.logic.content import gather
 
 ROOM_ID = "01m8gj9p3fzgz3gbmpmz9xbb6m"
 TODAY = date(2026, 11, 28)
@@ -149,9 +149,7 @@ def test_every_printed_field_changes_the_hash(printed_change):
         {"created_at": "2020-01-01T00:00:00.000Z"},
         {"parties.0.added_at": "2020-01-01T00:00:00.000Z"},
         {"vessels.0.added_at": "2020-01-01T00:00:00.000Z"},
-        {"documents.0.id": "01m8gj9p3fzgz3gbmpmz9xbb61"},
         {"documents.0.updated_at": "2020-01-01T00:00:00.000Z"},
-        {"approvals.0.id": "01m8gj9p3fzgz3gbmpmz9xbb62"},
         {"activity.0.id": "01m8gj9p3fzgz3gbmpmz9xbb63"},
     ],
 )

@@ -21,7 +21,7 @@ from roomsnap.models import (
     VesselLine,
 )
 
-from report import PAGE_MARGIN, human_date, human_time, render_report
+from renderer.report import PAGE_MARGIN, human_date, human_time, render_report
 
 CHECKED_ON = date(2025, 3, 1)
 COMPANIES = [
@@ -58,10 +58,14 @@ def room(**changes) -> ReportContent:
             for i, name in enumerate(VESSEL_NAMES)
         ],
         documents=[
-            DocumentLine(name="Ship Sanitation Certificate", document_type="Certificate", status="approved"),
-            DocumentLine(name="Q88 questionnaire", document_type="Q88", status="uploaded", vessel_imo="9176187"),
+            DocumentLine(id="d", name="Ship Sanitation Certificate", document_type="Certificate", status="approved"),
+            DocumentLine(
+                id="d", name="Q88 questionnaire", document_type="Q88", status="uploaded", vessel_imo="9176187"
+            ),
         ],
-        approvals=[ApprovalLine(status="approved", comment="Fenders checked.", by="i@example.com", at="2025-02-27")],
+        approvals=[
+            ApprovalLine(id="a", status="approved", comment="Fenders checked.", by="i@example.com", at="2025-02-27")
+        ],
         activity=[ActivityLine(at="2025-02-26T10:00:00Z", actor="ops0@example.com", action="party.added")],
     )
     return content.model_copy(update=changes)
@@ -92,7 +96,7 @@ def test_same_content_gives_identical_bytes_here_and_in_a_fresh_process():
     script = (
         "import hashlib, sys\n"
         f"sys.path[:0] = {sys.path!r}\n"  # this process's, which pytest's pythonpath set up
-        "from report import render_report\n"
+        "from renderer.report import render_report\n"
         "from roomsnap.models import ReportContent\n"
         "content = ReportContent.model_validate_json(sys.stdin.read())\n"
         "print(hashlib.sha256(render_report(content)).hexdigest())\n"
@@ -146,7 +150,9 @@ def test_a_character_that_cannot_be_printed_faithfully_is_a_clear_error(company,
 def test_line_breaks_and_tabs_in_a_value_are_kept_as_whitespace():
     # Given a comment written over several lines, with a tab
     comment = "Hoses checked.\nFenders\tchecked."
-    content = room(approvals=[ApprovalLine(status="approved", comment=comment, by="i@example.com", at="2025-02-27")])
+    content = room(
+        approvals=[ApprovalLine(id="a", status="approved", comment=comment, by="i@example.com", at="2025-02-27")]
+    )
 
     # When rendered, Then its lines stay lines, and the tab separates words
     lines = text_of(render_report(content)).splitlines()
@@ -199,7 +205,9 @@ def test_documents_past_or_near_expiry_are_flagged():
     # Given documents expiring at various distances from the day expiry is checked on
     expiries = {"lapsed": -1, "today": 0, "in 30 days": 30, "in 31 days": 31, "in a year": 365}
     documents = [
-        DocumentLine(name=name, document_type="Certificate", status="uploaded", expires_on=CHECKED_ON + timedelta(days))
+        DocumentLine(
+            id="d", name=name, document_type="Certificate", status="uploaded", expires_on=CHECKED_ON + timedelta(days)
+        )
         for name, days in expiries.items()
     ]
 
@@ -221,7 +229,7 @@ def test_documents_past_or_near_expiry_are_flagged():
 def test_statuses_are_colour_coded():
     # Given a document in each status
     statuses = ["approved", "uploaded", "missing", "rejected", "expired"]
-    documents = [DocumentLine(name=f"doc {s}", document_type="Certificate", status=s) for s in statuses]
+    documents = [DocumentLine(id="d", name=f"doc {s}", document_type="Certificate", status=s) for s in statuses]
     reader = PdfReader(io.BytesIO(render_report(room(documents=documents))))
 
     # When the fill colour in force for each piece of text is recorded
@@ -251,8 +259,10 @@ def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
     words = [f"word{i:04d}" for i in range(556)]  # 5,003 characters with the spaces
     content = room(
         parties=[PartyLine(email="a@example.com", company="Ж" * 300, role="owner")],
-        documents=[DocumentLine(name="Щ" * 300, document_type="Certificate", status="approved")],
-        approvals=[ApprovalLine(status="pending", comment=" ".join(words), by="i@example.com", at="2025-02-27")],
+        documents=[DocumentLine(id="d", name="Щ" * 300, document_type="Certificate", status="approved")],
+        approvals=[
+            ApprovalLine(id="a", status="pending", comment=" ".join(words), by="i@example.com", at="2025-02-27")
+        ],
         activity=[ActivityLine(at="2025-02-26", actor="ops@example.com", action="note", detail="Ы" * 5000)],
     )
 
@@ -273,7 +283,7 @@ def test_cells_whose_page_split_was_refused_still_print():
     # Given 50 approvals whose comments are 2000 characters without a space: some rows reach a page
     # end where ReportLab tries to split a cell, finds no room, and drops that cell's layout
     comment = "a" * 2000
-    approvals = [ApprovalLine(status="approved", comment=comment, by="i@example.com", at="2025-02-27")] * 50
+    approvals = [ApprovalLine(id="a", status="approved", comment=comment, by="i@example.com", at="2025-02-27")] * 50
     content = room(parties=[], vessels=[], documents=[], activity=[], approvals=approvals)
 
     # When it is rendered
@@ -291,9 +301,9 @@ def summary_lines(content: ReportContent) -> list[str]:
 
 def test_the_summary_says_how_documents_and_approvals_stand_and_that_nothing_blocks():
     documents = [
-        DocumentLine(name="Q88", document_type="Q88", status="approved", expires_on=CHECKED_ON + timedelta(400))
+        DocumentLine(id="d", name="Q88", document_type="Q88", status="approved", expires_on=CHECKED_ON + timedelta(400))
     ]
-    approvals = [ApprovalLine(status="approved", comment="", by="i@example.com", at="2025-02-27T10:00:00Z")]
+    approvals = [ApprovalLine(id="a", status="approved", comment="", by="i@example.com", at="2025-02-27T10:00:00Z")]
     assert summary_lines(room(documents=documents, approvals=approvals)) == [
         "Documents: 1 approved",
         "Approvals: 0 pending, 1 approved, 0 rejected",
@@ -304,11 +314,11 @@ def test_the_summary_says_how_documents_and_approvals_stand_and_that_nothing_blo
 def test_the_summary_names_what_blocks_the_transfer():
     # Given an expired certificate, one expiring soon, one missing, and a rejected approval
     documents = [
-        DocumentLine(name="SSC", document_type="c", status="approved", expires_on=CHECKED_ON - timedelta(2)),
-        DocumentLine(name="Q88", document_type="q", status="approved", expires_on=CHECKED_ON + timedelta(10)),
-        DocumentLine(name="Crew list", document_type="l", status="missing"),
+        DocumentLine(id="d", name="SSC", document_type="c", status="approved", expires_on=CHECKED_ON - timedelta(2)),
+        DocumentLine(id="d", name="Q88", document_type="q", status="approved", expires_on=CHECKED_ON + timedelta(10)),
+        DocumentLine(id="d", name="Crew list", document_type="l", status="missing"),
     ]
-    approvals = [ApprovalLine(status="rejected", comment="hoses", by="i@example.com", at="2025-02-27")]
+    approvals = [ApprovalLine(id="a", status="rejected", comment="hoses", by="i@example.com", at="2025-02-27")]
     # Then the summary names them, and says the transfer is not cleared and why
     lines = summary_lines(room(documents=documents, approvals=approvals))
     assert lines[:3] == [

@@ -145,6 +145,8 @@ class DocumentPatch(Input):
 class ApprovalIn(Input):
     status: ApprovalStatus = ApprovalStatus.PENDING
     comment: LongText = ""
+    party: Email | None = None  # whose approval this is (a party of the room); the recorder's own by default
+    document_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)] | None = None  # what it approves
 
 
 class SnapshotIn(Input):
@@ -205,6 +207,7 @@ class Vessel(VesselLine):
 
 
 class DocumentLine(BaseModel):
+    id: str
     name: str
     document_type: str
     status: DocumentStatus
@@ -213,19 +216,21 @@ class DocumentLine(BaseModel):
 
 
 class Document(DocumentLine):
-    id: str
     updated_at: str
 
 
 class ApprovalLine(BaseModel):
+    id: str
     status: ApprovalStatus
     comment: str
     by: str
     at: str
+    party: str | None = None  # whose approval it is, when recorded for a party other than `by`
+    document_id: str | None = None  # the document it approves; None: the transfer as a whole
 
 
 class Approval(ApprovalLine):
-    id: str
+    pass
 
 
 ActivityCategory = Literal["room", "audit"]
