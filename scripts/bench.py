@@ -277,6 +277,8 @@ def child_api(job: dict) -> dict:
 
 def child_renderer(job: dict) -> dict:
     """Render time, SnapshotRenderer.process by cache layer, then the peak RSS with the L1 full."""
+    from cachetools import LRUCache
+
     from roomsnap.hashing import content_hash
     from roomsnap.ids import new_id
     from roomsnap.models import Activity, Snapshot, utc_now
@@ -284,6 +286,7 @@ def child_renderer(job: dict) -> dict:
     from renderer import handler
     from renderer.logic.cache import ByteBoundedLRU
     from renderer.logic.content import gather, printed_size
+    from renderer.logic.render import KNOWN_KEYS_LIMIT
     from renderer.report import render_report
 
     rss_after_import = peak_rss_mb()
@@ -326,7 +329,7 @@ def child_renderer(job: dict) -> dict:
     def process(title: str, fresh_l1: bool) -> tuple[float, str]:
         if fresh_l1:  # a container that has not seen it: nothing in L1, no content keys in memory
             renderer.memory = ByteBoundedLRU(L1_MB * 1024 * 1024)
-            renderer.known_hashes = {}
+            renderer.known_contents = LRUCache(KNOWN_KEYS_LIMIT)
         snapshot = new_snapshot(title)
         started = time.perf_counter()
         outcome = renderer.process(snapshot.id, datetime.now(UTC), lease_seconds=30)

@@ -2,8 +2,6 @@
 
 from datetime import UTC, datetime
 
-import reportlab
-
 from roomsnap.dal.storage import pdf_key
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
@@ -11,7 +9,7 @@ from roomsnap.webhooks import Webhook, new_secret, system_audit
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
-from renderer.report import TEMPLATE_VERSION, render_report
+from renderer.report import LIBRARY_VERSION, TEMPLATE_VERSION, render_report
 
 
 def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:
@@ -24,7 +22,7 @@ def make_renderer(parts, render=render_report, claim_rows: int | None = None) ->
         ByteBoundedLRU(8 << 20),
         render,
         TEMPLATE_VERSION,
-        reportlab.Version,
+        LIBRARY_VERSION,
         **({} if claim_rows is None else {"claim_rows": claim_rows}),
     )
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from roomsnap.clearance import BlockerKind, ClearanceStatus
 from roomsnap.errors import LeaseHeld, SnapshotSettled
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, TaskStatus, utc_now
@@ -28,6 +29,19 @@ def test_a_miss_renders_then_memory_then_s3_serve_the_same_pdf(parts):
     assert all(
         o.snapshot.task_status is TaskStatus.COMPLETED and o.pdf_bytes == first.pdf_bytes for o in (second, third)
     )
+
+
+def test_each_completed_snapshot_records_the_clearance_its_pdf_prints(parts):
+    # Given a room with no approval, rendered once, then served to a cold container by its content key
+    room_id = new_room(parts, "Clearance room")
+    first = process(make_renderer(parts), new_snapshot(parts, room_id))
+    second = process(make_renderer(parts), new_snapshot(parts, room_id))
+    # Then both stored records carry the verdict: not cleared, as no approval is recorded
+    stored = [parts["snapshots"].get(outcome.snapshot.id) for outcome in (first, second)]
+    assert second.cache_layer == "s3"
+    assert stored[0].clearance == stored[1].clearance
+    assert stored[0].clearance.status is ClearanceStatus.NOT_CLEARED
+    assert [blocker.kind for blocker in stored[0].clearance.blockers] == [BlockerKind.NO_APPROVAL]
 
 
 def test_two_renderers_of_the_same_hash_at_once_leave_one_object_and_two_completed_snapshots(parts):

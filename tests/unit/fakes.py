@@ -20,6 +20,7 @@ from roomsnap.dal.create_limits import Admission, Limits, window_names
 from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
 from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
 from roomsnap.dal.items import decode_cursor, encode_cursor
+from roomsnap.dal.pdf_records import KnownContent
 from roomsnap.dal.snapshots import ACTIVE, _now_ms, takeable
 from roomsnap.dal.storage import pdf_key
 from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
@@ -407,7 +408,7 @@ class FakePdfRecords:
     def __init__(self, snapshots: FakeSnapshots) -> None:
         self.snapshots = snapshots
         self.use: dict[str, dict[str, str]] = {}
-        self.content_hashes: dict[str, str] = {}
+        self.contents: dict[str, KnownContent] = {}
         self.touches: list[str] = []
 
     def touch(self, content_hash: str, stale_mark_before: str) -> None:
@@ -436,11 +437,11 @@ class FakePdfRecords:
         else:
             del use["deleting"]
 
-    def known_content_hash(self, content_key: str) -> str | None:
-        return self.content_hashes.get(content_key)
+    def known_content(self, content_key: str) -> KnownContent | None:
+        return self.contents.get(content_key)
 
-    def remember_content_hash(self, content_key: str, content_hash: str) -> None:
-        self.content_hashes[content_key] = content_hash
+    def remember_content(self, content_key: str, known: KnownContent) -> None:
+        self.contents[content_key] = known
 
 
 class FakePdfStore:

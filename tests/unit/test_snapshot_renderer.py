@@ -5,13 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from roomsnap.clearance import BlockerKind, ClearanceStatus
 from roomsnap.errors import LeaseHeld, PdfBeingDeleted, PermanentRenderError, SnapshotSettled, TransientError
 from roomsnap.hashing import canonical_json, content_hash
-from roomsnap.models import ReportContent, Snapshot, TaskStatus, Vessel, iso, utc_now
+from roomsnap.ids import new_id
+from roomsnap.models import Document, ReportContent, Snapshot, TaskStatus, Vessel, iso, utc_now
 
 from api.logic.rooms import activity
 from renderer.logic import render as render_module
 from renderer.logic.cache import ByteBoundedLRU
+from renderer.logic.content import printed_clearance
 from renderer.logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
 from tests.unit.builders import OWNER, new_snapshot
 from tests.unit.fakes import FakeClock, Repositories
@@ -138,6 +141,26 @@ def test_a_known_content_key_skips_reading_the_room(repos, renderer, room_id):
     process(container(repos), new_snapshot(repos, room_id))
     # Then neither read the room: its version named the content
     assert repos.rooms.reads["get_room_detail"] == 1
+
+
+def test_a_completed_snapshot_records_the_clearance_its_pdf_prints_also_when_its_content_key_is_known(
+    repos, render, renderer, room_id
+):
+    # Given a room whose crew list is missing, rendered once
+    crew_list = Document(id=new_id(), name="Crew list", document_type="list", status="missing", updated_at=utc_now())
+    repos.rooms.add_document(room_id, crew_list, activity(OWNER, "document.added", crew_list.name))
+    first = process(renderer, new_snapshot(repos, room_id))
+    # Then the snapshot records the verdict its PDF prints: not cleared, the crew list missing
+    (content,) = render.contents
+    clearance = repos.snapshots.get(first.snapshot.id).clearance
+    assert clearance == printed_clearance(content)
+    assert clearance.status is ClearanceStatus.NOT_CLEARED
+    assert (clearance.blockers[0].kind, clearance.blockers[0].id) == (BlockerKind.MISSING, crew_list.id)
+    # When a fresh container serves the same content by its content key, without reading the room
+    second = process(container(repos), new_snapshot(repos, room_id))
+    # Then its snapshot records the same verdict
+    assert repos.rooms.reads["get_room_detail"] == 1
+    assert repos.snapshots.get(second.snapshot.id).clearance == clearance
 
 
 def test_a_content_key_whose_pdf_is_gone_from_both_caches_is_gathered_and_rendered_again(repos, renderer, room_id):

@@ -9,10 +9,8 @@ time for the slowest render the budget allows; later records are handed back at 
 timeout never fails the whole batch."""
 
 import random
-import zlib
 from datetime import UTC, datetime
 
-import reportlab
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -31,7 +29,7 @@ from roomsnap.observability import logged_with_context, logger, metrics, traced
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
 from renderer.logic.retries import plan_retry
-from renderer.report import TEMPLATE_VERSION, render_report
+from renderer.report import LIBRARY_VERSION, TEMPLATE_VERSION, render_report
 
 SETTINGS = settings()
 CACHE_METRICS: dict[CacheLayer, str] = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
@@ -55,8 +53,7 @@ renderer = SnapshotRenderer(
     memory_cache,
     render_with_injected_faults if SETTINGS.fault_render_failure_rate or SETTINGS.fault_poison_title else render_report,
     TEMPLATE_VERSION,
-    # The bytes depend on the PDF library and on zlib, which compresses the page streams.
-    f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
+    LIBRARY_VERSION,
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
 )
 render_queue = RenderQueue(SETTINGS.render_queue_url)

@@ -1,9 +1,10 @@
 """Gathers what a snapshot prints from the room's current data, in one canonical order."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from pydantic import BaseModel
 
+from roomsnap.clearance import Clearance, decide
 from roomsnap.dal import RoomRepository
 from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.models import (
@@ -47,6 +48,18 @@ def gather(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[Repo
     raise TransientError("the room kept changing while it was read")
 
 
+def printed_clearance(content: ReportContent) -> Clearance:
+    """The verdict a report prints, decided by roomsnap.clearance on the documents and approvals it
+    prints. It is judged on the day the document expiry is checked on, not at the moment of
+    rendering, so the same content always gets the same verdict (and the same bytes)."""
+    judged = datetime.combine(content.expiry_checked_on, time(), UTC)
+    try:
+        operation = datetime.fromisoformat(content.room.operation_time)
+    except ValueError:  # not a time the API would store: judged as if the operation were today
+        operation = judged
+    return decide(content.documents, content.approvals, operation, judged)
+
+
 def printed_size(content: ReportContent) -> tuple[int, int]:
     """Rows and characters of user text a report prints."""
     lines: list[BaseModel] = [
@@ -82,6 +95,7 @@ def _read(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[Repor
     content = ReportContent(
         title=snapshot.title,
         room=ReportRoom(
+            id=detail.id,
             title=detail.title,
             location=detail.location,
             operation_time=detail.operation_time,

@@ -13,9 +13,9 @@ claim a duplicate may render too; the first completion wins and the other result
 A cache hit should not pay for reading the whole room. A room's `version` counts every change to
 its data, so the room's id and version, the snapshot's title and sections, the expiry-check day
 and the template and library versions — the content key — determine what the report prints. The
-content hash found for a content key is remembered (in this container and in the table); a
-later snapshot with the same key needs one small read of the room's version instead of reading
-the room."""
+content hash found for a content key, and the clearance that content prints, are remembered (in
+this container and in the table); a later snapshot with the same key needs one small read of the
+room's version instead of reading the room, and still records the verdict its PDF shows."""
 
 import hashlib
 import math
@@ -28,14 +28,14 @@ from datetime import UTC, date, datetime
 from cachetools import LRUCache
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
-from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
+from roomsnap.dal.pdf_records import STALE_DELETION_MARK, KnownContent, PdfRecords
 from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import PermanentRenderError
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.content import gather, printed_size
+from renderer.logic.content import gather, printed_clearance, printed_size
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (80) is written only when this long has passed since the claim: a poller
@@ -94,7 +94,7 @@ class SnapshotRenderer:
         self.memory = memory
         self.render = render
         self.versions = (template_version, library_version)
-        self.known_hashes: LRUCache[str, str] = LRUCache(KNOWN_KEYS_LIMIT)  # content key -> content hash
+        self.known_contents: LRUCache[str, KnownContent] = LRUCache(KNOWN_KEYS_LIMIT)  # by content key
         self.touch_valid_s = touch_valid_s  # well inside the cleanup's PDF retention
         self.touched: LRUCache[str, float] = LRUCache(KNOWN_KEYS_LIMIT)  # content hash -> when touched here
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
@@ -114,14 +114,16 @@ class SnapshotRenderer:
             version = self.rooms.room_version(snapshot.room_id)
             if version is None:
                 raise PermanentRenderError("the room no longer exists")
-            digest, content = self._known_hash(self._content_key(snapshot, version, today)), None
-            if digest is None:
-                content, digest = self._gather(snapshot, today)
+            known, content = self._known_content(self._content_key(snapshot, version, today)), None
+            if known is None:
+                content, known = self._gather(snapshot, today)
+            digest = known.content_hash
             timings.gather_ms = _ms_since(step)
             pdf, layer = self._cached(digest)
             if pdf is None:
                 if content is None:  # known content, but its PDF is gone from both caches
-                    content, digest = self._gather(snapshot, today)
+                    content, known = self._gather(snapshot, today)
+                    digest = known.content_hash
                 if printed_size(content)[0] >= self.claim_rows:
                     snapshot, claimed = self.snapshots.claim(snapshot_id, lease_seconds), True
                 progress = Progress(self.snapshots, snapshot_id) if claimed else None
@@ -142,6 +144,7 @@ class SnapshotRenderer:
             file_size=len(pdf),
             cache_layer=layer,
             timings=timings,
+            clearance=known.clearance,
         )
         return Outcome(completed, layer, len(pdf))
 
@@ -156,23 +159,21 @@ class SnapshotRenderer:
         }
         return hashlib.sha256(canonical_json(parts)).hexdigest()
 
-    def _known_hash(self, key: str) -> str | None:
-        if key not in self.known_hashes and (digest := self.pdf_records.known_content_hash(key)):
-            self._remember(key, digest)
-        return self.known_hashes.get(key)
+    def _known_content(self, key: str) -> KnownContent | None:
+        if key not in self.known_contents and (known := self.pdf_records.known_content(key)):
+            self.known_contents[key] = known
+        return self.known_contents.get(key)
 
-    def _remember(self, key: str, digest: str) -> None:
-        self.known_hashes[key] = digest
-
-    def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, str]:
-        """Reads the room, hashes what it prints, and records the hash under the content key of
-        the version actually read (the room may have changed since its version was looked up)."""
+    def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, KnownContent]:
+        """Reads the room, hashes what it prints, and records the hash and the printed clearance
+        under the content key of the version actually read (the room may have changed since its
+        version was looked up)."""
         content, version = gather(self.rooms, snapshot, today)
-        digest = content_hash(content, *self.versions)
+        known = KnownContent(content_hash(content, *self.versions), printed_clearance(content))
         key = self._content_key(snapshot, version, today)
-        self.pdf_records.remember_content_hash(key, digest)
-        self._remember(key, digest)
-        return content, digest
+        self.pdf_records.remember_content(key, known)
+        self.known_contents[key] = known
+        return content, known
 
     def _cached(self, digest: str) -> tuple[bytes | None, CacheLayer | None]:
         """Touches the PDF's record, then looks in L1 and S3 — unless this container touched it

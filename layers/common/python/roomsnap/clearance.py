@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from roomsnap.models import iso
+from roomsnap.times import iso
 
 
 class ClearanceStatus(StrEnum):
@@ -46,7 +46,7 @@ class BlockerKind(StrEnum):
 class Blocker(BaseModel):
     kind: BlockerKind
     item: Literal["document", "approval", "room"]
-    id: str | None  # the document's or the approval's id; None for "no approval at all"
+    id: str | None = None  # the document's or the approval's id; None for "no approval at all"
     name: str  # what a person reads: the document's name, or whose approval it is
     date: str | None = None  # the date that matters: the expiry day, or when the approval was recorded
     status: str | None = None  # the item's own status, where it explains the blocker (uploaded, rejected…)

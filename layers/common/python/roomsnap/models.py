@@ -1,11 +1,15 @@
 """The room and snapshot domain as pydantic models: API input, stored records and report content."""
 
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+
+from roomsnap.clearance import Clearance
+from roomsnap.times import iso as iso  # re-exported: the records' timestamp format
+from roomsnap.times import utc_now as utc_now
 
 API_PREFIX = "/api/v1"
 ID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
@@ -32,15 +36,6 @@ Email = Annotated[
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-
-
-def iso(moment: datetime) -> str:
-    """The one timestamp format of records: UTC, milliseconds, a trailing Z (sorts as text)."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def utc_now() -> str:
-    return iso(datetime.now(UTC))
 
 
 class Role(StrEnum):
@@ -294,6 +289,7 @@ class Snapshot(BaseModel):
     requeues: int = 0
     last_error: str | None = None
     lease_until: int | None = None  # epoch ms until which the renderer that claimed it holds it
+    clearance: Clearance | None = None  # the verdict its PDF prints (set on completion)
 
     @property
     def task_id(self) -> str:
@@ -313,6 +309,7 @@ class Snapshot(BaseModel):
 
 
 class ReportRoom(BaseModel):
+    id: str  # printed in every page's footer
     title: str
     location: str
     operation_time: str

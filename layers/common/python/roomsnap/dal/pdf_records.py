@@ -1,17 +1,27 @@
 """What the PDF cache knows besides the PDFs themselves: each cached PDF's use record (when a
 renderer last used it, and the cleanup's `deleting` mark), whether a snapshot references it, and
-the content hash found for a content key (renderer.logic.render explains content keys)."""
+the content hash found for a content key and the clearance that content prints
+(renderer.logic.render explains content keys)."""
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from botocore.exceptions import ClientError
 
+from roomsnap.clearance import Clearance
 from roomsnap.dal.items import Repository, is_condition_failure, to_dynamo
 from roomsnap.errors import PdfBeingDeleted
 from roomsnap.models import utc_now
 
 STALE_DELETION_MARK = timedelta(minutes=10)  # well past the cleanup function's timeout
 CONTENT_KEY_RETENTION = timedelta(days=2)  # a content key names one day's expiry checks
+
+
+class KnownContent(NamedTuple):
+    """What a content key stands for: the content's hash and the clearance it prints."""
+
+    content_hash: str
+    clearance: Clearance
 
 
 def use_record_key(content_hash: str) -> dict:
@@ -93,14 +103,18 @@ class PdfRecords(Repository):
             if not is_condition_failure(error):
                 raise
 
-    def known_content_hash(self, content_key: str) -> str | None:
+    def known_content(self, content_key: str) -> KnownContent | None:
         item = self.dynamodb.get_item(TableName=self.table_name, Key=_content_key_item(content_key)).get("Item")
-        return item["content_hash"]["S"] if item else None
+        if not item or "clearance" not in item:
+            return None
+        return KnownContent(item["content_hash"]["S"], Clearance.model_validate_json(item["clearance"]["S"]))
 
-    def remember_content_hash(self, content_key: str, content_hash: str) -> None:
+    def remember_content(self, content_key: str, known: KnownContent) -> None:
         expires_at = int((datetime.now(UTC) + CONTENT_KEY_RETENTION).timestamp())
-        item = {
-            **_content_key_item(content_key),
-            **to_dynamo({"content_hash": content_hash, "entity": "content", "expires_at": expires_at}),
+        fields = {
+            "content_hash": known.content_hash,
+            "clearance": known.clearance.model_dump_json(),
+            "entity": "content",
+            "expires_at": expires_at,
         }
-        self.dynamodb.put_item(TableName=self.table_name, Item=item)
+        self.dynamodb.put_item(TableName=self.table_name, Item={**_content_key_item(content_key), **to_dynamo(fields)})
