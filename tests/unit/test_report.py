@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
+from roomsnap.hashing import content_hash
 from roomsnap.models import (
     ActivityLine,
     ApprovalLine,
@@ -21,9 +22,19 @@ from roomsnap.models import (
     VesselLine,
 )
 
-from renderer.report import PAGE_MARGIN, human_date, human_time, render_report
+from renderer.report import (
+    FOOTER_SPACE,
+    LIBRARY_VERSION,
+    PAGE_MARGIN,
+    TEMPLATE_VERSION,
+    VERDICT_LINES,
+    human_date,
+    human_time,
+    render_report,
+)
 
-CHECKED_ON = date(2025, 3, 1)
+ROOM_ID = "01m8gj9p3fzgz3gbmpmz9xbb6m"
+CHECKED_ON = date(2025, 3, 1)  # three days before the operation
 COMPANIES = [
     "Ελληνική Ναυτιλία",
     "Совкомфлот",
@@ -43,6 +54,7 @@ def room(**changes) -> ReportContent:
     content = ReportContent(
         title="Pre-transfer inspection",
         room=ReportRoom(
+            id=ROOM_ID,
             title='STS <b>Laconian</b> & "Gulf"',
             location="Laconian Gulf, Greece",
             operation_time="2025-03-04T06:00:00Z",
@@ -58,9 +70,9 @@ def room(**changes) -> ReportContent:
             for i, name in enumerate(VESSEL_NAMES)
         ],
         documents=[
-            DocumentLine(id="d", name="Ship Sanitation Certificate", document_type="Certificate", status="approved"),
+            DocumentLine(id="d1", name="Ship Sanitation Certificate", document_type="Certificate", status="approved"),
             DocumentLine(
-                id="d", name="Q88 questionnaire", document_type="Q88", status="uploaded", vessel_imo="9176187"
+                id="d2", name="Q88 questionnaire", document_type="Q88", status="uploaded", vessel_imo="9176187"
             ),
         ],
         approvals=[
@@ -87,6 +99,12 @@ def text_lines(pdf: bytes) -> list[tuple[str, float]]:
     return [(text, y) for text, y in lines if text]
 
 
+def body_lines(content: ReportContent, page: int = 0) -> list[str]:
+    """A page's lines of text without the running header and footer (drawn last, on every page)."""
+    lines = pages_text(render_report(content))[page].splitlines()
+    return lines[:-3]
+
+
 def test_same_content_gives_identical_bytes_here_and_in_a_fresh_process():
     # Given a room
     content = room()
@@ -105,10 +123,21 @@ def test_same_content_gives_identical_bytes_here_and_in_a_fresh_process():
         [sys.executable, "-c", script], input=content.model_dump_json(), capture_output=True, text=True, check=True
     )
 
-    # Then all three PDFs are the same bytes, stamped with ReportLab's fixed invariant date, not the clock
+    # Then all three PDFs are the same bytes
     assert first == second
     assert fresh.stdout.strip() == hashlib.sha256(first).hexdigest()
-    assert PdfReader(io.BytesIO(first)).metadata["/CreationDate"].startswith("D:2000")
+
+
+def test_the_metadata_names_the_snapshot_the_service_and_the_moment_of_the_data():
+    # When a room is rendered
+    metadata = PdfReader(io.BytesIO(render_report(room()))).metadata
+
+    # Then its title is the snapshot's, its author the service, and it is dated by the data it
+    # shows (not by the clock, so the same content still gives the same bytes)
+    assert metadata["/Title"] == "Pre-transfer inspection"
+    assert metadata["/Subject"] == 'Room snapshot of STS <b>Laconian</b> & "Gulf"'
+    assert metadata["/Author"] == metadata["/Creator"] == "Room Snapshots"
+    assert metadata["/CreationDate"] == metadata["/ModDate"] == "D:20250301091500+00'00'"
 
 
 def test_names_in_any_script_and_markup_characters_print_as_written():
@@ -120,12 +149,13 @@ def test_names_in_any_script_and_markup_characters_print_as_written():
         assert name in text
 
 
-def test_the_header_names_the_snapshot_the_room_and_the_dates_it_speaks_for():
+def test_below_the_verdict_the_snapshot_the_room_and_the_dates_it_speaks_for():
     # When a room is rendered
-    first_page = pages_text(render_report(room()))[0]
+    lines = body_lines(room())
 
-    # Then its first lines say what, where and when
-    assert first_page.splitlines()[:5] == [
+    # Then below the verdict its lines say what, where and when
+    start = lines.index("Pre-transfer inspection")
+    assert lines[start : start + 5] == [
         "Pre-transfer inspection",
         'STS <b>Laconian</b> & "Gulf"',
         "Location: Laconian Gulf, Greece",
@@ -134,17 +164,63 @@ def test_the_header_names_the_snapshot_the_room_and_the_dates_it_speaks_for():
     ]
 
 
-@pytest.mark.parametrize(
-    ("company", "message"),
-    [("Blue Whale 🐋 Shipping", "U+1F40B WHALE"), ("شركة الملاحة", "right-to-left"), ("Nul\x00Byte", "U+0000")],
-)
-def test_a_character_that_cannot_be_printed_faithfully_is_a_clear_error(company, message):
-    # Given a party whose company name has a character no report font draws, or right-to-left text
-    content = room(parties=[PartyLine(email="a@example.com", company=company, role="owner")])
+def test_every_page_names_the_room_and_the_snapshot_and_says_which_page_of_how_many_it_is():
+    # Given a room long enough for several pages
+    activity = [
+        ActivityLine(at="2025-02-01", actor="ops@example.com", action="note", detail=f"e{i}") for i in range(200)
+    ]
+    pages = pages_text(render_report(room(activity=activity)))
 
-    # When rendered, Then it fails naming the problem instead of printing boxes or reversed text
-    with pytest.raises(ValueError, match=re.escape(message)):
-        render_report(content)
+    # Then every page's header names the room and the snapshot, with its number
+    count = len(pages)
+    assert count > 2
+    for number, page in enumerate(pages, start=1):
+        assert f'STS <b>Laconian</b> & "Gulf" · Pre-transfer inspection Page {number} of {count}' in page.splitlines()
+
+
+def test_every_page_footer_names_the_room_the_data_s_moment_and_the_hash_of_what_is_printed():
+    # When a room is rendered over several pages
+    content = room(activity=[ActivityLine(at="2025-02-01", actor="o@example.com", action=f"n{i}") for i in range(150)])
+    pages = pages_text(render_report(content))
+
+    # Then each page ends with the room's id, "data as of" and the SHA-256 of the printed content,
+    # the one the snapshot's record holds: nothing that differs between snapshots of that content
+    digest = content_hash(content, TEMPLATE_VERSION, LIBRARY_VERSION)
+    assert len(pages) > 1
+    for page in pages:
+        assert page.splitlines()[-2:] == [
+            f"Room {ROOM_ID} · Data as of 1 Mar 2025, 09:15 UTC",
+            f"Content SHA-256 {digest}",
+        ]
+
+
+def test_a_character_no_font_draws_prints_as_its_code_point_and_is_noted_once():
+    # Given names with a private-use character, a control character and an unassigned code point
+    companies = ["Private \ue000 Use", "Bell\x07Ltd", "Nul\x00Byte", "Unassigned \U000e0fff mark", "Again \ue000"]
+    content = room(parties=[PartyLine(email="a@example.com", company=name, role="owner") for name in companies])
+
+    # When rendered, Then the render succeeds, each such character is a placeholder naming it
+    text = text_of(render_report(content))
+    words = " ".join(text.split())  # a placeholder's box stands apart from its neighbours
+    for placeholder in ("Private U+E000 Use", "Bell U+0007 Ltd", "Nul U+0000 Byte", "Unassigned U+E0FFF mark"):
+        assert placeholder in words
+    # and one line of the summary names them all, once
+    notes = [line for line in text.splitlines() if line.startswith("Shown by code point")]
+    assert notes == ["Shown by code point, as no font here can draw them: U+0000, U+0007, U+E000, U+E0FFF."]
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\x1b[31mred", "\x85\u2028\u2029", "\ufffe\uffff", "\x7f\x9f"])
+def test_text_a_font_cannot_draw_never_fails_a_render(text):
+    # Given lone surrogates, escape sequences, separators and noncharacters in every printed place
+    content = room(
+        title=text,
+        room=room().room.model_copy(update={"title": text, "location": text}),
+        parties=[PartyLine(email="a@example.com", company=text, role="owner")],
+        approvals=[ApprovalLine(id="a", status="pending", comment=text, by=text, at=text)],
+    )
+
+    # When rendered, Then a PDF comes out and reads back
+    assert pages_text(render_report(content))
 
 
 def test_line_breaks_and_tabs_in_a_value_are_kept_as_whitespace():
@@ -159,7 +235,7 @@ def test_line_breaks_and_tabs_in_a_value_are_kept_as_whitespace():
     assert lines[lines.index("Hoses checked.") + 1] == "Fenders checked."
 
 
-def test_a_long_room_splits_over_numbered_pages_repeating_the_table_header():
+def test_a_long_room_splits_over_pages_repeating_the_section_title_and_the_table_header():
     # Given a room with only a long activity log
     activity = [
         ActivityLine(at=f"2025-02-{1 + i % 28:02d}", actor="ops@example.com", action="note", detail=f"entry-{i:03d}")
@@ -170,12 +246,12 @@ def test_a_long_room_splits_over_numbered_pages_repeating_the_table_header():
     # When rendered
     pages = pages_text(render_report(content))
 
-    # Then it runs over several pages, each numbered "Page X of N" and each showing the column titles
-    count = len(pages)
-    assert count > 3
-    for number, page in enumerate(pages, start=1):
-        assert f"Page {number} of {count}" in page
-        assert "Detail" in page.splitlines()
+    # Then it runs over several pages; each page after the first goes on under "Activity (continued)"
+    # and the column titles
+    assert len(pages) > 3
+    assert "Activity (300)" in pages[0].splitlines()
+    for page in pages[1:]:
+        assert [line.strip() for line in page.splitlines()[:2]] == ["Activity (continued)", "At"]
     # and no line is lost or repeated on the way
     text = "\n".join(pages)
     assert all(text.count(f"entry-{i:03d}") == 1 for i in range(300))
@@ -201,12 +277,30 @@ def test_empty_sections_say_so():
         assert f"No {line} recorded." in text
 
 
-def test_documents_past_or_near_expiry_are_flagged():
-    # Given documents expiring at various distances from the day expiry is checked on
-    expiries = {"lapsed": -1, "today": 0, "in 30 days": 30, "in 31 days": 31, "in a year": 365}
+def test_documents_name_their_vessel():
+    # Given documents of a vessel of the room, of a vessel no longer in it, and of no vessel
+    documents = [
+        DocumentLine(id="d1", name="Q88", document_type="Q88", status="approved", vessel_imo="9176180"),
+        DocumentLine(id="d2", name="SIRE report", document_type="SIRE", status="approved", vessel_imo="9074729"),
+        DocumentLine(id="d3", name="Charter party", document_type="CP", status="approved"),
+    ]
+
+    # When rendered
+    lines = text_of(render_report(room(documents=documents))).splitlines()
+
+    # Then each names its vessel by name and IMO, by IMO alone when the room no longer has it
+    assert lines[lines.index("Q88") + 2 : lines.index("Q88") + 4] == ["Aegean Star", "IMO 9176180"]
+    assert lines[lines.index("SIRE report") + 2] == "IMO 9074729"
+    assert lines[lines.index("Charter party") + 2] == "—"
+
+
+def test_documents_past_expiry_expiring_before_the_operation_or_soon_are_flagged():
+    # Given documents expiring at various distances from the day expiry is checked on (the operation is 3 days on)
+    expiries = {"lapsed": -1, "today": 0, "before the operation": 2, "at the operation": 3, "in 30 days": 30}
+    expiries |= {"in 31 days": 31, "in a year": 365}
     documents = [
         DocumentLine(
-            id="d", name=name, document_type="Certificate", status="uploaded", expires_on=CHECKED_ON + timedelta(days)
+            id=name, name=name, document_type="Certificate", status="approved", expires_on=CHECKED_ON + timedelta(days)
         )
         for name, days in expiries.items()
     ]
@@ -214,22 +308,22 @@ def test_documents_past_or_near_expiry_are_flagged():
     # When rendered
     lines = text_of(render_report(room(documents=documents))).splitlines()
 
-    # Then each expiry date is followed by its flag: expired before the day, "expires soon" within 30 days of it
-    def line_after(days: int) -> str:
-        return lines[lines.index(human_date(CHECKED_ON + timedelta(days))) + 1]
+    # Then each expiry date is followed by its flag
+    def flag(days: int) -> str:
+        after = lines[lines.index(human_date(CHECKED_ON + timedelta(days))) + 1 :]
+        return " ".join(after[:2]) if after[0] == "expires before" else after[0]
 
-    flags = ("EXPIRED", "expires soon")
-    assert line_after(-1) == "EXPIRED"
-    assert line_after(0) == line_after(30) == "expires soon"
-    assert line_after(31) not in flags
-    assert line_after(365) not in flags
-    assert sum(line in flags for line in lines) == 3
+    assert flag(-1) == "EXPIRED"
+    assert flag(0) == flag(2) == "expires before the operation"
+    assert flag(3) == flag(30) == "expires soon"
+    assert flag(31) not in ("EXPIRED", "expires soon", "expires before")
+    assert flag(365) not in ("EXPIRED", "expires soon", "expires before")
 
 
 def test_statuses_are_colour_coded():
     # Given a document in each status
     statuses = ["approved", "uploaded", "missing", "rejected", "expired"]
-    documents = [DocumentLine(id="d", name=f"doc {s}", document_type="Certificate", status=s) for s in statuses]
+    documents = [DocumentLine(id=s, name=f"doc {s}", document_type="Certificate", status=s) for s in statuses]
     reader = PdfReader(io.BytesIO(render_report(room(documents=documents))))
 
     # When the fill colour in force for each piece of text is recorded
@@ -243,7 +337,8 @@ def test_statuses_are_colour_coded():
     def on_text(text, *_):
         colour_of.setdefault(text.strip(), fill[0])
 
-    reader.pages[0].extract_text(visitor_operand_before=before_operator, visitor_text=on_text)
+    for page in reader.pages:
+        page.extract_text(visitor_operand_before=before_operator, visitor_text=on_text)
 
     # Then approved is green, uploaded blue, missing grey, rejected and expired red
     def hue(rgb: tuple[float, float, float]) -> str:
@@ -269,14 +364,38 @@ def test_very_long_values_wrap_and_split_across_pages_without_losing_text():
     # When rendered
     pdf = render_report(content)
 
-    # Then every character of every value is printed, however the lines and pages broke
+    # Then every character of every value is printed, however the lines and pages broke (the
+    # verdict names the document once more)
     text = text_of(pdf)
     assert text.count("Ж") == 300
     assert text.count("Щ") == 300
     assert text.count("Ы") == 5000
     assert re.findall(r"word\d{4}", text) == words
     # and no line spills out of the page body into the footer
-    assert min(y for text, y in text_lines(pdf) if not text.startswith("Page ")) >= PAGE_MARGIN
+    footer = ("Room ", "Content SHA-256 ")
+    assert min(y for text, y in text_lines(pdf) if not text.startswith(footer)) >= PAGE_MARGIN + FOOTER_SPACE
+
+
+def test_very_long_text_in_any_script_wraps_within_its_column_and_splits_across_pages():
+    # Given a 3,000-character Arabic comment, and CJK and emoji runs with no space to break at
+    arabic = " ".join(["شركة الخليج للشحن"] * 176)  # 3,167 characters
+    cjk, emoji = "中远海运能源运输股份有限公司" * 150, "🚢" * 400
+    content = room(
+        approvals=[
+            ApprovalLine(id=f"a{i}", status="pending", comment=text, by="i@example.com", at="2025-02-27")
+            for i, text in enumerate((arabic, cjk, emoji))
+        ]
+    )
+
+    # When rendered
+    pdf = render_report(content)
+
+    # Then all of it is printed, over more than one page
+    text = text_of(pdf)
+    assert text.count("شركة الخليج للشحن") == 176
+    assert text.count("能") == text.count("司") == 150  # of the CJK comment alone
+    assert text.count("🚢") == 400
+    assert len(pages_text(pdf)) > 1
 
 
 def test_cells_whose_page_split_was_refused_still_print():
@@ -293,46 +412,117 @@ def test_cells_whose_page_split_was_refused_still_print():
     assert text_of(pdf).count("a") >= 50 * 2000
 
 
-def summary_lines(content: ReportContent) -> list[str]:
-    """The lines between the header and the first section."""
-    lines = pages_text(render_report(content))[0].splitlines()
-    return lines[5 : lines.index(next(line for line in lines if line.startswith("Parties (")))]
+def test_approvals_say_whose_they_are_and_what_they_approve():
+    # Given an approval recorded by an inspector for the owner, of the Q88, and one of the transfer
+    approvals = [
+        ApprovalLine(
+            id="a1",
+            status="approved",
+            comment="",
+            by="i@example.com",
+            at="2025-02-27",
+            party="o@example.com",
+            document_id="d2",
+        ),
+        ApprovalLine(id="a2", status="approved", comment="", by="i@example.com", at="2025-02-28"),
+    ]
+
+    # When rendered
+    lines = text_of(render_report(room(approvals=approvals))).splitlines()
+
+    # Then the approval names its party, who recorded it, and the document; the other the transfer
+    first = lines.index("o@example.com")
+    assert lines[first : first + 3] == ["o@example.com", "recorded by i@example.com", "Q88 questionnaire"]
+    assert lines[lines.index("i@example.com") + 1] == "The transfer"
 
 
-def test_the_summary_says_how_documents_and_approvals_stand_and_that_nothing_blocks():
+# ------------------------------------------------------------------------------------ the verdict
+
+
+def verdict_lines(content: ReportContent) -> list[str]:
+    """The lines of the box that opens page 1, up to the snapshot's title."""
+    lines = body_lines(content)
+    return lines[: lines.index(content.title)]
+
+
+def test_a_cleared_room_says_so_at_the_top_of_page_1():
     documents = [
         DocumentLine(id="d", name="Q88", document_type="Q88", status="approved", expires_on=CHECKED_ON + timedelta(400))
     ]
     approvals = [ApprovalLine(id="a", status="approved", comment="", by="i@example.com", at="2025-02-27T10:00:00Z")]
-    assert summary_lines(room(documents=documents, approvals=approvals)) == [
-        "Documents: 1 approved",
-        "Approvals: 0 pending, 1 approved, 0 rejected",
-        "Cleared: no document or approval recorded here blocks the transfer.",
+    assert verdict_lines(room(documents=documents, approvals=approvals)) == [
+        "CLEARED",
+        "No document or approval recorded here blocks the transfer.",
+        "Judged on 1 Mar 2025 against the operation on 4 Mar 2025, 06:00 UTC.",
     ]
 
 
-def test_the_summary_names_what_blocks_the_transfer():
-    # Given an expired certificate, one expiring soon, one missing, and a rejected approval
+def test_the_verdict_names_every_blocker_with_its_vessel_and_date():
+    # Given an expired certificate of a vessel, one expiring before the operation, one missing, one
+    # only uploaded, and a rejected and a pending approval
     documents = [
-        DocumentLine(id="d", name="SSC", document_type="c", status="approved", expires_on=CHECKED_ON - timedelta(2)),
-        DocumentLine(id="d", name="Q88", document_type="q", status="approved", expires_on=CHECKED_ON + timedelta(10)),
-        DocumentLine(id="d", name="Crew list", document_type="l", status="missing"),
+        DocumentLine(
+            id="d1",
+            name="SSC",
+            document_type="c",
+            status="approved",
+            expires_on=CHECKED_ON - timedelta(2),
+            vessel_imo="9176180",
+        ),
+        DocumentLine(id="d2", name="P&I", document_type="c", status="approved", expires_on=CHECKED_ON + timedelta(1)),
+        DocumentLine(id="d3", name="Crew list", document_type="l", status="missing"),
+        DocumentLine(id="d4", name="Q88", document_type="q", status="uploaded"),
     ]
-    approvals = [ApprovalLine(id="a", status="rejected", comment="hoses", by="i@example.com", at="2025-02-27")]
-    # Then the summary names them, and says the transfer is not cleared and why
-    lines = summary_lines(room(documents=documents, approvals=approvals))
-    assert lines[:3] == [
-        "Documents: 2 approved, 1 missing",
-        "Expired: SSC (27 Feb 2025)",
-        "Expiring within 30 days: Q88 (11 Mar 2025)",
+    approvals = [
+        ApprovalLine(id="a1", status="rejected", comment="hoses", by="i@example.com", at="2025-02-27T08:00:00Z"),
+        ApprovalLine(id="a2", status="pending", comment="", by="o@example.com", at="2025-02-28T09:30:00Z"),
     ]
-    verdict = " ".join(lines[4:])
-    assert verdict == "Not cleared: 1 document expired; 1 document not approved (Crew list); 1 approval rejected."
+
+    # Then the box says the transfer is not cleared and names each blocker
+    assert verdict_lines(room(documents=documents, approvals=approvals)) == [
+        "NOT CLEARED",
+        "6 things block the transfer. Judged on 1 Mar 2025 against the operation on 4 Mar 2025, 06:00 UTC.",
+        "• Expired: SSC (Aegean Star), on 27 Feb 2025",
+        "• Expires before the operation: P&I, valid until 2 Mar 2025",
+        "• Missing: Crew list",
+        "• Not approved: Q88 (status uploaded)",
+        "• Rejected by i@example.com on 27 Feb 2025, 08:00 UTC",
+        "• Approval pending from o@example.com since 28 Feb 2025, 09:30 UTC",
+    ]
+
+
+def test_a_room_without_any_approval_is_not_cleared():
+    assert verdict_lines(room(approvals=[]))[-1] == "• No approval recorded"
+
+
+def test_a_long_list_of_blockers_names_the_first_and_counts_the_rest():
+    documents = [
+        DocumentLine(id=f"d{i:02d}", name=f"Doc {i:02d}", document_type="c", status="missing") for i in range(25)
+    ]
+    lines = verdict_lines(room(documents=documents))
+    assert lines[2 : 2 + VERDICT_LINES] == [f"• Missing: Doc {i:02d}" for i in range(VERDICT_LINES)]
+    assert lines[-1] == f"… and {25 - VERDICT_LINES} more: the Documents and Approvals sections list them all."
 
 
 def test_a_snapshot_without_documents_or_approvals_does_not_claim_clearance():
-    lines = summary_lines(room(documents=None))
-    assert lines[-1] == "Not assessed: this snapshot leaves out documents or approvals."
+    assert verdict_lines(room(documents=None))[:2] == [
+        "NOT ASSESSED",
+        "This snapshot leaves out documents or approvals, so it cannot say whether the transfer is cleared.",
+    ]
+
+
+def test_the_summary_counts_documents_and_approvals_and_names_what_expires_soon():
+    documents = [
+        DocumentLine(id="d1", name="Q88", document_type="q", status="approved", expires_on=CHECKED_ON + timedelta(10)),
+        DocumentLine(id="d2", name="Crew list", document_type="l", status="missing"),
+    ]
+    lines = body_lines(room(documents=documents))
+    start = lines.index("Documents: 1 approved, 1 missing")
+    assert lines[start : start + 3] == [
+        "Documents: 1 approved, 1 missing",
+        "Expiring within 30 days: Q88 (11 Mar 2025)",
+        "Approvals: 0 pending, 1 approved, 0 rejected",
+    ]
 
 
 @pytest.mark.parametrize(

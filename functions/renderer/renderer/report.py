@@ -36,7 +36,7 @@ from roomsnap.models import ActivityLine, ApprovalLine, DocumentLine, PartyLine,
 
 from renderer.logic.content import printed_clearance
 from renderer.typefaces import BOLD, REGULAR, loaded, plain_characters
-from renderer.typesetting import TextBlock, draw_line, first_line, placeholder, unprintable
+from renderer.typesetting import TextBlock, draw_line, first_line, placeholder, unprintable, valid
 
 # Part of the content hash: bump it whenever anything here changes what a PDF looks like.
 TEMPLATE_VERSION = "3"  # 3: every script (Noto fonts, shaping, bidi), the verdict box, running header and footer
@@ -295,10 +295,10 @@ class SectionTable(Table):
     def split(self, availWidth, availHeight):
         parts = super().split(availWidth, availHeight)
         for part in parts[1:]:
-            title = part._cellvalues[0][0]
+            row = part._cellvalues[0]  # shared with the first part: replaced, not changed
+            title = row[0][0] if isinstance(row[0], tuple) else row[0]  # a cell's flowables may be a tuple
             if not title.title.endswith(" (continued)"):
-                name = title.title.rpartition(" (")[0]
-                part._cellvalues[0][0] = SectionTitle(f"{name} (continued)")
+                part._cellvalues[0] = [SectionTitle(f"{title.title.rpartition(' (')[0]} (continued)"), *row[1:]]
         return parts
 
 
@@ -520,7 +520,7 @@ def furniture(content: ReportContent) -> PageFurniture:
     digest = content_hash(content, TEMPLATE_VERSION, LIBRARY_VERSION)
     return PageFurniture(
         heading=f"{isolated(room.title)} · {isolated(content.title)}",
-        footer=(f"Room {room.id} · Data as of {human_time(room.data_as_of)}", f"Content SHA-256 {digest}"),
+        footer=(valid(f"Room {room.id} · Data as of {human_time(room.data_as_of)}"), f"Content SHA-256 {digest}"),
         created=parse_time(room.data_as_of),
     )
 
@@ -549,8 +549,8 @@ def render_report(content: ReportContent) -> bytes:
         rightMargin=PAGE_MARGIN,
         topMargin=PAGE_MARGIN + HEADER_SPACE,
         bottomMargin=PAGE_MARGIN + FOOTER_SPACE,
-        title=content.title,
-        subject=f"Room snapshot of {content.room.title}",
+        title=valid(content.title),
+        subject=valid(f"Room snapshot of {content.room.title}"),
         author=AUTHOR,
         creator=AUTHOR,
         invariant=1,

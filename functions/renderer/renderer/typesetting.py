@@ -20,7 +20,8 @@ ReportLab's plain strings and Paragraphs, which are faster.
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import accumulate
 
@@ -81,6 +82,11 @@ def unprintable(text: str, base: str) -> set[str]:
     }
 
 
+def valid(text: str) -> str:
+    """The text with each lone surrogate (which no encoding can write) as U+FFFD."""
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
 def placeholder(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 
@@ -98,14 +104,13 @@ def bidi_levels(text: str) -> tuple[list[int] | None, bool]:
     line breaks escaped, so what follows that line is the crate's own."""
     if not any(unicodedata.bidirectional(ch) in RIGHT_TO_LEFT for ch in text):
         return None, False
-    valid = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)  # no lone surrogates
-    dump = get_display(valid, debug=True).split("\n")
+    dump = get_display(valid(text), debug=True).split("\n")
     start = dump.index("    levels: [")
     end = dump.index("    ],", start)
     byte_levels = [int(line.strip(" ,")) for line in dump[start + 1 : end] if line.strip(" ,").isdigit()]
-    offsets = accumulate((len(ch.encode()) for ch in valid), initial=0)
-    levels = [byte_levels[offset] for offset, _ in zip(offsets, valid, strict=False)]
-    return levels, get_base_level(valid) == 1
+    offsets = accumulate((len(ch.encode()) for ch in valid(text)), initial=0)
+    levels = [byte_levels[offset] for offset, _ in zip(offsets, text, strict=False)]
+    return levels, get_base_level(valid(text)) == 1
 
 
 def visual_order(levels: list[int]) -> list[int]:
@@ -139,10 +144,26 @@ class Run:
     end: int
     font: str | None
     level: int
-    glyphs: list[int]  # shaped, left to right
-    clusters: list[int]  # the first character of each glyph's cluster
-    advances: list[float]  # points
-    offsets: list[tuple[float, float, float]]  # x advance, x offset, y offset, in 1/1000 em
+    glyphs: list[int] = field(default_factory=list)  # shaped, left to right
+    clusters: list[int] = field(default_factory=list)  # the first character of each glyph's cluster
+    advances: list[float] = field(default_factory=list)  # points
+    offsets: list[tuple[float, float, float]] = field(default_factory=list)  # x advance, x and y offsets, 1/1000 em
+    cluster_starts: list[int] = field(default_factory=list)  # sorted
+    falling: list[int] = field(default_factory=list)  # the clusters negated, rising in a right-to-left run
+
+    def glyph_indices(self, start: int, end: int) -> range:
+        """The glyphs of characters [start, end), cluster boundaries: HarfBuzz keeps clusters
+        monotonic, rising left to right, falling in a right-to-left run."""
+        if self.level % 2:
+            falling = self.falling or [-cluster for cluster in self.clusters]
+            self.falling = falling
+            return range(bisect_right(falling, -end), bisect_right(falling, -start))
+        return range(bisect_left(self.clusters, start), bisect_left(self.clusters, end))
+
+    def clusters_in(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The clusters of characters [start, end), as [first, end) ranges, in logical order."""
+        starts = self.cluster_starts[bisect_left(self.cluster_starts, start) : bisect_left(self.cluster_starts, end)]
+        return list(zip(starts, [*starts[1:], end], strict=True))
 
 
 def itemize(text: str, base: str, levels: list[int] | None) -> list[Run]:
@@ -165,7 +186,7 @@ def itemize(text: str, base: str, levels: list[int] | None) -> list[Run]:
         if runs and font is not None and runs[-1].font == font and runs[-1].level == level:
             runs[-1].end = index + 1
         else:
-            runs.append(Run(index, index + 1, font, level, [], [], [], []))
+            runs.append(Run(index, index + 1, font, level))
         previous = font
     return runs
 
@@ -222,11 +243,21 @@ class Line:
     pieces: tuple[Piece, ...]  # in logical order, each at its place
     width: float
     rtl: bool  # of a right-to-left paragraph: aligned right
+    start: int = 0  # the characters [start, end) of the text laid out that the line holds
+    end: int = 0
 
 
 def lay_out(text: str, base: str, size: float, width: float) -> list[Line]:
     """The lines of `text` in the base font's chain at `size`, broken to fit `width`."""
-    return [line for paragraph in LINE_BREAKS.split(text) for line in paragraph_lines(paragraph, base, size, width)]
+    lines, start = [], 0
+    for separator in [*LINE_BREAKS.finditer(text), None]:
+        end = separator.start() if separator else len(text)
+        lines += [
+            replace(line, start=line.start + start, end=line.end + start)
+            for line in paragraph_lines(text[start:end], base, size, width)
+        ]
+        start = separator.end() if separator else end
+    return lines
 
 
 def paragraph_lines(text: str, base: str, size: float, width: float) -> list[Line]:
@@ -235,7 +266,7 @@ def paragraph_lines(text: str, base: str, size: float, width: float) -> list[Lin
         return [Line((), 0.0, False)]
     levels, rtl = bidi_levels(text)
     runs = itemize(text, base, levels)
-    codepoints = [0xFFFD if 0xD800 <= ord(ch) <= 0xDFFF else ord(ch) for ch in text]
+    codepoints = [ord(ch) for ch in valid(text)]
     advances = [0.0] * len(text)
     starts = [False] * len(text)  # where a cluster starts: the only places a line may break
     for run in runs:
@@ -245,6 +276,7 @@ def paragraph_lines(text: str, base: str, size: float, width: float) -> list[Lin
             run.advances[0] += 3 * size * PLACEHOLDER_PAD
         else:
             shape(codepoints, run, size)
+        run.cluster_starts = sorted(set(run.clusters))
         for cluster, advance in zip(run.clusters, run.advances, strict=True):
             advances[cluster] += advance
             starts[cluster] = True
@@ -307,8 +339,7 @@ def build_line(text: str, runs: list[Run], start: int, end: int, rtl: bool) -> L
             after_rtl = False  # the label is Latin
             continue
         first, last = max(run.start, start), min(run.end, end)
-        starts = sorted({cluster for cluster in run.clusters if first <= cluster < last})
-        clusters = list(zip(starts, [*starts[1:], last], strict=True))
+        clusters = run.clusters_in(first, last)
         groups: list[tuple[int, int]] = []
         if run.level % 2:  # its trailing undirected characters written after it, one by one
             core = clusters
@@ -327,7 +358,7 @@ def build_line(text: str, runs: list[Run], start: int, end: int, rtl: bool) -> L
     for index in visual_order([piece.level for piece in pieces]):
         placed[index] = x
         x += pieces[index].width
-    return Line(tuple(_at(piece, placed[index]) for index, piece in enumerate(pieces)), x, rtl)
+    return Line(tuple(_at(piece, placed[index]) for index, piece in enumerate(pieces)), x, rtl, start, end)
 
 
 def _at(piece: Piece, x: float) -> Piece:
@@ -340,13 +371,11 @@ def glyph_piece(text: str, run: Run, start: int, end: int) -> Piece:
     if start >= end:
         return Piece(run.font, "", 0.0, run.level)
     font = loaded(run.font)
-    indices = [index for index, cluster in enumerate(run.clusters) if start <= cluster < end]
-    cluster_starts = sorted(set(run.clusters))
-    next_start = dict(zip(cluster_starts, [*cluster_starts[1:], run.end], strict=True))
+    cluster_end = dict(run.clusters_in(start, end))
     keys, data, width, seen = [], [], 0.0, set()
-    for index in indices:
+    for index in run.glyph_indices(start, end):
         cluster, glyph = run.clusters[index], run.glyphs[index]
-        cluster_text = "" if cluster in seen else text[cluster : next_start[cluster]]
+        cluster_text = "" if cluster in seen else text[cluster : cluster_end[cluster]]
         if all(map(invisible, cluster_text)):  # nothing visible to give back (an isolate, a direction mark)
             cluster_text = ""
         seen.add(cluster)
@@ -368,8 +397,8 @@ def first_line(text: str, base: str, size: float, width: float) -> Line:
     ellipsis = Piece(base, ELLIPSIS, ellipsis_width, 1 if line.rtl else 0)
     if line.rtl:
         shifted = tuple(_at(piece, piece.x + ellipsis_width) for piece in line.pieces)
-        return Line((*shifted, _at(ellipsis, 0.0)), line.width + ellipsis_width, True)
-    return Line((*line.pieces, _at(ellipsis, line.width)), line.width + ellipsis_width, False)
+        return replace(line, pieces=(*shifted, _at(ellipsis, 0.0)), width=line.width + ellipsis_width)
+    return replace(line, pieces=(*line.pieces, _at(ellipsis, line.width)), width=line.width + ellipsis_width)
 
 
 # ---------------------------------------------------------------------------------------- drawing
@@ -402,16 +431,17 @@ def draw_line(canvas, line: Line, x: float, y: float, size: float, colour) -> No
 
 class TextBlock(Flowable):
     """User text in any script as a flowable, in a ParagraphStyle's size, leading and colour (its
-    font name picks the chain). Laid out once per width: a table measures its cells many times."""
+    font name picks the chain). Laid out once per width: a table measures its cells many times.
+    Each part of a split holds the text of its own lines, as a split Paragraph holds its words."""
 
     def __init__(self, text: str, style, lines: list[Line] | None = None, width: float | None = None):
         super().__init__()
         self.text, self.style = text, style
-        self.lines, self.laid_out_width = lines, width
+        self.lines, self.laid_out_width = lines, -1.0 if width is None else width
         self.spaceBefore, self.spaceAfter = style.spaceBefore, style.spaceAfter
 
     def wrap(self, availWidth, availHeight):
-        if self.lines is None or self.laid_out_width != availWidth:
+        if self.lines is None or abs(self.laid_out_width - availWidth) > 1e-6:
             self.lines = lay_out(self.text, self.style.fontName, self.style.fontSize, availWidth)
             self.laid_out_width = availWidth
         self.width, self.height = availWidth, len(self.lines) * self.style.leading
@@ -422,10 +452,12 @@ class TextBlock(Flowable):
         fit = int(availHeight // self.style.leading)
         if not 1 <= fit < len(self.lines):
             return []
-        return [
-            TextBlock(self.text, self.style, self.lines[:fit], availWidth),
-            TextBlock(self.text, self.style, self.lines[fit:], availWidth),
-        ]
+        return [self._part(self.lines[:fit]), self._part(self.lines[fit:])]
+
+    def _part(self, lines: list[Line]) -> "TextBlock":
+        start, end = lines[0].start, lines[-1].end
+        moved = [replace(line, start=line.start - start, end=line.end - start) for line in lines]
+        return TextBlock(self.text[start:end], self.style, moved, self.laid_out_width)
 
     def draw(self):
         style = self.style

@@ -7,8 +7,9 @@ from roomsnap.models import ReportContent
 
 
 def canonical_json(value) -> bytes:
-    """One byte string per value: sorted keys, no whitespace, UTF-8 as written."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """One byte string per value: sorted keys, no whitespace, UTF-8 as written (a lone surrogate,
+    which no valid text holds, as its own three bytes rather than an error)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def content_hash(content: ReportContent, template_version: str, library_version: str) -> str:
