@@ -5,7 +5,7 @@ VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps deploy cost
+.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps report-deps deploy cost fonts
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -19,12 +19,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/r
 run: $(VENV)/.installed web
 	PORT=$(PORT) $(PY) -m infra run
 
-test: $(VENV)/.installed web browser-deps lint sam-check
+test: $(VENV)/.installed web browser-deps report-deps lint sam-check
 	$(PY) -m pytest -q tests
 
 # The bottom of the pyramid alone: the services against in-memory fakes, the report, the local
 # stack's parts. Seconds, no network.
-test-unit: $(VENV)/.installed
+test-unit: $(VENV)/.installed report-deps
 	$(PY) -m pytest -q -m unit tests
 
 # cfn-lint with our own rules (cfn_rules/: log groups with retention, DLQs, no IAM wildcards, a
@@ -53,6 +53,14 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 # browsers here; the playwright package itself comes with requirements-dev.txt.
 browser-deps: $(VENV)/.installed
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# What the report tests look at the pages with: poppler's pdftoppm, from Debian (tests/unit/test_report_scripts.py).
+report-deps:
+	@test -x /usr/bin/pdftoppm || (apt-get update && apt-get install -y poppler-utils)
+
+# Rebuilds the report fonts from their pinned Debian and npm sources (functions/renderer/renderer/fonts/README.md).
+fonts: $(VENV)/.installed
+	$(PY) -m scripts.build_fonts
 
 
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that

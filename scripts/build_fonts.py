@@ -1,6 +1,6 @@
 """Rebuilds the report fonts (functions/renderer/renderer/fonts/) from their pinned sources.
 
-    .venv/bin/python -m scripts.build_fonts        # on Debian, as root or with apt download rights
+    make fonts        # on Debian (it uses apt-get and npm)
 
 ReportLab embeds TrueType-outline (glyf) fonts only, so every font here is a glyf font:
 - Noto Sans, Noto Sans Arabic, Hebrew, Devanagari, Thai, Symbols, Symbols 2 and Math come from
@@ -90,6 +90,7 @@ def sha256(path: Path) -> str:
 def fetch(work: Path) -> dict[str, Path]:
     """Each source package, downloaded by its ordinary client, checked, and unpacked."""
     unpacked = {}
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
     for package, (version, digest) in DEBIAN.items():
         subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=work, check=True)
         (deb,) = work.glob(f"{package}_*.deb")
