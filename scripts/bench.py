@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests/unit/report_corpus.json"
 OWNER = "bench.owner@example.com"
 API_CALLS, API_WARMUP, API_ROUND = 300, 30, 25  # the bench queue is drained after every round
 RENDERS = 100
@@ -75,11 +76,16 @@ def parse_time(text: str) -> float:
 
 
 def plain_platypus(content) -> bytes:
-    """The same content through plain ReportLab platypus with the same TTF font (registered by
-    report.py): a title, the room's lines, and per section a heading and a table of plain strings
-    with a repeated header row and a grid. No fallback fonts, no escaping, no wrapping of long
-    values, no highlights, no "Page X of Y": the limit render_report can approach."""
+    """The same content through plain ReportLab platypus with the same TTF fonts (registered by
+    report.py): a title, the room's lines, and per section a heading and a table with a repeated
+    header row and a grid. Text the base font draws alone is a plain string; any other text is a
+    Paragraph with a <font> run per font (the fonts render_report picks), shaped
+    by ReportLab's own HarfBuzz shaping (shaping=1). ReportLab orders right-to-left text only with
+    rlbidi, which has no wheel to install, so that is left out. No verdict, no running header or
+    footer, no escaping, no wrapping of long plain values, no highlights: the limit render_report
+    can approach."""
     from io import BytesIO
+    from xml.sax.saxutils import escape
 
     from reportlab.lib.colors import HexColor, white
     from reportlab.lib.pagesizes import A4
@@ -87,25 +93,44 @@ def plain_platypus(content) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-    font, bold = "DejaVuSans", "DejaVuSans-Bold"
-    title, text = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20), ParagraphStyle("b", fontName=font)
+    from renderer.typefaces import BOLD, REGULAR, loaded, plain_characters
+    from renderer.typesetting import itemize
+
+    def shaped(text: str, style: ParagraphStyle) -> str | Paragraph:
+        base = style.fontName
+        if plain_characters(base).issuperset(text):
+            return text
+        runs = [(run.font or base, text[run.start : run.end]) for run in itemize(text, base, None)]
+        for name, _ in runs:
+            loaded(name).hbFont()  # (ReportLab shapes a word in several fonts only once each has had one)
+        markup = "".join(f'<font name="{name}">{escape(chars)}</font>' for name, chars in runs)
+        return Paragraph(markup, ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1))
+
+    title = ParagraphStyle("t", fontName=BOLD, fontSize=16, leading=20)
+    text = ParagraphStyle("b", fontName=REGULAR)
+    cell = ParagraphStyle("c", fontName=REGULAR, fontSize=8, leading=9.6)
     style = TableStyle(
         [
-            ("FONT", (0, 0), (-1, -1), font, 8, 9.6),
-            ("FONT", (0, 0), (-1, 0), bold, 8, 9.6),
+            ("FONT", (0, 0), (-1, -1), REGULAR, 8, 9.6),
+            ("FONT", (0, 0), (-1, 0), BOLD, 8, 9.6),
             ("TEXTCOLOR", (0, 0), (-1, 0), white),
             ("BACKGROUND", (0, 0), (-1, 0), HexColor("#27415e")),
             ("GRID", (0, 0), (-1, -1), 0.25, HexColor("#b8c2cc")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]
     )
+
+    def paragraph(line: str, style: ParagraphStyle) -> Paragraph:
+        value = shaped(line, style)
+        return value if isinstance(value, Paragraph) else Paragraph(value, style)
+
     room = content.room
     story = [
-        Paragraph(content.title, title),
-        Paragraph(room.title, title),
-        Paragraph(f"Location: {room.location}", text),
-        Paragraph(f"Operation time: {room.operation_time}", text),
-        Paragraph(f"Data as of {room.data_as_of} · Expiry checked on {content.expiry_checked_on}", text),
+        paragraph(content.title, title),
+        paragraph(room.title, title),
+        paragraph(f"Location: {room.location}", text),
+        paragraph(f"Operation time: {room.operation_time}", text),
+        paragraph(f"Data as of {room.data_as_of} · Expiry checked on {content.expiry_checked_on}", text),
     ]
     sections = [
         ("Parties", [[p.email, p.company, p.role.value] for p in content.parties]),
@@ -127,7 +152,10 @@ def plain_platypus(content) -> bytes:
             columns = len(rows[0])
             story.append(
                 Table(
-                    [[f"Column {i}" for i in range(columns)], *rows],
+                    [
+                        [f"Column {i}" for i in range(columns)],
+                        *[[shaped(value, cell) for value in row] for row in rows],
+                    ],
                     colWidths=[width / columns] * columns,
                     repeatRows=1,
                     style=style,
@@ -144,6 +172,30 @@ def plain_platypus(content) -> bytes:
         invariant=1,
     ).build(story)
     return buffer.getvalue()
+
+
+def every_script(content):
+    """The content with a name of the test corpus (tests/unit/report_corpus.json: Arabic, Hebrew,
+    CJK, Greek, Cyrillic, Devanagari, Thai, emoji, symbols …) in every row and in the titles."""
+    names = list(json.loads(CORPUS.read_text()).values())
+
+    def name(index: int) -> str:
+        return names[index % len(names)]
+
+    def each(lines, field: str, offset: int) -> list:
+        return [line.model_copy(update={field: name(offset + i)}) for i, line in enumerate(lines or [])]
+
+    return content.model_copy(
+        update={
+            "title": name(0),
+            "room": content.room.model_copy(update={"title": name(1), "location": name(2)}),
+            "parties": each(content.parties, "company", 3),
+            "vessels": each(content.vessels, "name", 5),
+            "documents": each(content.documents, "name", 7),
+            "approvals": each(content.approvals, "comment", 11),
+            "activity": each(content.activity, "detail", 13),
+        }
+    )
 
 
 # ---------------------------------------------------------------------- helpers in a function's process
@@ -315,6 +367,7 @@ def child_renderer(job: dict) -> dict:
             render_times.append(time.perf_counter() - started)
     versus_plain = {
         "reference": interleaved(content, PLAIN_RUNS),
+        "every_script": interleaved(every_script(content), PLAIN_RUNS),
         "large": interleaved(scaled(content, LARGE_ROWS), LARGE_RUNS),
     }
     worst = budget_worst_case(content)
@@ -706,7 +759,14 @@ def main() -> None:
             "render_report / plain platypus, reference room",
             versus["reference"][0] / versus["reference"][1],
             1.3,
-            f"{versus['reference'][0]:.1f} vs {versus['reference'][1]:.1f} ms, same content and TTF font, interleaved",
+            f"{versus['reference'][0]:.1f} vs {versus['reference'][1]:.1f} ms, same content and TTF fonts, interleaved",
+        ),
+        ratio_row(
+            "render_report / plain platypus, every-script room",
+            versus["every_script"][0] / versus["every_script"][1],
+            1.3,
+            f"{versus['every_script'][0]:.1f} vs {versus['every_script'][1]:.1f} ms: the reference room with a name "
+            f"in another script or emoji in every row, same fonts and HarfBuzz shaping, interleaved",
         ),
         ratio_row(
             f"render_report / plain platypus, {LARGE_ROWS}-row room",

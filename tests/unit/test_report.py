@@ -289,7 +289,7 @@ def test_documents_name_their_vessel():
     lines = text_of(render_report(room(documents=documents))).splitlines()
 
     # Then each names its vessel by name and IMO, by IMO alone when the room no longer has it
-    assert lines[lines.index("Q88") + 2 : lines.index("Q88") + 4] == ["Aegean Star", "IMO 9176180"]
+    assert lines[lines.index("Q88") + 2] == "Aegean Star (IMO 9176180)"
     assert lines[lines.index("SIRE report") + 2] == "IMO 9074729"
     assert lines[lines.index("Charter party") + 2] == "—"
 
@@ -432,7 +432,7 @@ def test_approvals_say_whose_they_are_and_what_they_approve():
 
     # Then the approval names its party, who recorded it, and the document; the other the transfer
     first = lines.index("o@example.com")
-    assert lines[first : first + 3] == ["o@example.com", "recorded by i@example.com", "Q88 questionnaire"]
+    assert lines[first : first + 4] == ["o@example.com", "recorded by i@example.com", "Q88", "questionnaire"]
     assert lines[lines.index("i@example.com") + 1] == "The transfer"
 
 
@@ -482,10 +482,10 @@ def test_the_verdict_names_every_blocker_with_its_vessel_and_date():
     assert verdict_lines(room(documents=documents, approvals=approvals)) == [
         "NOT CLEARED",
         "6 things block the transfer. Judged on 1 Mar 2025 against the operation on 4 Mar 2025, 06:00 UTC.",
-        "• Expired: SSC (Aegean Star), on 27 Feb 2025",
+        "• Expired: SSC of Aegean Star, on 27 Feb 2025",
         "• Expires before the operation: P&I, valid until 2 Mar 2025",
         "• Missing: Crew list",
-        "• Not approved: Q88 (status uploaded)",
+        "• Not approved: Q88, status uploaded",
         "• Rejected by i@example.com on 27 Feb 2025, 08:00 UTC",
         "• Approval pending from o@example.com since 28 Feb 2025, 09:30 UTC",
     ]

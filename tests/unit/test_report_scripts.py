@@ -6,6 +6,7 @@ page images (made with poppler's pdftoppm).
 is meant to change how pages look; look at them before committing them."""
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -27,39 +28,7 @@ from roomsnap.models import ApprovalLine, DocumentLine, PartyLine, ReportContent
 from renderer.report import render_report
 from renderer.typefaces import FONTS_DIR
 
-CORPUS = {
-    "Arabic vessel": "ناقلة الخليج",
-    "Arabic company": "شركة الخليج للشحن",
-    "Fujairah": "الفجيرة",
-    "Khor Fakkan": "خورفكان",
-    "Sohar": "صحار",
-    "Ras Tanura": "رأس تنورة",
-    "Arabic with numbers": "ناقلة 2 رقم 9074729",
-    "Arabic inside Latin": "MT ناقلة الخليج, IMO 9074729",
-    "Hebrew company": "צים שירותי ספנות",
-    "Hebrew with Latin": "צים ZIM 2024",
-    "Chinese company": "中远海运能源运输股份有限公司",
-    "Zhoushan": "舟山",
-    "Chinese, traditional": "長榮海運股份有限公司",
-    "Japanese company": "日本郵船株式会社",
-    "Japanese, kana": "商船三井タンカー",
-    "Korean company": "현대상선",
-    "Busan, Yeosu": "부산 여수",
-    "Greek company": "Ελληνική Ναυτιλία",
-    "Kalamata": "Καλαμάτα",
-    "Russian company": "Совкомфлот",
-    "Hindi company": "भारतीय नौवहन निगम",
-    "Thai port": "ท่าเรือแหลมฉบัง",
-    "Turkish company": "İstanbul Denizcilik",
-    "Norwegian company": "Høegh Autoliners",
-    "Lomé, combining accent": "Lome\u0301",
-    "emoji": "ok 👍",
-    "emoji, skin tone": "👍🏽",
-    "emoji, ZWJ family": "👨\u200d👩\u200d👧",
-    "emoji, flags": "🇬🇷 🇲🇹 🇸🇬",
-    "emoji, keycap": "#\ufe0f\u20e3",
-    "symbols": "№ 5 — 25 °C ± 2 → ✓ ⚓",
-}
+CORPUS: dict[str, str] = json.loads((Path(__file__).parent / "report_corpus.json").read_text())
 ARABIC = ["Arabic vessel", "Arabic company", "Fujairah", "Khor Fakkan", "Sohar", "Ras Tanura"]
 REFERENCE_PAGES = Path(__file__).parent / "report_pages"
 RESOLUTION = 72  # dots per inch of the reference images: enough to see a glyph go wrong, small files

@@ -48,7 +48,8 @@ LIBRARY_VERSION = (
 )
 AUTHOR = "Room Snapshots"
 
-loaded(REGULAR), loaded(BOLD)  # every report uses them; the other fonts load when a room needs them
+CELL_FONT, _ = loaded(REGULAR), loaded(BOLD)  # every report uses them; the others load when a room needs them
+PLAIN_REGULAR = plain_characters(REGULAR)
 
 # Colour objects, not strings: ReportLab would parse a string again every time a table splits.
 RED, AMBER, GREEN, BLUE, GREY = map(HexColor, ("#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"))
@@ -65,8 +66,8 @@ STATUS_COLOURS = {
 EXPIRES_SOON_DAYS = 30
 VERDICT_LINES = 10  # blockers named in the box; the sections below list every document and approval
 
-PAGE_MARGIN = 15 * mm
-HEADER_SPACE, FOOTER_SPACE = 10 * mm, 10 * mm  # between the page's edge margin and the body
+PAGE_MARGIN = 12 * mm
+HEADER_SPACE, FOOTER_SPACE = 7 * mm, 9 * mm  # between the page's edge margin and the body
 FRAME_PADDING = 6  # ReportLab's Frame default: the body starts this far inside the margin
 BODY_LEFT = PAGE_MARGIN + FRAME_PADDING
 FRAME_WIDTH = A4[0] - 2 * BODY_LEFT
@@ -77,27 +78,18 @@ HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15)
 BODY = ParagraphStyle("body", fontName=REGULAR, fontSize=9, leading=12, textColor=GREY)
 # Leading 1.2 × size: a table splitting a tall row of plain lines assumes that spacing.
 CELL = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=9.6)
-CELL_PADDING = 4
+CELL_PADDING = 6  # ReportLab's default, left and right (3 above and below): no style command needed
 FURNITURE_SIZE = 7.5  # the running header and footer
 # A section's table: row 0 its title (repeated, as "… (continued)", on every page it continues
-# on), row 1 the column headings (repeated too), then the rows.
+# on), drawn from its first cell, row 1 the column headings (repeated too), then the rows.
 TABLE_STYLE = TableStyle(
     [
-        ("SPAN", (0, 0), (-1, 0)),
-        ("LEFTPADDING", (0, 0), (-1, 0), 0),
-        ("TOPPADDING", (0, 0), (-1, 0), 12),
-        ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
+        ("FONT", (0, 0), (-1, -1), REGULAR, CELL.fontSize, CELL.leading),
         ("FONT", (0, 1), (-1, 1), BOLD, CELL.fontSize, CELL.leading),
-        ("FONT", (0, 2), (-1, -1), REGULAR, CELL.fontSize, CELL.leading),
         ("TEXTCOLOR", (0, 1), (-1, 1), white),
         ("BACKGROUND", (0, 1), (-1, 1), HexColor("#27415e")),
-        ("ROWBACKGROUNDS", (0, 2), (-1, -1), [white, HexColor("#f1f4f7")]),
         ("GRID", (0, 1), (-1, -1), 0.25, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 1), (-1, -1), CELL_PADDING),
-        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
-        ("TOPPADDING", (0, 1), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 1), (-1, -1), 3),
     ]
 )
 FIRST_ROW = 2
@@ -108,8 +100,8 @@ MIN_ROW_PIECE = 20
 
 PARTY_COLUMNS = (("Email", 0.38), ("Company", 0.42), ("Role", 0.20))
 VESSEL_COLUMNS = (("Name", 0.38), ("IMO", 0.14), ("Type", 0.26), ("Flag", 0.22))
-DOCUMENT_COLUMNS = (("Name", 0.26), ("Type", 0.17), ("Vessel", 0.23), ("Status", 0.12), ("Expires on", 0.22))
-APPROVAL_COLUMNS = (("Status", 0.12), ("By", 0.25), ("For", 0.17), ("At", 0.17), ("Comment", 0.29))
+DOCUMENT_COLUMNS = (("Name", 0.24), ("Type", 0.15), ("Vessel", 0.27), ("Status", 0.12), ("Expires on", 0.22))
+APPROVAL_COLUMNS = (("Status", 0.11), ("By", 0.25), ("For", 0.15), ("At", 0.20), ("Comment", 0.29))
 ACTIVITY_COLUMNS = (("At", 0.24), ("Actor", 0.26), ("Action", 0.18), ("Detail", 0.32))
 FSI, PDI = "\u2068", "\u2069"  # first strong isolate … pop directional isolate
 
@@ -125,9 +117,32 @@ def isolated(text: str) -> str:
     return text if plain(text) else f"{FSI}{text}{PDI}"
 
 
-def text_flowable(text: str, style: ParagraphStyle) -> Flowable:
-    """A line of the report: a Paragraph for plain text, otherwise laid out for its scripts."""
-    return Paragraph(escape(text), style) if plain(text, style.fontName) else TextBlock(text, style)
+def text_flowable(text: str, style: ParagraphStyle, width: float = FRAME_WIDTH) -> Flowable:
+    """A line of the report in `width`: plain text as one string when it fits, as a Paragraph when it
+    must wrap; anything else laid out for its scripts."""
+    if not plain(text, style.fontName):
+        return TextBlock(text, style)
+    if stringWidth(text, style.fontName, style.fontSize) <= width:
+        return PlainLine(text, style)
+    return Paragraph(escape(text), style)
+
+
+class PlainLine(Flowable):
+    """Plain text that fits its line, drawn as one string where a Paragraph of it would draw (its
+    baseline a font size below its top): what a Paragraph does for it, for much less work."""
+
+    def __init__(self, text: str, style: ParagraphStyle):
+        super().__init__()
+        self.text, self.style = text, style
+        self.spaceBefore, self.spaceAfter = style.spaceBefore, style.spaceAfter
+
+    def wrap(self, availWidth, availHeight):
+        return availWidth, self.style.leading
+
+    def draw(self):
+        self.canv.setFont(self.style.fontName, self.style.fontSize)
+        self.canv.setFillColor(self.style.textColor)
+        self.canv.drawString(0, self.style.leading - self.style.fontSize, self.text)
 
 
 class CellParagraph(Paragraph):
@@ -157,12 +172,13 @@ def to_cell(value: str | Highlight, width: float) -> str | Flowable:
     if isinstance(value, Highlight):
         return value.text
     text_width = width - 2 * CELL_PADDING
-    if plain(value):
+    single = PLAIN_REGULAR.issuperset(value)  # (a line break is no plain character)
+    if single or ("\n\n" not in value and plain(value.replace("\n", ""))):  # simpleSplit drops empty lines
         # Most values are one line that fits: what simpleSplit would return for them unchanged.
-        if " ".join(value.split()) == value and stringWidth(value, REGULAR, CELL.fontSize) <= text_width:
-            return value
+        if single and "  " not in value and CELL_FONT.stringWidth(value, CELL.fontSize) <= text_width:
+            return value.strip()
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
-        if all(stringWidth(line, REGULAR, CELL.fontSize) <= text_width for line in lines):
+        if all(CELL_FONT.stringWidth(line, CELL.fontSize) <= text_width for line in lines):
             return "\n".join(lines)
     if plain(value.replace("\n", " ").replace("\t", " ")):
         return CellParagraph(escape(value).replace("\n", "<br/>"), CELL)
@@ -196,7 +212,7 @@ def human_time(text: str) -> str:
     if "T" not in text and " " not in text:
         return human_date(moment.date())
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return f"{human_date(moment.date())}, {moment:%H:%M} UTC"
+    return f"{human_date(moment.date())}, {moment.hour:02d}:{moment.minute:02d} UTC"
 
 
 class Judgement(NamedTuple):
@@ -237,7 +253,7 @@ class Names:
     def vessel(self, imo: str | None) -> str:
         if imo is None:
             return "—"
-        return f"{self.vessels[imo]}\nIMO {imo}" if imo in self.vessels else f"IMO {imo}"
+        return f"{isolated(self.vessels[imo])} (IMO {imo})" if imo in self.vessels else f"IMO {imo}"
 
     def document_name(self, document_id: str) -> str:
         document = self.documents.get(document_id)
@@ -249,7 +265,7 @@ class Names:
         if document is None:
             return "a document not in this snapshot"
         vessel = self.vessels.get(document.vessel_imo or "")
-        return f"{isolated(document.name)} ({isolated(vessel)})" if vessel else isolated(document.name)
+        return f"{isolated(document.name)} of {isolated(vessel)}" if vessel else isolated(document.name)
 
 
 def party_row(party: PartyLine) -> list:
@@ -280,12 +296,22 @@ def activity_row(line: ActivityLine) -> list:
     return [human_time(line.at), line.actor, line.action, line.detail]
 
 
-class SectionTitle(Paragraph):
-    """A section's title as the first row of its table."""
+class SectionTitle(Flowable):
+    """A section's title as the first cell of its table, drawn across the row (a spanning cell
+    would make the table recompute its spans over every row on each page it splits at)."""
 
     def __init__(self, title: str):
-        super().__init__(title, HEADING)
+        super().__init__()
         self.title = title
+
+    SPACE_ABOVE, SPACE_BELOW = 12, 4
+
+    def wrap(self, availWidth, availHeight):  # the cell's padding (3 above, 3 below) is part of the spacing
+        return availWidth, self.SPACE_ABOVE + HEADING.leading + self.SPACE_BELOW - 6
+
+    def draw(self):  # from the cell's left edge, not its padded one
+        self.canv.setFont(HEADING.fontName, HEADING.fontSize)
+        self.canv.drawString(-CELL_PADDING, self.SPACE_BELOW - 3 + HEADING.leading - HEADING.fontSize, self.title)
 
 
 class SectionTable(Table):
@@ -355,7 +381,7 @@ def blocker_line(blocker: Blocker, names: Names) -> str:
         case BlockerKind.MISSING:
             return f"Missing: {document}"
         case BlockerKind.NOT_APPROVED:
-            return f"Not approved: {document} (status {blocker.status})"
+            return f"Not approved: {document}, status {blocker.status}"
         case BlockerKind.REJECTED_APPROVAL:
             return f"Rejected by {isolated(blocker.name)} on {day}"
         case BlockerKind.PENDING_APPROVAL:
@@ -387,7 +413,14 @@ def verdict(content: ReportContent, clearance: Clearance) -> list:
     headline_style = ParagraphStyle("verdict", fontName=BOLD, fontSize=14, leading=18, textColor=colour)
     line_style = ParagraphStyle("verdict-line", parent=META, leading=12.5)
     box = Table(
-        [[[Paragraph(headline, headline_style), *(text_flowable(line, line_style) for line in lines)]]],
+        [
+            [
+                [
+                    PlainLine(headline, headline_style),
+                    *(text_flowable(line, line_style, FRAME_WIDTH - 16) for line in lines),
+                ]
+            ]
+        ],
         colWidths=[FRAME_WIDTH],
         style=[
             ("BOX", (0, 0), (-1, -1), 1.5, colour),
@@ -441,7 +474,7 @@ def summary(content: ReportContent, clearance: Clearance) -> list:
     if content.approvals is not None:
         approvals = Counter(approval.status.value for approval in content.approvals)
         lines.append("Approvals: " + ", ".join(f"{approvals[s]} {s}" for s in ("pending", "approved", "rejected")))
-    missing = sorted(unprintable("".join(printed_texts(content)), REGULAR))
+    missing = sorted(set().union(*(unprintable(text, REGULAR) for text in printed_texts(content) if not plain(text))))
     if missing:
         lines.append(
             "Shown by code point, as no font here can draw them: " + ", ".join(placeholder(ch) for ch in missing) + "."
@@ -459,7 +492,7 @@ def printed_texts(content: ReportContent) -> list[str]:
         *(content.approvals or []),
         *(content.activity or []),
     ]
-    return [content.title, *(v for line in lines for v in line.model_dump().values() if isinstance(v, str))]
+    return [content.title, *(value for line in lines for value in vars(line).values() if isinstance(value, str))]
 
 
 # ------------------------------------------------------------------------------------ every page

@@ -31,7 +31,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import ShapeData, ShapedStr
 from reportlab.platypus.flowables import Flowable
 
-from renderer.typefaces import EMOJI, EMOJI_PRESENTATION, REGULAR, font_for, loaded, maps
+from renderer.typefaces import EMOJI, EMOJI_PRESENTATION, REGULAR, font_for, loaded, maps, plain_characters
 
 LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 RIGHT_TO_LEFT = frozenset(("R", "AL", "RLE", "RLO", "RLI"))  # what can make a level odd
@@ -389,6 +389,14 @@ def glyph_piece(text: str, run: Run, start: int, end: int) -> Piece:
 
 def first_line(text: str, base: str, size: float, width: float) -> Line:
     """The text on one line of `width`, ending in an ellipsis when it does not fit."""
+    if plain_characters(base).issuperset(text):  # no shaping: the base font's own widths
+        label = text
+        if stringWidth(text, base, size) > width:
+            while label and stringWidth(label + ELLIPSIS, base, size) > width:
+                label = label[:-1]
+            label = label.rstrip() + ELLIPSIS
+        label_width = stringWidth(label, base, size)
+        return Line((Piece(base, label, label_width, 0),), label_width, False)
     lines = lay_out(text, base, size, width)
     if len(lines) == 1:
         return lines[0]
@@ -448,7 +456,10 @@ class TextBlock(Flowable):
         return self.width, self.height
 
     def split(self, availWidth, availHeight):
-        self.wrap(availWidth, availHeight)
+        # A table passes a cell's whole width here, not the padded width it wrapped the cell in,
+        # so the lines of that wrap are split as they are (as a Paragraph splits its own layout).
+        if self.lines is None:
+            self.wrap(availWidth, availHeight)
         fit = int(availHeight // self.style.leading)
         if not 1 <= fit < len(self.lines):
             return []
