@@ -445,11 +445,12 @@ class TextBlock(Flowable):
     def __init__(self, text: str, style, lines: list[Line] | None = None, width: float | None = None):
         super().__init__()
         self.text, self.style = text, style
-        self.lines, self.laid_out_width = lines, -1.0 if width is None else width
+        self.lines: list[Line] = lines or []
+        self.laid_out_width = -1.0 if width is None else width  # -1: not laid out yet
         self.spaceBefore, self.spaceAfter = style.spaceBefore, style.spaceAfter
 
     def wrap(self, availWidth, availHeight):
-        if self.lines is None or abs(self.laid_out_width - availWidth) > 1e-6:
+        if abs(self.laid_out_width - availWidth) > 1e-6:
             self.lines = lay_out(self.text, self.style.fontName, self.style.fontSize, availWidth)
             self.laid_out_width = availWidth
         self.width, self.height = availWidth, len(self.lines) * self.style.leading
@@ -458,7 +459,7 @@ class TextBlock(Flowable):
     def split(self, availWidth, availHeight):
         # A table passes a cell's whole width here, not the padded width it wrapped the cell in,
         # so the lines of that wrap are split as they are (as a Paragraph splits its own layout).
-        if self.lines is None:
+        if self.laid_out_width < 0:
             self.wrap(availWidth, availHeight)
         fit = int(availHeight // self.style.leading)
         if not 1 <= fit < len(self.lines):
