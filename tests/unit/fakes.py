@@ -69,7 +69,7 @@ class FakeRooms:
         self.facts: dict[str, ClearanceFacts] = {}
         self.logs: dict[str, list[Activity]] = defaultdict(list)
         self.reads: Counter[str] = Counter()
-        self.before_write: list[Callable[[], None]] = []  # run (once each) just before the next writes
+        self.before_write: list[Callable[[], None]] = []  # each run once, just before the next write
 
     def get_room(self, room_id: str) -> Room | None:
         self.reads["get_room"] += 1
@@ -178,8 +178,9 @@ class FakeRooms:
         """The first write's own condition (not there yet, when `conflict` says what its presence
         means) is checked first, then the room's: it exists, is at the version the change was
         decided on, and keeps an owner (`owners > 1` when an owner leaves). A None item is a removal."""
-        while self.before_write:
-            self.before_write.pop(0)()
+        hooks, self.before_write = self.before_write, []
+        for hook in hooks:
+            hook()
         first = next(iter(writes), None)
         if conflict and first in self.items.get(room_id, {}):
             raise Conflict(conflict.message)

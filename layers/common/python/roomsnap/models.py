@@ -258,7 +258,9 @@ class Patch(Input):
     @model_validator(mode="after")
     def something_to_change(self) -> "Patch":
         if not self.model_fields_set:
-            raise ValueError(f"give at least one of {', '.join(type(self).model_fields)}")
+            raise PydanticCustomError(
+                "nothing_to_change", "give at least one of {fields}", {"fields": ", ".join(type(self).model_fields)}
+            )
         return self
 
     def changes(self) -> dict[str, Any]:
