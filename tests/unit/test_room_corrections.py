@@ -21,8 +21,8 @@ from roomsnap.models import (
     PartyPatch,
     Role,
     RoomPatch,
-    VesselIn,
     Vessel,
+    VesselIn,
     VesselPatch,
     utc_now,
 )
