@@ -13,7 +13,7 @@ import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Input, utc_now
@@ -71,6 +71,8 @@ class WebhookIn(Input):
 
 
 class WebhookPatch(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     events: Events | None = None
     description: Description | None = None
     enabled: bool | None = Field(default=None, description="Enabling an endpoint also forgets why it was disabled")
