@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from roomsnap.moments import iso
+from roomsnap.times import iso
 
 
 class ClearanceStatus(StrEnum):
@@ -46,9 +46,7 @@ class BlockerKind(StrEnum):
 class Blocker(BaseModel):
     kind: BlockerKind
     item: Literal["document", "approval", "room"]
-    # The document's or the approval's id; None for "no approval at all". Every optional field has a
-    # default: a stored verdict loses its None values (DynamoDB items hold no nulls) and reads back whole.
-    id: str | None = None
+    id: str | None = None  # the document's or the approval's id; None for "no approval at all"
     name: str  # what a person reads: the document's name, or whose approval it is
     date: str | None = None  # the date that matters: the expiry day, or when the approval was recorded
     status: str | None = None  # the item's own status, where it explains the blocker (uploaded, rejected…)

@@ -22,8 +22,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from roomsnap.clearance import Clearance
-from roomsnap.moments import iso as iso
-from roomsnap.moments import utc_now as utc_now
+from roomsnap.times import iso as iso  # re-exported: the records' timestamp format
+from roomsnap.times import utc_now as utc_now
 
 API_PREFIX = "/api/v1"
 ID_PATTERN = r"^[0-9a-hjkmnp-tv-z]{26}$"
@@ -493,7 +493,7 @@ class Snapshot(BaseModel):
     requeues: int = 0
     last_error: str | None = None
     lease_until: int | None = None  # epoch ms until which the renderer that claimed it holds it
-    clearance: Clearance | None = None  # the verdict the completed snapshot's PDF printed
+    clearance: Clearance | None = None  # the verdict its PDF prints (set on completion)
 
     @property
     def task_id(self) -> str:
