@@ -383,34 +383,23 @@ class RoomService(RoomAccess):
     @staticmethod
     def _party_in(detail: RoomDetail, email: str) -> Party:
         wanted = normalize_email(email)
-        for party in detail.parties:
-            if party.email == wanted:
-                return party
-        raise NotFound(f"{email} is not a party of this room")
+        return _one(detail.parties, lambda p: p.email == wanted, f"{email} is not a party of this room")
 
     @staticmethod
     def _vessel_in(detail: RoomDetail, imo: str) -> Vessel:
-        for vessel in detail.vessels:
-            if vessel.imo == imo:
-                return vessel
-        raise NotFound(f"no vessel with IMO {imo} in this room")
+        return _one(detail.vessels, lambda v: v.imo == imo, f"no vessel with IMO {imo} in this room")
 
     @staticmethod
     def _document_in(detail: RoomDetail, document_id: str) -> Document:
-        for document in detail.documents:
-            if document.id == document_id:
-                return document
-        raise NotFound("document not found")
+        return _one(detail.documents, lambda d: d.id == document_id, "document not found")
 
     @staticmethod
     def _approval_of(caller: Caller, role: Role | None, detail: RoomDetail, approval_id: str) -> Approval:
         """The approval, if the caller may correct or withdraw it: whoever recorded it, or an owner."""
-        for approval in detail.approvals:
-            if approval.id == approval_id:
-                if role not in (None, Role.OWNER) and approval.by != caller.email:
-                    raise Forbidden("only whoever recorded an approval, or an owner, may change or withdraw it")
-                return approval
-        raise NotFound("approval not found")
+        approval = _one(detail.approvals, lambda a: a.id == approval_id, "approval not found")
+        if role not in (None, Role.OWNER) and approval.by != caller.email:
+            raise Forbidden("only whoever recorded an approval, or an owner, may change or withdraw it")
+        return approval
 
     @staticmethod
     def _check_vessel(detail: RoomDetail, imo: str | None) -> None:
@@ -423,6 +412,17 @@ class RoomService(RoomAccess):
             raise UnprocessableEntity(f"party: {party} is not a party of this room")
         if document_id is not None and all(d.id != document_id for d in detail.documents):
             raise UnprocessableEntity(f"document_id: no document {document_id} in this room")
+
+
+Item = TypeVar("Item")
+
+
+def _one(items: list[Item], matches: Callable[[Item], bool], missing: str) -> Item:
+    """The item of the room that matches, or 404."""
+    found = next((item for item in items if matches(item)), None)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def _named(documents: list[Document]) -> str:
