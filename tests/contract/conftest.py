@@ -17,7 +17,8 @@ def tokens(stack) -> dict[str, str]:
 def seeded(stack, tokens) -> dict[str, str]:
     """Path parameter values that exist: a room the owner owns, a vessel, a document, an approval and
     a party (the owner) in it, a completed snapshot and a webhook with a message, so that operations
-    on them can reach their success responses. (The webhook's receiver is a loopback port nobody serves: its attempts fail.)"""
+    on them can reach their success responses. (The webhook's receiver is a loopback port nobody
+    serves: its attempts fail.)"""
     owner = ApiClient(stack.base_url, tokens["owner"])
     room_id = owner.create_room("Contract STS")["id"]
     vessel = owner.add(
