@@ -19,9 +19,18 @@ if not CHROMIUM.exists() or not (ROOT / "web" / "dist" / "index.html").exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
+# This stack's render budget (rows a snapshot may print): far above what these tests' rooms print, and
+# a room over it (the dashboard's failed snapshot) a few requests away.
+BUDGET_ROWS = 30
+
+
 @pytest.fixture(scope="package")
 def stack():
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-browser") as running:
+    budget = {"REPORT_MAX_ROWS": str(BUDGET_ROWS)}
+    overrides = {"RendererFunction": budget, "ApiFunction": budget}
+    with LocalStack(
+        port=0, start_schedules=False, stack_name="room-snapshots-browser", env_overrides=overrides
+    ) as running:
         yield running
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.browser.conftest import BUDGET_ROWS
 from tests.browser.helpers import screenshot
 
 ADMIN = "admin.dashboard@example.com"
@@ -21,8 +22,12 @@ def test_an_admin_sees_charts_retries_a_failure_and_redrives_the_dead_letter_que
     owner = api(OWNER)
     room_id = owner.create_room("STS Dashboard")["id"]
     done = [owner.wait_for_task(owner.create_snapshot(room_id, title)["task_id"]) for title in ("Morning", "Noon")]
-    failed = owner.create_snapshot(room_id, "שלום")  # right-to-left text cannot be printed: it fails, with a reason
+    approvals = [owner.add(room_id, "approvals", {"status": "approved"}) for _ in range(BUDGET_ROWS)]
+    # Its owner and every approval: over the stack's render budget, it fails, with a reason
+    failed = owner.create_snapshot(room_id, "Approvals", include_activity=False)
     assert owner.wait_for_task(failed["task_id"])["status"] == "failed"
+    # One approval withdrawn, the room fits again: the failure can be retried
+    owner.ok("DELETE", f"/rooms/{room_id}/approvals/{approvals[0]['id']}", 204)
     # A parked message; redriven, the renderer finds its snapshot completed and lets it go.
     parked = {"snapshot_id": done[0]["result"]["snapshot_id"], "room_id": room_id}
     stack.client("sqs").send_message(QueueUrl=stack.resources["RenderDeadLetterQueue"], MessageBody=json.dumps(parked))
@@ -40,7 +45,7 @@ def test_an_admin_sees_charts_retries_a_failure_and_redrives_the_dead_letter_que
         assert any(figure not in ("–", "0") for figure in figures), caption  # not an empty chart
 
     failures = page.get_by_role("table", name="Recent failures")
-    failure = failures.get_by_role("row").filter(has_text="right-to-left")
+    failure = failures.get_by_role("row").filter(has_text="too large to print")
     failure.get_by_role("button", name="Retry").click()
     failure.get_by_text("Queued again").wait_for()
 

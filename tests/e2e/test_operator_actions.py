@@ -8,12 +8,16 @@ import pytest
 from infra.stack import LocalStack
 from tests.support import ApiClient
 
-UNPRINTABLE = "Whale 🐋"  # no report font has this character: the snapshot fails at once, with a reason
+BUDGET_ROWS = "3"  # this stack's render budget: a snapshot of the room's three approvals and its owner is over it
+OVER_BUDGET = "Everything"  # all the room's approvals: fails at once, with a reason
+SMALL = {"include_approvals": False, "include_activity": False}  # one row: the owner
+APPROVALS_ONLY = {"include_activity": False}  # the owner and the approvals
 
 
 @pytest.fixture(scope="module")
 def ops_stack():
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-ops") as running:
+    overrides = {"RendererFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS}, "ApiFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS}}
+    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-ops", env_overrides=overrides) as running:
         yield running
 
 
@@ -27,10 +31,14 @@ def people(ops_stack):
 
 @pytest.fixture(scope="module")
 def workload(people):
-    """Two snapshots of the same content (a render and a hit) and one that fails."""
+    """Two snapshots of the same content (a render and a hit) and one that fails: its room is over
+    the render budget."""
     owner, _ = people
     room_id = owner.create_room("Operations")["id"]
-    tasks = [owner.create_snapshot(room_id, title)["task_id"] for title in ("Same", "Same", UNPRINTABLE)]
+    for number in range(3):
+        owner.add(room_id, "approvals", {"status": "approved", "comment": f"Check {number}"})
+    tasks = [owner.create_snapshot(room_id, "Same", **SMALL)["task_id"] for _ in range(2)]
+    tasks.append(owner.create_snapshot(room_id, OVER_BUDGET, **APPROVALS_ONLY)["task_id"])
     return room_id, [owner.wait_for_task(task_id) for task_id in tasks]
 
 
@@ -62,7 +70,7 @@ def test_recent_failures_name_the_snapshot_and_the_reason_its_users_were_given(p
     assert failure["task_id"] == tasks[2]["task_id"]
     assert failure["room_id"] == room_id
     assert failure["error"] == tasks[2]["error"]
-    assert "U+1F40B" in failure["error"]
+    assert "too large to print" in failure["error"]
 
 
 def test_a_failed_snapshot_is_retried_as_a_new_one_and_the_old_stays_failed(people, workload):
@@ -70,13 +78,20 @@ def test_a_failed_snapshot_is_retried_as_a_new_one_and_the_old_stays_failed(peop
     owner, admin = people
     failed = tasks[2]
 
+    # While the room is over the budget, a retry would fail the same way: refused, with the reason
+    refused = admin.request("POST", f"/snapshots/tasks/{failed['task_id']}/retry")
+    assert refused.status_code == 409
+    assert "too large to print" in refused.json()["detail"]
+    # Once an approval is withdrawn, the room fits, and the retry is a new snapshot that completes
+    approval = owner.ok("GET", f"/rooms/{room_id}")["approvals"][0]
+    owner.ok("DELETE", f"/rooms/{room_id}/approvals/{approval['id']}", 204)
     retried = admin.ok("POST", f"/snapshots/tasks/{failed['task_id']}/retry", 201)
 
     assert retried["room_id"] == room_id
-    assert retried["title"] == UNPRINTABLE
+    assert retried["title"] == OVER_BUDGET
     assert retried["task_id"] != failed["task_id"]
     assert owner.ok("GET", f"/snapshots/tasks/{failed['task_id']}")["status"] == "failed"
-    assert owner.wait_for_task(retried["task_id"])["status"] == "failed"  # the content still cannot print
+    assert owner.wait_for_task(retried["task_id"])["status"] == "completed"
     activity = owner.ok("GET", f"/rooms/{room_id}/activity", params={"limit": 100})
     assert any(line["action"] == "snapshot.retried" for line in activity)
     # Only failed snapshots can be retried

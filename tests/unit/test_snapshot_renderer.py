@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roomsnap.clearance import BlockerKind, ClearanceStatus
+from roomsnap.content import printed_clearance
+from roomsnap.dal.rooms import Change
 from roomsnap.errors import LeaseHeld, PdfBeingDeleted, PermanentRenderError, SnapshotSettled, TransientError
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.ids import new_id
@@ -14,7 +16,6 @@ from roomsnap.models import Document, ReportContent, Snapshot, TaskStatus, Vesse
 from api.logic.rooms import activity
 from renderer.logic import render as render_module
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.content import printed_clearance
 from renderer.logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
 from tests.unit.builders import OWNER, new_snapshot
 from tests.unit.fakes import FakeClock, Repositories
@@ -148,7 +149,7 @@ def test_a_completed_snapshot_records_the_clearance_its_pdf_prints_also_when_its
 ):
     # Given a room whose crew list is missing, rendered once
     crew_list = Document(id=new_id(), name="Crew list", document_type="list", status="missing", updated_at=utc_now())
-    repos.rooms.add_document(room_id, crew_list, activity(OWNER, "document.added", crew_list.name))
+    repos.rooms.put_document(room_id, crew_list, Change(activity(OWNER, "document.added", crew_list.name)))
     first = process(renderer, new_snapshot(repos, room_id))
     # Then the snapshot records the verdict its PDF prints: not cleared, the crew list missing
     (content,) = render.contents
@@ -231,17 +232,6 @@ def test_a_permanent_render_error_fails_the_snapshot_with_its_reason(repos, room
     assert (stored.task_status, stored.error, stored.stage) == (TaskStatus.FAILED, reason, "Failed")
     assert repos.pdfs.objects == {}
     assert [line["outcome"] for line in repos.log.lines] == ["failed"]
-
-
-def test_a_value_error_from_the_render_becomes_a_permanent_failure(repos, room_id):
-    # Given content the report cannot print
-    snapshot = new_snapshot(repos, room_id)
-    unprintable = Render(error=ValueError("no font has the glyph U+1F6A2"))
-    # When it is processed
-    process(container(repos, unprintable), snapshot)
-    # Then the snapshot fails with the reason, rather than being retried
-    failed = repos.snapshots.get(snapshot.id)
-    assert (failed.task_status, failed.error) == (TaskStatus.FAILED, "no font has the glyph U+1F6A2")
 
 
 def test_a_snapshot_of_a_room_that_no_longer_exists_fails_without_rendering(repos, render, renderer, room_id):
@@ -330,7 +320,7 @@ def test_a_task_cancelled_while_rendering_has_its_result_discarded(repos, room_i
 def test_a_task_cancelled_before_a_permanent_failure_stays_cancelled(repos, room_id):
     # Given a snapshot cancelled while its render fails for good
     snapshot = new_snapshot(repos, room_id)
-    render = cancelled_while_rendering(repos, snapshot, error=ValueError("unprintable"))
+    render = cancelled_while_rendering(repos, snapshot, error=PermanentRenderError("too large to print"))
     # When it is processed
     outcome = process(container(repos, render), snapshot)
     # Then the failure is discarded: the snapshot stays cancelled

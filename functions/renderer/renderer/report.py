@@ -31,10 +31,10 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from roomsnap.clearance import Blocker, BlockerKind, Clearance, ClearanceStatus
+from roomsnap.content import printed_clearance
 from roomsnap.hashing import content_hash
 from roomsnap.models import ActivityLine, ApprovalLine, DocumentLine, PartyLine, ReportContent, VesselLine
 
-from renderer.logic.content import printed_clearance
 from renderer.typefaces import BOLD, REGULAR, loaded, plain_characters
 from renderer.typesetting import TextBlock, draw_line, first_line, placeholder, unprintable, valid
 

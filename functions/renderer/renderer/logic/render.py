@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 
 from cachetools import LRUCache
 
+from roomsnap.content import DEFAULT_BUDGET, Budget, gather, printed_clearance, printed_size
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, KnownContent, PdfRecords
 from roomsnap.dal.storage import PdfStore
@@ -35,7 +36,6 @@ from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.content import gather, printed_clearance, printed_size
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (80) is written only when this long has passed since the claim: a poller
@@ -86,8 +86,10 @@ class SnapshotRenderer:
         library_version: str,
         touch_valid_s: float = 0,
         claim_rows: int = CLAIM_ROWS,
+        budget: Budget = DEFAULT_BUDGET,
     ):
         self.rooms = rooms
+        self.budget = budget
         self.snapshots = snapshots
         self.pdf_records = pdf_records
         self.pdfs = pdfs
@@ -168,7 +170,7 @@ class SnapshotRenderer:
         """Reads the room, hashes what it prints, and records the hash and the printed clearance
         under the content key of the version actually read (the room may have changed since its
         version was looked up)."""
-        content, version = gather(self.rooms, snapshot, today)
+        content, version = gather(self.rooms, snapshot, today, self.budget)
         known = KnownContent(content_hash(content, *self.versions), printed_clearance(content))
         key = self._content_key(snapshot, version, today)
         self.pdf_records.remember_content(key, known)
@@ -197,10 +199,7 @@ class SnapshotRenderer:
 
     def _render_and_store(self, content: ReportContent, digest: str, timings: Timings) -> tuple[bytes, CacheLayer]:
         step = time.perf_counter()
-        try:
-            pdf = self.render(content)
-        except ValueError as error:  # content the report cannot print, e.g. a glyph no font has
-            raise PermanentRenderError(str(error)) from error
+        pdf = self.render(content)  # whatever text it holds: what no font draws prints as a placeholder
         timings.render_ms = _ms_since(step)
         step = time.perf_counter()
         # Losing the race to a concurrent writer of the same hash is a hit: the bytes are the same.

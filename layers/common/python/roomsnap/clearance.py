@@ -156,3 +156,43 @@ def decide(
     blockers += approval_blockers(approvals)
     status = ClearanceStatus.NOT_CLEARED if blockers else ClearanceStatus.CLEARED
     return Clearance(status=status, blockers=blockers, **common)
+
+
+class DocumentFacts(BaseModel):
+    id: str
+    name: str
+    status: str
+    expires_on: date | None = None
+
+
+class ApprovalFacts(BaseModel):
+    id: str
+    status: str
+    by: str
+    at: str
+    party: str | None = None
+    document_id: str | None = None
+
+
+class ClearanceFacts(BaseModel):
+    """What a room's verdict is judged from, kept on the room itself so that a list of rooms is
+    judged without reading their documents and approvals: the documents that can block (an
+    approved one without an expiry day never does) and the approvals that count. The verdict
+    depends on the clock (expiry), so it is judged from these at read time, never stored."""
+
+    documents: list[DocumentFacts] = []
+    approvals: list[ApprovalFacts] = []
+
+    @classmethod
+    def of(cls, documents: Sequence[ClearanceDocument], approvals: Sequence[ClearanceApproval]) -> "ClearanceFacts":
+        return cls(
+            documents=[
+                DocumentFacts.model_validate(document, from_attributes=True)
+                for document in documents
+                if str(document.status) != "approved" or document.expires_on is not None
+            ],
+            approvals=[ApprovalFacts.model_validate(a, from_attributes=True) for a in effective_approvals(approvals)],
+        )
+
+    def decide(self, operation_time: datetime, as_of: datetime) -> Clearance:
+        return decide(self.documents, self.approvals, operation_time, as_of)
