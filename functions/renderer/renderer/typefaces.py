@@ -17,7 +17,7 @@ ours encodes them properly.
 import json
 import unicodedata
 from bisect import bisect_right
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import uharfbuzz
@@ -98,13 +98,16 @@ class ReportFont(TTFont):
     for the glyphs that shaping draws."""
 
     def __init__(self, name: str):
-        path = FONTS_DIR / f"{name}.ttf"
-        super().__init__(name, str(path))
-        self.hb = uharfbuzz.Font(uharfbuzz.Face(uharfbuzz.Blob.from_file_path(str(path))))
-        self.units_per_em = self.hb.face.upem
+        super().__init__(name, str(FONTS_DIR / f"{name}.ttf"))
+        self.units_per_em = self.face.unitsPerEm
         self.nominal = dict(self.face.charToGlyph)  # the font's own character map
         self.texts: dict[int, str] = {}  # key -> the text its glyph stands for
         self._keys: dict[tuple[int, str], int] = {}
+
+    @cached_property
+    def hb(self) -> uharfbuzz.Font:
+        """The HarfBuzz font, made when a text first needs shaping (plain text never does)."""
+        return uharfbuzz.Font(self.hbFace)  # (ReportLab's HarfBuzz face of the font's bytes)
 
     def key(self, glyph: int, text: str) -> int:
         """The code by which ReportLab draws `glyph` standing for `text`: the character itself when
