@@ -16,7 +16,7 @@ from roomsnap.models import Document, ReportContent, Snapshot, TaskStatus, Vesse
 from api.logic.rooms import activity
 from renderer.logic import render as render_module
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, Outcome, Progress, SnapshotRenderer
+from renderer.logic.render import CLAIM_ROWS, PROGRESS_INTERVAL_S, STORED_BLOCKERS, Outcome, Progress, SnapshotRenderer
 from tests.unit.builders import OWNER, new_snapshot
 from tests.unit.fakes import FakeClock, Repositories
 
@@ -162,6 +162,19 @@ def test_a_completed_snapshot_records_the_clearance_its_pdf_prints_also_when_its
     # Then its snapshot records the same verdict
     assert repos.rooms.reads["get_room_detail"] == 1
     assert repos.snapshots.get(second.snapshot.id).clearance == clearance
+
+
+def test_the_clearance_a_record_keeps_names_at_most_so_many_blockers(repos, render, renderer, room_id):
+    # Given a room with more missing documents than a record keeps blockers of
+    for number in range(STORED_BLOCKERS + 20):
+        missing = Document(id=new_id(), name=f"Doc {number}", document_type="c", status="missing", updated_at=utc_now())
+        repos.rooms.put_document(room_id, missing, Change(activity(OWNER, "document.added", missing.name)))
+    # When a snapshot of it completes
+    outcome = process(renderer, new_snapshot(repos, room_id))
+    # Then its record says it is not cleared and keeps the first blockers (the PDF names them all)
+    clearance = repos.snapshots.get(outcome.snapshot.id).clearance
+    assert clearance.status is ClearanceStatus.NOT_CLEARED
+    assert clearance.blockers == printed_clearance(render.contents[0]).blockers[:STORED_BLOCKERS]
 
 
 def test_a_content_key_whose_pdf_is_gone_from_both_caches_is_gathered_and_rendered_again(repos, renderer, room_id):

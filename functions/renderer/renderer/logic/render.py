@@ -38,6 +38,10 @@ from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Tim
 from renderer.logic.cache import ByteBoundedLRU
 
 KNOWN_KEYS_LIMIT = 10_000
+# The blockers a snapshot's record (and its content key's) keeps of the verdict its PDF prints: with
+# names of up to 200 characters they stay far inside DynamoDB's 400 KB item limit, whatever the
+# room holds; the PDF's sections still list every document and approval.
+STORED_BLOCKERS = 500
 # Intermediate progress (80) is written only when this long has passed since the claim: a poller
 # asks at most once a second (the API's Retry-After), so an earlier write would never be seen.
 PROGRESS_INTERVAL_S = 1.0
@@ -171,7 +175,9 @@ class SnapshotRenderer:
         under the content key of the version actually read (the room may have changed since its
         version was looked up)."""
         content, version = gather(self.rooms, snapshot, today, self.budget)
-        known = KnownContent(content_hash(content, *self.versions), printed_clearance(content))
+        clearance = printed_clearance(content)
+        clearance.blockers = clearance.blockers[:STORED_BLOCKERS]
+        known = KnownContent(content_hash(content, *self.versions), clearance)
         key = self._content_key(snapshot, version, today)
         self.pdf_records.remember_content(key, known)
         self.known_contents[key] = known
