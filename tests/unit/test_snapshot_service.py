@@ -159,14 +159,14 @@ def test_a_key_whose_snapshot_is_gone_is_409(service, room_id):
     service.delete(OWNER, room_id, first.id)
     # When the request is replayed
     # Then it is a conflict, not a second snapshot
-    with pytest.raises(Conflict, match="being created or was deleted"):
+    with pytest.raises(Conflict, match="was deleted"):
         service.create(OWNER, room_id, BODY, correlation_id="", idempotency_key=KEY)
 
 
 def test_a_key_claimed_more_than_24_hours_ago_starts_a_new_snapshot(repos, service, room_id):
     # Given the owner's key claimed 25 hours ago, for another request
     long_ago = datetime.now(UTC) - timedelta(hours=25)
-    repos.idempotency_keys.claim(OWNER.email, KEY, "digest of an old request", new_id(), long_ago)
+    repos.idempotency_keys.claim_guard(OWNER.email, KEY, "digest of an old request", new_id(), long_ago).apply()
     # When the key comes again
     snapshot, created = create(service, OWNER, room_id, BODY, correlation_id="", idempotency_key=KEY)
     # Then the old claim no longer counts
@@ -536,13 +536,19 @@ def test_the_limits_are_per_user(repos, room_id):
     assert service.create(member(Role.OPERATOR), room_id, BODY, correlation_id="").snapshot
 
 
-def test_a_throttled_limit_counter_lets_the_create_through(repos, room_id):
-    # Given a counter write that DynamoDB throttled
+def test_a_refused_create_counts_nothing_and_claims_no_key(repos, room_id):
+    # Given a limit of one create a minute, used
     service = limited(repos, per_minute=1)
     service.create(OWNER, room_id, BODY, correlation_id="")
-    repos.limits.throttled = True
-    # Then the create is not refused for it (fail open)
-    assert service.create(OWNER, room_id, BODY, correlation_id="").snapshot
+    # When the owner asks again with a key, and a viewer asks
+    with pytest.raises(TooManyRequests):
+        service.create(OWNER, room_id, SnapshotIn(title="Second"), correlation_id="", idempotency_key=KEY)
+    with pytest.raises(Forbidden):
+        service.create(member(Role.VIEWER), room_id, BODY, correlation_id="")
+    # Then neither wrote anything of its transaction: no key claimed, no count for the viewer
+    assert repos.idempotency_keys.claims == {}
+    assert sum(count for (user, _), count in repos.limits.counts.items() if user == member(Role.VIEWER).email) == 0
+    assert len(repos.snapshots.records) == 1
 
 
 def test_a_replay_of_an_idempotency_key_does_not_count_against_the_limits(repos, room_id):
@@ -571,8 +577,8 @@ class Failing:
         return getattr(self.real, name)
 
 
-def test_a_create_whose_write_failed_gives_its_idempotency_key_back(repos, room_id):
-    # Given a create with a key whose snapshot write fails
+def test_a_create_whose_transaction_failed_leaves_its_idempotency_key_free(repos, room_id):
+    # Given a create with a key whose transaction fails (the key's claim is one of its items)
     failing = SnapshotService(
         RoomService(repos.rooms),
         Failing(repos.snapshots, "create"),

@@ -1,11 +1,13 @@
 """Rooms and what they hold: parties, vessels, documents, approvals and the activity log."""
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from roomsnap.dal.expiring_documents import expiry_index_keys
 from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, to_dynamo
+from roomsnap.dal.transactions import Guard
 from roomsnap.errors import Conflict, NotFound
 from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
 
@@ -92,6 +94,31 @@ class RoomRepository(Repository):
             ConsistentRead=True,
         )
         return [Activity.model_validate(record(item)) for item in items]
+
+    # ---------------------------------------------------------------- conditions of other writes
+
+    def party_guard(
+        self, room_id: str, email: str, roles: list[Role], refused: Callable[[Party | None], Exception]
+    ) -> Guard:
+        """A transaction's condition that `email` is a party of the room in one of `roles`: what
+        get_party and a role check do, with no read. `refused` is given the party as it was (None:
+        not a party)."""
+        names = {f":role{index}": role.value for index, role in enumerate(roles)}
+        check = {
+            "TableName": self.table_name,
+            "Key": room_key(room_id, f"PARTY#{email}"),
+            "ConditionExpression": f"#role IN ({', '.join(names)})",
+            "ExpressionAttributeNames": {"#role": "role"},
+            "ExpressionAttributeValues": to_dynamo(names),
+        }
+        return Guard(
+            {"ConditionCheck": check}, lambda item: refused(Party.model_validate(record(item)) if item else None)
+        )
+
+    def room_guard(self, room_id: str, refused: Callable[[], Exception]) -> Guard:
+        """A transaction's condition that the room exists."""
+        check = {"TableName": self.table_name, "Key": room_key(room_id), "ConditionExpression": "attribute_exists(PK)"}
+        return Guard({"ConditionCheck": check}, lambda _: refused())
 
     # ---------------------------------------------------------------- writes
 
