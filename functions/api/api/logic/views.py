@@ -5,9 +5,9 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, iso
+from roomsnap.models import CacheLayer, DocumentStatus, Model, Snapshot, TaskStatus, iso
 from roomsnap.views import View
 from roomsnap.webhooks import DeliveryAttempt, SubscribableEvent, Webhook
 
@@ -124,7 +124,7 @@ class ProblemError(View):
     type: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details: the body of every error the API function returns."""
 
     type: str

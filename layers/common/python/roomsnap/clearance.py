@@ -22,9 +22,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
-from roomsnap.models import iso
+from roomsnap.models import Model, iso
 
 
 class ClearanceStatus(StrEnum):
@@ -43,7 +41,7 @@ class BlockerKind(StrEnum):
     NO_APPROVAL = "no_approval"
 
 
-class Blocker(BaseModel):
+class Blocker(Model):
     kind: BlockerKind
     item: Literal["document", "approval", "room"]
     id: str | None  # the document's or the approval's id; None for "no approval at all"
@@ -52,7 +50,7 @@ class Blocker(BaseModel):
     status: str | None = None  # the item's own status, where it explains the blocker (uploaded, rejected…)
 
 
-class Clearance(BaseModel):
+class Clearance(Model):
     status: ClearanceStatus
     blockers: list[Blocker]
     judged_at: str  # the moment (ISO 8601) the documents were judged at

@@ -3,12 +3,12 @@ added). In the layer because webhooks carry the same view as `GET …/snapshots/
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from roomsnap.models import CacheLayer, Snapshot, Timings
+from roomsnap.models import CacheLayer, Model, Snapshot, Timings
 
 
-class View(BaseModel):
+class View(Model):
     """Every field of a response is always present (None where it has no value yet)."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
