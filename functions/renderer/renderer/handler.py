@@ -27,6 +27,7 @@ from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import SnapshotSettled, TransientError, failure_for_users
 from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logged_with_context, logger, metrics, traced
+from roomsnap.snapstart import after_restore
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
@@ -59,6 +60,7 @@ renderer = SnapshotRenderer(
     f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
 )
+after_restore(renderer.restored)
 render_queue = RenderQueue(SETTINGS.render_queue_url)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)
