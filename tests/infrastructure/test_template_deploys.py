@@ -43,7 +43,7 @@ KNOWN_SKIPPED = {
     "AWS::AppSync::ChannelNamespace",
     "AWS::AppSync::DataSource",
     "AWS::IAM::RolePolicy",
-    "AWS::Lambda::Alias",  # of AutoPublishAlias: conftest.unaliased, test_snapstart_functions_are_invoked_by_their_alias
+    "AWS::Lambda::Alias",  # AutoPublishAlias: conftest.unaliased, test_snapstart_functions_are_invoked_by_their_alias
 }
 # Roles AppSync assumes: to write the Events API's logs, and to invoke its on-subscribe function.
 APPSYNC_ROLES = {"EventsApiLogsRole", "SubscribeDataSourceRole"}
