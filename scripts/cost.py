@@ -5,8 +5,9 @@ snapshot a client creates it, is told it is done (it listens on the room's live 
 web app does; a second line at 50 % polls the task as its Retry-After says instead) and downloads
 it once (the presigned redirect, then the PDF straight from S3). Every AWS request the functions
 and Lambda's pollers make is counted at the embedded endpoint by who made it (infra.metering),
-with DynamoDB's request units from item sizes, each invocation's duration at its template memory size, the bytes each function logs and
-the HTTP API requests the client makes; infra/prices.toml prices them. Prints $ per 1M snapshots
+with DynamoDB's request units from item sizes, each invocation's duration at its template memory
+size, the bytes each function logs and the HTTP API requests the client makes; infra/prices.toml
+prices them. Prints $ per 1M snapshots
 for each hit rate and the five largest cost lines, then what the scheduled cleanup costs a run.
 """
 
