@@ -76,7 +76,7 @@ def parse_time(text: str) -> float:
 
 def plain_platypus(content) -> bytes:
     """The same content through plain ReportLab platypus with the same TTF font (registered by
-    report.py): a title, the room's lines, and per section a heading and a table of plain strings
+    report.load_fonts): a title, the room's lines, and per section a heading and a table of plain strings
     with a repeated header row and a grid. No fallback fonts, no escaping, no wrapping of long
     values, no highlights, no "Page X of Y": the limit render_report can approach."""
     from io import BytesIO
@@ -87,6 +87,9 @@ def plain_platypus(content) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
+    from renderer.report import load_fonts
+
+    load_fonts()
     font, bold = "DejaVuSans", "DejaVuSans-Bold"
     title, text = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20), ParagraphStyle("b", fontName=font)
     style = TableStyle(

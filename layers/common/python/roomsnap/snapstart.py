@@ -25,6 +25,11 @@ def after_restore(hook: Callable[[], None]) -> None:
     register_after_restore(hook)
 
 
+def before_snapshot(hook: Callable[[], None]) -> None:
+    """Runs `hook` once, before the snapshot is taken: work every first request would do otherwise."""
+    register_before_snapshot(hook)
+
+
 def _every_model(base: type[Model]) -> list[type[Model]]:
     return [model for sub in base.__subclasses__() for model in (sub, *_every_model(sub))]
 
