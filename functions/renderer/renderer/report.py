@@ -57,6 +57,7 @@ def load_fonts() -> None:
     loaded before the snapshot)."""
     glyphs(REGULAR), glyphs(BOLD)
 
+
 # Colour objects, not strings: ReportLab would parse a string again every time a table splits.
 RED, AMBER, GREEN, BLUE, GREY = map(HexColor, ("#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"))
 STATUS_COLOURS = {
