@@ -324,6 +324,7 @@ def main() -> None:
         print(f"{SNAPSHOTS} snapshots at 50% cache hits, polled instead of listened for...", file=sys.stderr)
         polled = run_rate(stack, api, room_id, 0.5, listen=False)
         changes = room_changes(stack, api, room_id)
+        write_counts(ROOT / ".local" / "cost-counts.json", title, results, changes)  # make capacity reads it
         table_items, cleanup = cleanup_runs(stack, prices)
         template = stack.template
         publishes = [
@@ -335,7 +336,6 @@ def main() -> None:
         print("one open room page, push and polling...", file=sys.stderr)
         page = page_hour(stack, api, room_id, prices, events_per_snapshot)
 
-    write_counts(ROOT / ".local" / "cost-counts.json", title, results, changes)
     runs = {**{f"{rate:.0%} cache hits": result for rate, result in results.items()}, "50% cache hits, polled": polled}
     with open(ROOT / ".local" / "cost-lines.txt", "w") as detail:  # every counted line, for a closer look
         for hit_rate, result in runs.items():
