@@ -47,6 +47,8 @@ SHAPES = (
     (re.compile(r"[^#\s@]+@[^#\s@]+"), "<user>"),
     (re.compile(r"#\d+$"), "#<shard>"),
 )
+# Written per API container and minute, not per snapshot: the model derives them from concurrency.
+MODELED_APART = ("APISTATS#",)
 ROOM_SCOPED = {"ROOM", "ROOMLOG", "ROOMSNAPS", "ROOMCHANGES", "ROOMHOOKS", "HOOKLOG"}
 CONTENT_SCOPED = {"PDF", "CONTENT"}  # a PDF and its content key belong to one room's content
 
@@ -177,13 +179,21 @@ class PerSnapshot:
             if svc == service and (operation is None or op == operation) and (principal is None or who == principal)
         )
 
-    def function_ms(self) -> dict[str, float]:
-        """Billed milliseconds of each function per snapshot (what concurrency is made of)."""
-        return {
+    def function_ms(self, aws_call_ms: float | None = None) -> dict[str, float]:
+        """Billed milliseconds of each function per snapshot (what concurrency is made of): as
+        measured, or with the time its AWS requests took at the emulator replaced by `aws_call_ms`
+        a request (the emulator's DynamoDB answers in tens of milliseconds what AWS answers in a few)."""
+        measured = {
             who: q.get("duration_ms", 0.0)
             for (who, svc, op), q in self.lines.items()
             if (svc, op) == ("lambda", "Invoke")
         }
+        if aws_call_ms is None:
+            return measured
+        for (who, svc, _), q in self.lines.items():
+            if who in measured and svc != "lambda" and "server_ms" in q:
+                measured[who] += q.get("requests", 0) * aws_call_ms - q["server_ms"]
+        return {who: max(ms, 0.0) for who, ms in measured.items()}
 
 
 def per_snapshot(block: dict[str, Any], room_change: dict[str, Any] | None = None) -> PerSnapshot:
@@ -191,6 +201,8 @@ def per_snapshot(block: dict[str, Any], room_change: dict[str, Any] | None = Non
     lines = {(p, s, o): {k: v / count for k, v in q.items()} for p, s, o, q in block["lines"]}
     keys: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for _principal, _operation, where, pattern, quantities in block["keys"]:
+        if pattern.startswith(MODELED_APART):
+            continue
         for name, value in quantities.items():
             keys[(where, pattern)][name] += value / count
     changes: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -233,7 +245,9 @@ class Model:
         settings: Settings,
         traffic: Traffic,
         shards: dict[str, int],
+        aws_call_ms: float | None = None,
     ):
+        self.aws_call_ms = aws_call_ms
         self.counts = counts
         self.quotas = quotas
         self.settings = settings
@@ -268,7 +282,7 @@ class Model:
     # -------------------------------------------------------------- limits at a load
 
     def concurrency(self, load: float) -> dict[str, float]:
-        return {function: load * ms / 1000 for function, ms in self.counts.function_ms().items()}
+        return {function: load * ms / 1000 for function, ms in self.counts.function_ms(self.aws_call_ms).items()}
 
     def table_wcu(self, load: float) -> float:
         per_snapshot = sum(q.get("wru", 0) for (where, _), q in self.counts.keys.items() if where == "table")
@@ -446,15 +460,15 @@ def report(model: Model, loads: tuple[int, ...] = LOADS, title: str = "") -> str
     for load in loads:
         limits = sorted(model.limits(load), key=lambda limit: -limit.utilization)
         out.append(f"\n== {load:,} snapshots/s")
-        out.append(f"   {'limit':76} {'needed':>12} {'available':>12}  use")
+        out.append(f"   {'limit':72} {'needed':>11} {'available':>11}   use  kind")
         for limit in limits:
             if limit.utilization < 0.01 and limit.kind == "design" and limit.name.startswith("DynamoDB key"):
                 continue  # keys far from any limit (a snapshot's own items)
             mark = " !" if limit.utilization >= 1 else "  "
-            note = "" if limit.confirmed else " (quota NOT CONFIRMED)"
+            kind = limit.kind + ("" if limit.confirmed else ", quota NOT CONFIRMED")
             out.append(
-                f" {mark}{limit.name[:76]:76} {limit.needed:12,.1f} {limit.available:12,.0f} {limit.utilization:5.0%}"
-                f" {limit.unit}{note}"
+                f" {mark}{limit.name[:72]:72} {limit.needed:11,.1f} {limit.available:11,.0f} {limit.utilization:5.0%}"
+                f"  {kind}"
             )
         broken = [limit for limit in limits if limit.utilization >= 1]
         if broken:
@@ -465,6 +479,10 @@ def report(model: Model, loads: tuple[int, ...] = LOADS, title: str = "") -> str
             )
         else:
             out.append("   nothing breaks")
+        aws = [limit for limit in broken if limit.kind != "setting"]
+        if aws and aws[0] is not broken[0]:
+            first_aws = f"{aws[0].name} ({aws[0].utilization:.0%})"
+            out.append(f"   first AWS limit once the template's settings are raised: {first_aws}")
         requests = sorted({limit.name for limit in broken if limit.kind == "quota"})
         if requests:
             out.append("   quota requests to make: " + "; ".join(requests))
@@ -479,6 +497,10 @@ def report(model: Model, loads: tuple[int, ...] = LOADS, title: str = "") -> str
     found = sorted((at, key) for key in first_breaks if (at := model.break_load(key)) is not None)
     for at, key in found[:15]:
         out.append(f"   {at:12,.0f}  {key}")
+    out.append("\n== AWS's quotas used (scripts/aws_quotas.toml)")
+    for quota in model.quotas.values():
+        confirmed = "" if quota.confirmed else " [NOT CONFIRMED]"
+        out.append(f"   {quota.name}: {quota.value:,.0f} {quota.unit.split(' — ')[0]}{confirmed}")
     return "\n".join(out)
 
 
@@ -489,6 +511,11 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="as before the unfinished-task index was sharded")
     parser.add_argument("--rooms", type=int, default=Traffic.rooms)
     parser.add_argument("--open-pages", type=float, default=Traffic.open_pages_per_room)
+    parser.add_argument(
+        "--aws-call-ms",
+        type=float,
+        help="replace the time functions spent in the emulator's AWS calls by this much per request",
+    )
     arguments = parser.parse_args()
     if not arguments.counts.exists():
         sys.exit(f"{arguments.counts} is missing: run make cost first (it measures what make capacity reads)")
@@ -498,11 +525,13 @@ def main() -> None:
     if arguments.before:
         counts, shards = as_before_sharding(counts), {**shards, "GEN": 4}
     traffic = Traffic(rooms=arguments.rooms, open_pages_per_room=arguments.open_pages)
-    model = Model(counts, load_quotas(), template_settings(), traffic, shards)
+    model = Model(counts, load_quotas(), template_settings(), traffic, shards, arguments.aws_call_ms)
     read_on = max(quota.read_on for quota in model.quotas.values())
+    durations = "as measured" if arguments.aws_call_ms is None else f"with {arguments.aws_call_ms:g} ms per AWS call"
     title = (
         f"Room Snapshots capacity{' (as before the sharding)' if arguments.before else ''}: the counts of "
-        f"{measured['title']} at {float(arguments.hit_rate):.0%} hits; AWS quotas of {QUOTAS.name} (read {read_on})"
+        f"{measured['title'].split(': ')[0]} at {float(arguments.hit_rate):.0%} hits, function durations "
+        f"{durations}; AWS quotas read {read_on}"
     )
     print(report(model, title=title))
 

@@ -137,6 +137,7 @@ def room_changes(stack, api, room_id: str) -> dict:
 
 def write_counts(path: Path, title: str, results: dict, changes: dict) -> None:
     """The per-hit-rate counts, DynamoDB's by key pattern, for make capacity (scripts/capacity.py)."""
+    from infra.pricing import UNBILLED_PRINCIPALS
     from scripts.capacity import key_pattern
 
     def serialized(block: dict) -> dict:
@@ -146,8 +147,8 @@ def write_counts(path: Path, title: str, results: dict, changes: dict) -> None:
             for name, value in quantities.items():
                 entry[name] = entry.get(name, 0) + value
         return {
-            "lines": [[*line, quantities] for line, quantities in block["lines"].items() if line[0] != "local stack"],
-            "keys": [[*key, quantities] for key, quantities in patterns.items() if key[0] != "local stack"],
+            "lines": [[*line, q] for line, q in block["lines"].items() if line[0] not in UNBILLED_PRINCIPALS],
+            "keys": [[*key, q] for key, q in patterns.items() if key[0] not in UNBILLED_PRINCIPALS],
         }
 
     document = {

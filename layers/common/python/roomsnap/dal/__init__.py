@@ -2,7 +2,7 @@
 
 The single DynamoDB table (docs/data-model.md):
 
-  ROOM#<room>        META               the room                 GSI1: ROOMS / <room>
+  ROOM#<room>        META               the room                 GSI1: ROOMS#<shard> / <room>
   ROOM#<room>        PARTY#<email>      a party = a membership   GSI1: USER#<email> / ROOM#<room>
   ROOM#<room>        VESSEL#<imo>, DOC#<id>, APPROVAL#<id>
   ROOMLOG#<room>     <id>               the activity log (time-ordered ids)          rooms.py

@@ -6,10 +6,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from roomsnap.dal.expiring_documents import expiry_index_keys
-from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, to_dynamo
+from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, shard_of, to_dynamo
 from roomsnap.dal.transactions import Guard
 from roomsnap.errors import Conflict, NotFound
 from roomsnap.models import Activity, Approval, Document, DocumentStatus, Party, Role, Room, RoomDetail, Vessel
+
+# Every room's META item is in GSI1 for the admins' list of all rooms, and every change to a room's
+# data rewrites it there: under one key, that partition would take only ~1,000 changes a second
+# across all rooms. So the rooms are spread over 16 shards by their id (the list reads them all),
+# and "ROOMS", their one key before the sharding, is still read for the rooms created under it.
+ROOM_SHARDS = 16
+ROOM_PARTITIONS = ("ROOMS", *(f"ROOMS#{shard}" for shard in range(ROOM_SHARDS)))
 
 
 class RoomRepository(Repository):
@@ -57,13 +64,17 @@ class RoomRepository(Repository):
     def list_rooms(self, email: str | None) -> list[Room]:
         """The rooms `email` is a party of, or every room when email is None (admins)."""
         if email is None:
-            items = self.query_all(
-                IndexName="GSI1",
-                KeyConditionExpression="GSI1PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": "ROOMS"}},
-                ScanIndexForward=False,
-            )
-            return [Room.model_validate(record(item)) for item in items]
+            items = [
+                item
+                for partition in ROOM_PARTITIONS
+                for item in self.query_all(
+                    IndexName="GSI1",
+                    KeyConditionExpression="GSI1PK = :pk",
+                    ExpressionAttributeValues={":pk": {"S": partition}},
+                )
+            ]
+            rooms = [Room.model_validate(record(item)) for item in items]
+            return sorted(rooms, key=lambda room: room.id, reverse=True)
         memberships = self.query_all(
             IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :pk",
@@ -125,7 +136,15 @@ class RoomRepository(Repository):
     def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
         meta = {
             **room_key(room.id),
-            **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", "owners": 1, **room.model_dump()}),
+            **to_dynamo(
+                {
+                    "GSI1PK": f"ROOMS#{shard_of(room.id, ROOM_SHARDS)}",
+                    "GSI1SK": room.id,
+                    "entity": "room",
+                    "owners": 1,
+                    **room.model_dump(),
+                }
+            ),
         }
         self.dynamodb.transact_write_items(
             TransactItems=[
