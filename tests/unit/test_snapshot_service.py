@@ -39,7 +39,7 @@ def audit_lines(repos: Repositories, room_id: str, action: str) -> list[str]:
     return [line.detail for line in repos.rooms.logs[room_id] if line.action == action and line.category == "audit"]
 
 
-def download(service: SnapshotService, snapshot: Snapshot, caller=OWNER, redirect=False):
+def download(service: SnapshotService, snapshot: Snapshot, caller=OWNER, redirect=None):
     return service.download(caller, snapshot.room_id, snapshot.id, INLINE_MAX, presign_ttl=300, redirect=redirect)
 
 
@@ -423,6 +423,32 @@ def test_a_pdf_over_the_inline_limit_is_redirected_and_one_at_the_limit_is_not(r
     # Then the first comes inline, the second as a redirect
     assert download(service, at_limit).pdf == b"x" * INLINE_MAX
     assert download(service, over).redirect_url is not None
+
+
+def test_the_bytes_of_a_pdf_too_large_for_a_response_are_refused_with_the_way_to_get_it(repos, service, room_id):
+    # Given a PDF over the inline limit
+    over = rendered(repos, new_snapshot(repos, room_id), pdf=b"%PDF" + b"z" * INLINE_MAX)
+    audits = len(audit_lines(repos, room_id, "snapshot.downloaded"))
+    # When its bytes are asked for explicitly
+    with pytest.raises(UnprocessableEntity, match=r"\?redirect=true") as refused:
+        download(service, over, redirect=False)
+    # Then the refusal says why and how, and nothing was downloaded (no audit line)
+    assert "more than a response can carry" in refused.value.message
+    assert len(audit_lines(repos, room_id, "snapshot.downloaded")) == audits
+    # And a small one's bytes come as asked
+    small = rendered(repos, new_snapshot(repos, room_id, title="Small"), pdf=b"%PDF-1.7 small")
+    assert download(service, small, redirect=False).pdf == b"%PDF-1.7 small"
+
+
+def test_the_inline_limit_keeps_a_base64_response_inside_lambdas_6_mb(repos):
+    # API Gateway passes the PDF to Lambda's response base64-encoded (4/3), in a JSON envelope
+    from roomsnap.config import Settings
+
+    from scripts.capacity import load_quotas
+
+    inline_max = Settings.model_fields["inline_download_max_bytes"].default
+    lambda_response = load_quotas()["lambda.sync_payload_bytes"].value
+    assert (inline_max + 2) // 3 * 4 + 16_384 < lambda_response
 
 
 def test_a_completed_snapshot_whose_pdf_is_gone_is_404(repos, service, room_id):

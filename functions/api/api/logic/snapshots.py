@@ -196,14 +196,29 @@ class SnapshotService:
         self.snapshots.delete(snapshot, activity(caller, "snapshot.deleted", snapshot.id, category="audit"))
 
     def download(
-        self, caller: Caller, room_id: str, snapshot_id: str, inline_max_bytes: int, presign_ttl: int, redirect: bool
+        self,
+        caller: Caller,
+        room_id: str,
+        snapshot_id: str,
+        inline_max_bytes: int,
+        presign_ttl: int,
+        redirect: bool | None,
     ) -> Download:
+        """The PDF's bytes, or a presigned redirect when asked for (redirect=True) or when the PDF is
+        too large for a Lambda response (unless the bytes were asked for: redirect=False, a 422 that
+        names the redirect). Every download is audited."""
         snapshot = self.get(caller, room_id, snapshot_id, Action.DOWNLOAD)
         if snapshot.task_status is not TaskStatus.COMPLETED or not snapshot.content_hash:
             raise Conflict(f"snapshot is {snapshot.status}; download it once it is completed")
         filename = download_filename(snapshot)
+        too_large = snapshot.file_size > inline_max_bytes
+        if redirect is False and too_large:
+            raise UnprocessableEntity(
+                f"this PDF is {snapshot.file_size / 1_000_000:.1f} MB, more than a response can carry here "
+                f"({inline_max_bytes / 1_000_000:.0f} MB); download it through its presigned link: ?redirect=true"
+            )
         self.rooms.audit(room_id, activity(caller, "snapshot.downloaded", snapshot.id, category="audit"))
-        if redirect or snapshot.file_size > inline_max_bytes:
+        if redirect or too_large:
             return Download(
                 redirect_url=self.pdfs.presigned_url(snapshot.content_hash, filename, presign_ttl), filename=filename
             )
