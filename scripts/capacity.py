@@ -456,6 +456,16 @@ def report(model: Model, loads: tuple[int, ...] = LOADS, title: str = "") -> str
         f"{s.renderer_max_concurrency}, batch {s.renderer_batch}, notifier batch {s.notifier_batch} x "
         f"ParallelizationFactor {s.notifier_parallelization}."
     )
+    out.append("Per snapshot (make cost's counts), by principal: AWS requests by operation; function milliseconds")
+    by_principal: dict[str, list[str]] = defaultdict(list)
+    for (principal, service, operation), quantities in sorted(model.counts.lines.items()):
+        if service in ("lambda", "logs") or not quantities.get("requests", quantities.get("operations")):
+            continue
+        by_principal[principal].append(f"{operation} {quantities.get('requests', quantities.get('operations', 0)):.2f}")
+    milliseconds = model.counts.function_ms(model.aws_call_ms)
+    for principal, operations in by_principal.items():
+        spent = f" ({milliseconds[principal]:.0f} ms)" if principal in milliseconds else ""
+        out.append(f"   {principal}{spent}: {', '.join(operations)}")
     first_breaks: dict[str, None] = {}
     for load in loads:
         limits = sorted(model.limits(load), key=lambda limit: -limit.utilization)
