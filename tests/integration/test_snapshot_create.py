@@ -167,3 +167,22 @@ def test_the_render_message_names_the_snapshot(aws, parts, service):
             correlation = message["MessageAttributes"]["correlation_id"]["StringValue"]
             bodies.append({**json.loads(message["Body"]), "correlation_id": correlation})
     assert {"snapshot_id": created.snapshot.id, "room_id": room_id, "correlation_id": "req-sg"} in bodies
+
+
+def test_the_meter_counts_a_creates_units_on_the_partitions_they_fall_on(parts, service):
+    from infra.metering import METER
+
+    room_id = new_room(parts, "Ras Tanura")
+    user = with_party(parts, room_id, "broker.rastanura@x.io", Role.BROKER)
+    METER.reset()
+    created = service.create(user, room_id, BODY, correlation_id="")
+    keys = {(where, partition): units for (_, operation, where, partition), units in METER.keys().items()}
+    # The transaction's items, 2 write units each (transactional, under 1 KB), on their own partitions
+    assert keys[("table", f"LIMIT#{user.email}")]["wru"] == 2
+    assert keys[("table", f"ROOM#{room_id}")]["wru"] == 2  # the party's ConditionCheck
+    assert keys[("table", f"ROOMLOG#{room_id}")]["wru"] == 2
+    assert keys[("table", f"SNAP#{created.snapshot.id}")]["wru"] >= 2
+    # And the index entries it adds, under the index partitions they go to
+    assert keys[("GSI1", f"ROOMSNAPS#{room_id}")]["wru"] >= 1
+    [active] = [partition for where, partition in keys if where == "GSI2"]
+    assert active.startswith("ACTIVE#")
