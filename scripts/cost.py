@@ -287,11 +287,17 @@ def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
     from infra.metering import METER
     from infra.pricing import price_lines, total
 
+    from infra.runtime import FunctionError
+
     table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
     runs = {}
     for schedule in RUNS_A_MONTH:
         METER.reset()
-        stack.fire_schedule("CleanupFunction", schedule)
+        try:
+            stack.fire_schedule("CleanupFunction", schedule)
+        except FunctionError as error:  # a loaded machine's emulator can miss the function's 5 s read timeout
+            print(f"CleanupFunction {schedule} not measured: {error}", file=sys.stderr)
+            continue
         lines = METER.lines()
         runs[schedule] = (total(price_lines(lines, prices)[0]), lines)
     return table["ItemCount"], runs
