@@ -80,9 +80,10 @@ def application_shards() -> dict[str, int]:
     """How many shards each sharded prefix has, from the application's own constants."""
     sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
     from roomsnap.dal.generation_log import GENERATION_SHARDS
+    from roomsnap.dal.rooms import ROOM_SHARDS
     from roomsnap.dal.snapshots import ACTIVE_SHARDS
 
-    return {"ACTIVE": ACTIVE_SHARDS, "GEN": GENERATION_SHARDS}
+    return {"ACTIVE": ACTIVE_SHARDS, "GEN": GENERATION_SHARDS, "ROOMS": ROOM_SHARDS}
 
 
 # ---------------------------------------------------------------------- inputs
@@ -430,13 +431,14 @@ class Model:
 
 
 def as_before_sharding(counts: PerSnapshot) -> PerSnapshot:
-    """The same requests with the unfinished-task index under the one key ACTIVE it had before it
-    was sharded (make capacity --before; the generation log's 4 shards of then are the caller's)."""
+    """The same requests with the unfinished-task index and the rooms' index entries under the one
+    key each had before they were sharded (make capacity --before; the generation log's 4 shards of
+    then are the caller's)."""
 
     def unsharded(keys: dict[tuple[str, str], dict[str, float]]) -> dict[tuple[str, str], dict[str, float]]:
         merged: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for (where, pattern), units in keys.items():
-            pattern = "ACTIVE" if pattern == "ACTIVE#<shard>" else pattern
+            pattern = {"ACTIVE#<shard>": "ACTIVE", "ROOMS#<shard>": "ROOMS"}.get(pattern, pattern)
             for name, value in units.items():
                 merged[(where, pattern)][name] += value
         return {k: dict(v) for k, v in merged.items()}

@@ -56,7 +56,8 @@ def counts(keys: dict, lines: dict | None = None, changes: dict | None = None) -
 
 
 def model(per: PerSnapshot, shards: dict | None = None, **traffic) -> Model:
-    return Model(per, load_quotas(), template_settings(), Traffic(**traffic), shards or {"ACTIVE": 32, "GEN": 16})
+    shards = shards or {"ACTIVE": 32, "GEN": 16, "ROOMS": 16}
+    return Model(per, load_quotas(), template_settings(), Traffic(**traffic), shards)
 
 
 def limit(model_: Model, load: float, key: str):
@@ -89,10 +90,12 @@ def test_before_the_sharding_the_same_counts_fall_on_one_key():
     assert limit(before, 10, "DynamoDB key SNAP#<id> writes").needed == pytest.approx(3.0)
 
 
-def test_room_changes_write_the_rooms_index_at_their_own_rate():
-    per = counts({}, changes={("GSI1", "ROOMS"): {"wru": 1.0}})
+def test_room_changes_write_the_rooms_index_at_their_own_rate_and_its_shards_spread_them():
+    per = counts({}, changes={("GSI1", "ROOMS#<shard>"): {"wru": 1.0}})
     m = model(per, room_changes_per_snapshot=2.0)
-    assert m.break_load("DynamoDB key ROOMS (GSI1) writes") == pytest.approx(500, rel=0.02)
+    assert m.break_load("DynamoDB key ROOMS#<shard> (GSI1) writes") == pytest.approx(8_000, rel=0.02)
+    before = model(as_before_sharding(per), room_changes_per_snapshot=2.0)
+    assert before.break_load("DynamoDB key ROOMS (GSI1) writes") == pytest.approx(500, rel=0.02)
 
 
 def test_the_template_settings_are_limits_and_the_model_says_what_to_set_them_to():
