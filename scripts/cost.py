@@ -286,7 +286,6 @@ def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
     """Each of the cleanup's schedules fired once: its cost per run and what it did."""
     from infra.metering import METER
     from infra.pricing import price_lines, total
-
     from infra.runtime import FunctionError
 
     table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
