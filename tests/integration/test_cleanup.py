@@ -54,10 +54,11 @@ def test_a_stuck_task_is_requeued_a_bounded_number_of_times_then_failed(parts, q
     now_is_stuck = maintenance(parts, queue, stuck_after=timedelta(seconds=0), max_requeues=2)
     time.sleep(0.01)
     # Two cleanups at once re-enqueue it once between them
+    # (other tests' unfinished tasks may be swept too: only this one's messages and count matter)
     first, second = now_is_stuck.run(), now_is_stuck.run()
-    assert first.requeued + second.requeued >= 1
-    assert [m["snapshot_id"] for m in received(queue)].count(snapshot.id) == first.requeued + second.requeued
-    assert parts["snapshots"].get(snapshot.id).requeues == first.requeued + second.requeued
+    mine = [m["snapshot_id"] for m in received(queue)].count(snapshot.id)
+    assert 1 <= mine <= first.requeued + second.requeued
+    assert parts["snapshots"].get(snapshot.id).requeues == mine
     # After the bound, the task fails with a reason instead of waiting forever
     for _ in range(3):
         time.sleep(0.01)
