@@ -13,7 +13,7 @@ without shaping (most of a typical room), takes ReportLab's faster plain paths.
 import zlib
 from collections import Counter
 from datetime import UTC, date, datetime
-from functools import partial
+from functools import cache, partial
 from io import BytesIO
 from typing import NamedTuple
 from xml.sax.saxutils import escape
@@ -48,8 +48,15 @@ LIBRARY_VERSION = (
 )
 AUTHOR = "Room Snapshots"
 
-CELL_FONT, _ = loaded(REGULAR), loaded(BOLD)  # every report uses them; the others load when a room needs them
-PLAIN_REGULAR = plain_characters(REGULAR)
+
+@cache
+def load_fonts() -> None:
+    """Registers the base fonts, which every report uses (the others load when a room needs them),
+    and the sets of characters they draw as they are: on the first render, not at import, so a cold
+    start without SnapStart does not wait for them (with SnapStart, they are loaded before the
+    snapshot)."""
+    loaded(REGULAR), loaded(BOLD), plain_characters(REGULAR), plain_characters(BOLD)
+
 
 # Colour objects, not strings: ReportLab would parse a string again every time a table splits.
 RED, AMBER, GREEN, BLUE, GREY = map(HexColor, ("#b3261e", "#a15c00", "#1e7b34", "#1f5fbf", "#6b6b6b"))
@@ -171,14 +178,14 @@ def to_cell(value: str | Highlight, width: float) -> str | Flowable:
     ours and always fits."""
     if isinstance(value, Highlight):
         return value.text
-    text_width = width - 2 * CELL_PADDING
-    single = PLAIN_REGULAR.issuperset(value)  # (a line break is no plain character)
+    text_width, font = width - 2 * CELL_PADDING, loaded(REGULAR)
+    single = plain_characters(REGULAR).issuperset(value)  # (a line break is no plain character)
     if single or ("\n\n" not in value and plain(value.replace("\n", ""))):  # simpleSplit drops empty lines
         # Most values are one line that fits: what simpleSplit would return for them unchanged.
-        if single and "  " not in value and CELL_FONT.stringWidth(value, CELL.fontSize) <= text_width:
+        if single and "  " not in value and font.stringWidth(value, CELL.fontSize) <= text_width:
             return value.strip()
         lines = simpleSplit(value, REGULAR, CELL.fontSize, text_width)
-        if all(CELL_FONT.stringWidth(line, CELL.fontSize) <= text_width for line in lines):
+        if all(font.stringWidth(line, CELL.fontSize) <= text_width for line in lines):
             return "\n".join(lines)
     if plain(value.replace("\n", " ").replace("\t", " ")):
         return CellParagraph(escape(value).replace("\n", "<br/>"), CELL)
@@ -560,6 +567,7 @@ def furniture(content: ReportContent) -> PageFurniture:
 
 def render_report(content: ReportContent) -> bytes:
     """The report as PDF bytes, identical for identical content, whatever text it holds."""
+    load_fonts()
     clearance = printed_clearance(content)
     names, judged = Names(content), Judgement.of(content)
     story = verdict(content, clearance) + header(content) + summary(content, clearance)
