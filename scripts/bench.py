@@ -2,7 +2,7 @@
 
 Prints one table (measure | value | target | verdict), then the same table as Markdown. It measures
 and prints; it asserts no timings. The functions' code runs in subprocesses started with the
-function's own Lambda environment and sys.path (as infra.runtime starts its workers), so imports,
+function's own Lambda environment and sys.path (as template_emulator.runtime starts its workers), so imports,
 memory and handler latency are the function's alone: `python scripts/bench.py child <name>` runs one
 such helper. Only the standard library is imported at module level, for those helpers' sake.
 """
@@ -151,7 +151,7 @@ def plain_platypus(content) -> bytes:
 
 def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dict | None = None) -> dict:
     """Runs child_<name>(job) in a new process with the function's environment; returns its JSON result."""
-    from infra.runtime import lambda_environment
+    from template_emulator.runtime import lambda_environment
 
     function = stack.template.functions()[logical_id]
     environment = lambda_environment(function, stack.endpoint.environment(), overrides or {})
@@ -172,7 +172,7 @@ def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dic
 def child() -> None:
     job = json.loads(sys.stdin.read())
     sys.path[0:1] = job["paths"]  # the code directory and the layers replace this script's directory
-    sys.path.append(str(ROOT))  # for infra.worker.LambdaContext only
+    sys.path.append(str(ROOT))  # for template_emulator.worker.LambdaContext only
     result = os.fdopen(os.dup(1), "w")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the function's own logs (stdout) are not the result
     result.write(json.dumps(globals()[f"child_{sys.argv[2]}"](job)))
@@ -181,11 +181,12 @@ def child() -> None:
 
 def child_api(job: dict) -> dict:
     """The create handler, call by call, interleaved with the bare PutItem + SendMessage pair."""
+    from template_emulator.worker import LambdaContext
+
     from roomsnap.dal.clients import client
     from roomsnap.ids import new_id
 
     from api import handler
-    from infra.worker import LambdaContext
 
     dynamodb, sqs = client("dynamodb"), client("sqs")
     table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
@@ -423,7 +424,7 @@ def budget_worst_case(content):
 def cold_imports(stack) -> dict[str, list[float]]:
     """Each function's handler import, and `import boto3` alone, in fresh interpreters with the
     function's environment and path, interleaved run by run (so load changes hit all alike)."""
-    from infra.runtime import lambda_environment
+    from template_emulator.runtime import lambda_environment
 
     times: dict[str, list[float]] = {"boto3": []}
     functions = ("ApiFunction", "RendererFunction", "CleanupFunction")
@@ -465,8 +466,7 @@ def measure_api(stack, token: str, room_id: str) -> dict:
     """The API helper sends to a queue of its own, made like the render queue and drained after every
     round: the stack's renderers then stay idle, and moto's SendMessage never meets a long queue."""
     import jwt
-
-    from infra.http_api import Request, Route, api_gateway_event
+    from template_emulator.http_api import Request, Route, api_gateway_event
 
     sqs = stack.client("sqs")
     render_queue = stack.resources["RenderQueue"]
@@ -542,7 +542,8 @@ def lone_snapshots(stack, token: str, room_id: str) -> list[dict]:
 
 
 def burst(stack, token: str, room_ids: list[str]) -> dict:
-    from infra.metering import METER
+    from template_emulator.metering import METER
+
     from tests.support import ApiClient
 
     clients = [ApiClient(stack.base_url, token) for _ in range(CLIENT_THREADS)]
@@ -640,9 +641,10 @@ def ratio_row(measure: str, value: float, target: float | None, context: str, hi
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "layers/common/python"))  # roomsnap, as tests/conftest.py does
-    from infra.pricing import load_prices
-    from infra.stack import LocalStack
+    from template_emulator.pricing import load_prices
+
     from scripts import cost
+    from scripts.local import emulate
     from tests.support import ApiClient, reference_room
 
     run_started = time.monotonic()
@@ -651,7 +653,7 @@ def main() -> None:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalStack(port=0, start_schedules=False, parameter_overrides=PARAMETERS) as stack,
+        emulate(port=0, start_schedules=False, parameter_overrides=PARAMETERS) as stack,
     ):
         token = stack.mint_token(OWNER)
         renderer_timeout = stack.template.functions()["RendererFunction"].timeout

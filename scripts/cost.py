@@ -3,9 +3,9 @@
 Drives a known workload through the local stack at 0 %, 50 % and 90 % cache hits: for each
 snapshot a client creates it, is told it is done (today by polling the task as its Retry-After
 says) and downloads it once. Every AWS request the functions and Lambda's pollers make is counted
-at the embedded endpoint by who made it (infra.metering), with DynamoDB's request units from item
+at the embedded endpoint by who made it (template_emulator.metering), with DynamoDB's request units from item
 sizes, each invocation's duration at its template memory size, the bytes each function logs and
-the HTTP API requests the client makes; infra/prices.toml prices them. Prints $ per 1M snapshots
+the HTTP API requests the client makes; infra/template_emulator/prices.toml prices them. Prints $ per 1M snapshots
 for each hit rate and the five largest cost lines, then what the scheduled cleanup costs a run.
 """
 
@@ -81,7 +81,7 @@ def cache_layer(stack, snapshot_id: str) -> str:
 
 
 def run_rate(stack, api, room_id: str, hit_rate: float, count: int = SNAPSHOTS) -> dict:
-    from infra.metering import METER
+    from template_emulator.metering import METER
 
     titles, layers, last_miss = [], {}, ""
     for index, hit in enumerate(plan(count, hit_rate)):
@@ -108,7 +108,7 @@ def per_million_snapshots(result: dict, prices) -> float:
 
 
 def describe(result: dict, prices) -> tuple[float, list, dict]:
-    from infra.pricing import price_lines, total
+    from template_emulator.pricing import price_lines, total
 
     costed, unpriced = price_lines(result["lines"], prices)
     usage: dict[str, float] = {}
@@ -147,8 +147,9 @@ SAMPLES = 20
 def page_hour(stack, api, room_id: str, prices, events_per_snapshot: float) -> dict[str, tuple[float, str]]:
     """What one open room page costs an hour with push (AppSync Events) and with polling, from the
     measured cost of each request the page makes."""
-    from infra.metering import METER
-    from infra.pricing import price_lines, total
+    from template_emulator.metering import METER
+    from template_emulator.pricing import price_lines, total
+
     from tests.support import Channel
 
     def measured(action) -> float:
@@ -198,8 +199,8 @@ RUNS_A_MONTH = {"Every5Minutes": 30 * 24 * 12, "Daily": 30}
 
 def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
     """Each of the cleanup's schedules fired once: its cost per run and what it did."""
-    from infra.metering import METER
-    from infra.pricing import price_lines, total
+    from template_emulator.metering import METER
+    from template_emulator.pricing import price_lines, total
 
     table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
     runs = {}
@@ -213,8 +214,9 @@ def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "layers/common/python"))
-    from infra.pricing import load_prices
-    from infra.stack import LocalStack
+    from template_emulator.pricing import load_prices
+
+    from scripts.local import emulate
     from tests.support import ApiClient, reference_room
 
     prices = load_prices()
@@ -223,7 +225,7 @@ def main() -> None:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalStack(
+        emulate(
             port=0, start_schedules=False, parameter_overrides=PARAMETERS, stack_name="room-snapshots-cost"
         ) as stack,
     ):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.support import ApiClient
 
@@ -21,7 +21,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="package")
 def stack():
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-browser") as running:
+    with emulate(port=0, start_schedules=False, stack_name="room-snapshots-browser") as running:
         yield running
 
 

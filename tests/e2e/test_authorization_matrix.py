@@ -10,8 +10,9 @@ import time
 import jwt
 import pytest
 import requests
+from template_emulator.emulator import Emulator
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import API, IMOS, accepting_receiver
 
 STUCK = "Stays pending"  # renders of this title keep failing transiently: a task that can be cancelled
@@ -81,7 +82,7 @@ def expected(operation: str, caller: str) -> int:
 
 @pytest.fixture(scope="module")
 def matrix_stack():
-    with LocalStack(
+    with emulate(
         port=0,
         start_schedules=False,
         stack_name="room-snapshots-matrix",
@@ -94,7 +95,7 @@ class World:
     """A room with one party of each role, a document, a completed snapshot, and helpers that make
     a fresh target for a destructive case."""
 
-    def __init__(self, stack: LocalStack, receiver: str):
+    def __init__(self, stack: Emulator, receiver: str):
         self.stack, self.receiver = stack, receiver
         self.owner = self.session("owner")
         self.room_id = self.call(self.owner, "POST", "/rooms", json=room_body()).json()["id"]

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 PER_MINUTE, UNFINISHED = 5, 2
@@ -13,7 +13,7 @@ STUCK = "Never finishes"  # renders of this title fail transiently (a test-only 
 
 
 def limited_stack(name: str, **limits):
-    return LocalStack(
+    return emulate(
         port=0,
         start_schedules=False,
         stack_name=f"room-snapshots-{name}",

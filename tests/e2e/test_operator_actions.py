@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 UNPRINTABLE = "Whale 🐋"  # no report font has this character: the snapshot fails at once, with a reason
@@ -13,7 +13,7 @@ UNPRINTABLE = "Whale 🐋"  # no report font has this character: the snapshot fa
 
 @pytest.fixture(scope="module")
 def ops_stack():
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-ops") as running:
+    with emulate(port=0, start_schedules=False, stack_name="room-snapshots-ops") as running:
         yield running
 
 

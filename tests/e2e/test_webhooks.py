@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks import Webhook as Verifier
+from template_emulator.streams import lambda_record
 
-from infra.stack import LocalStack
-from infra.streams import lambda_record
+from scripts.local import emulate
 from tests.support import IMOS, ApiClient
 
 ALL_EVENTS = ["snapshot.completed", "snapshot.failed", "snapshot.cancelled", "document.expiring"]
@@ -60,7 +60,7 @@ def hooks_stack():
         "DeliveryFunction": {"WEBHOOK_RETRY_SCHEDULE_SECONDS": "1,1"},  # three attempts, a second apart
         "RendererFunction": {"FAULT_POISON_TITLE": HELD_BACK},
     }
-    with LocalStack(
+    with emulate(
         port=0, start_schedules=False, stack_name="room-snapshots-webhooks", env_overrides=overrides
     ) as running:
         yield running

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 pytestmark = pytest.mark.slow  # a 300-snapshot burst
@@ -27,7 +27,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 
 @pytest.fixture(scope="module")
 def faulty_stack():
-    with LocalStack(
+    with emulate(
         port=0,
         env_overrides=FAULTS,
         start_schedules=False,

@@ -21,8 +21,7 @@ import json
 import re
 
 import pytest
-
-from infra.template import getatt_target
+from template_emulator.template import getatt_target
 
 FUNCTION = "AWS::Serverless::Function"
 # Resource types moto 5.2.5's CloudFormation skips; each is checked on the transformed template below.
