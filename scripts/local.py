@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    with Emulator(args.template, PROFILE, port=args.port, state_dir=state_dir(args.port), fresh=args.fresh) as stack:
+    state = args.state_dir or state_dir(args.port)
+    with Emulator(args.template, PROFILE, port=args.port, state_dir=state, fresh=args.fresh) as stack:
         print(f"\nRoom Snapshots on {stack.base_url} (AWS endpoint {stack.endpoint_url})")
         print(f"State kept in {stack.state.path if stack.state else '(nowhere)'}; `make run FRESH=1` starts empty")
         if stack.serves_web_app:
@@ -119,6 +120,7 @@ def main() -> None:
     run_command.add_argument("--template", default=str(TEMPLATE))
     run_command.add_argument("--port", type=int, default=port)
     run_command.add_argument("--fresh", action="store_true", help="forget the saved state and start empty")
+    run_command.add_argument("--state-dir", type=Path, help="where the state is kept (.local/state/<PORT>)")
     run_command.set_defaults(handler=run)
     token_command = commands.add_parser("token", help="print a development JWT")
     token_command.add_argument("--email", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,9 +219,14 @@ class Emulator:
     # ------------------------------------------------------------------ the emulator's own endpoints
 
     def _control(self, request: Request) -> Response | None:
-        """/_local/jwks.json, and POST /_local/schedules/<Function>[/<Event>] (fires a schedule now)."""
+        """/_local/jwks.json; POST /_local/schedules/<Function>[/<Event>] (fires a schedule now); and
+        the faults (template_emulator.faults) of a stack in another process: POST /_local/faults
+        {"throttle": {principal, service, operation, share, matching}}, DELETE /_local/faults, POST
+        /_local/mappings/<Function>/disable|enable."""
         if request.method == "GET" and request.path == "/_local/jwks.json":
             return Response.json(200, self._signing_key.jwks())
+        if request.path == "/_local/faults" or request.path.startswith("/_local/mappings/"):
+            return self._fault_control(request)
         parts = request.path.split("/")[3:]
         if not (request.method == "POST" and request.path.startswith("/_local/schedules/") and 1 <= len(parts) <= 2):
             return None
@@ -231,6 +237,25 @@ class Emulator:
         except FunctionError as error:
             return Response.json(500, error.error)
         return Response.json(200, {"function": parts[0], "result": result})
+
+    def _fault_control(self, request: Request) -> Response:
+        parts = request.path.split("/")[3:]
+        try:
+            if request.path == "/_local/faults" and request.method == "POST":
+                rule = self.faults.throttle(**json.loads(request.body)["throttle"])
+                return Response.json(201, {"throttle": repr(rule)})
+            if request.path == "/_local/faults" and request.method == "DELETE":
+                self.faults.clear()
+                return Response(204, [], b"")
+            if request.method == "POST" and len(parts) == 2 and parts[1] in ("disable", "enable"):
+                switch = self.faults.disable_mapping if parts[1] == "disable" else self.faults.enable_mapping
+                switch(parts[0])
+                return Response(204, [], b"")
+        except KeyError as error:
+            return Response.json(404, {"message": str(error.args[0])})
+        except (TypeError, ValueError) as error:
+            return Response.json(400, {"message": str(error)})
+        return Response.json(404, {"message": "Not Found"})
 
     # ------------------------------------------------------------------ state
 

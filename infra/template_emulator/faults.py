@@ -126,6 +126,15 @@ class Faults:
         with self._lock:
             self._throttles.remove(rule)
 
+    def clear(self) -> None:
+        """No throttling, every mapping enabled, no duplicates."""
+        with self._lock:
+            self._throttles.clear()
+            switches = [switch for group in self._mappings.values() for switch in group]
+        for switch in switches:
+            switch.duplicate = False
+            switch.enable()
+
     def throttled(self, principal: str, service: str, operation: str, body: bytes, call_id: str | None) -> bool:
         """Whether this request is answered with a throttling error."""
         with self._lock:

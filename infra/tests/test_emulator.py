@@ -17,7 +17,7 @@ from template_emulator.profile import Profile
 from template_emulator.runtime import FunctionError, FunctionTimeout
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
-PROFILE = Profile(stack_name="fixture-stack", client_id="fixture-client")
+PROFILE = Profile(stack_name="fixture-stack", client_id="fixture-client", token_hint="mint one with PORT={port} mint")
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,28 @@ def test_requests_without_a_valid_token_are_rejected(fixture_stack, tmp_path):
         assert response.status_code == 401
         assert response.json() == {"message": "Unauthorized"}
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_token_of_another_issuer_gets_api_gateways_answer_and_the_reason_in_the_header_and_the_log(
+    fixture_stack, caplog
+):
+    other_stack_issuer = "http://127.0.0.1:3999/_local/oidc"
+    token = fixture_stack.mint_token("ana@example.com", iss=other_stack_issuer)
+
+    with caplog.at_level("WARNING", logger="template_emulator.http"):
+        response = requests.get(
+            f"{fixture_stack.base_url}/echo/ana", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized"}
+    challenge = response.headers["www-authenticate"]
+    assert 'error="invalid_token"' in challenge
+    assert other_stack_issuer in challenge
+    assert fixture_stack.issuer in challenge
+    port = fixture_stack.base_url.rsplit(":", 1)[1]
+    logged = [record.getMessage() for record in caplog.records if "401" in record.getMessage()]
+    assert any(other_stack_issuer in line and f"PORT={port} mint" in line for line in logged), logged
 
 
 def test_public_route_skips_the_authorizer_and_base64_encodes_binary_bodies(fixture_stack):

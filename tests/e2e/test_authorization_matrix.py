@@ -6,6 +6,7 @@ cases never depend on each other."""
 
 import itertools
 import time
+from contextlib import nullcontext
 
 import jwt
 import pytest
@@ -15,7 +16,6 @@ from template_emulator.emulator import Emulator
 from scripts.local import emulate
 from tests.support import API, IMOS, accepting_receiver
 
-STUCK = "Stays pending"  # renders of this title keep failing transiently: a task that can be cancelled
 UNPRINTABLE = "Whale 🐋"  # a character no report font has: the snapshot fails at once
 TOKEN_FAILURES = ("no token", "forged", "expired")
 ROOM_ROLES = ("viewer", "inspector", "operator", "broker", "owner")
@@ -82,12 +82,7 @@ def expected(operation: str, caller: str) -> int:
 
 @pytest.fixture(scope="module")
 def matrix_stack():
-    with emulate(
-        port=0,
-        start_schedules=False,
-        stack_name="room-snapshots-matrix",
-        env_overrides={"RendererFunction": {"FAULT_POISON_TITLE": STUCK}},
-    ) as running:
+    with emulate(port=0, start_schedules=False, stack_name="room-snapshots-matrix") as running:
         yield running
 
 
@@ -212,7 +207,11 @@ class World:
             "deleteSnapshot": lambda: ("DELETE", f"{room}/snapshots/{self.new_snapshot('Doomed')['id']}", {}),
             "downloadSnapshot": lambda: ("GET", f"{room}/snapshots/{snapshot['id']}/download", {}),
             "getTask": lambda: ("GET", f"/snapshots/tasks/{snapshot['task_id']}", {}),
-            "cancelTask": lambda: ("POST", f"/snapshots/tasks/{self.new_snapshot(STUCK)['task_id']}/cancel", {}),
+            "cancelTask": lambda: (
+                "POST",
+                f"/snapshots/tasks/{self.new_snapshot('Stays pending')['task_id']}/cancel",
+                {},
+            ),
             "bulkTaskStatus": lambda: (
                 "POST",
                 "/snapshots/tasks/bulk-status",
@@ -257,6 +256,9 @@ def test_every_route_of_the_api_has_a_row_in_the_matrix(matrix_stack):
 
 @pytest.mark.parametrize(("operation", "caller"), list(itertools.product(EXPECTED, CALLERS)))
 def test_each_caller_gets_exactly_what_the_route_allows(world, operation, caller):
-    method, path, kwargs = world.request_for(operation)
-    response = world.call(world.session(caller), method, path, **kwargs)
+    # A task to cancel stays pending: the renderer's queue mapping is disabled meanwhile.
+    held = world.stack.faults.mapping_disabled("RendererFunction") if operation == "cancelTask" else nullcontext()
+    with held:
+        method, path, kwargs = world.request_for(operation)
+        response = world.call(world.session(caller), method, path, **kwargs)
     assert response.status_code == expected(operation, caller), (operation, caller, response.text[:300])
