@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from moto.core.base_backend import BackendDict
 
 log = logging.getLogger("template_emulator.state")
@@ -39,8 +41,26 @@ SAVE_INTERVAL_S = 30
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
+def _private_key(pem: bytes) -> Any:
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def _public_key(pem: bytes) -> Any:
+    return serialization.load_pem_public_key(pem)
+
+
 class _StatePickler(pickle.Pickler):
+    """Locks and conditions as fresh ones; cryptography's keys (KMS's asymmetric keys) as PEM."""
+
     def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, PrivateKeyTypes):
+            pem = obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            return _private_key, (pem,)
+        if isinstance(obj, PublicKeyTypes):
+            pem = obj.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            return _public_key, (pem,)
         if isinstance(obj, _LOCK_TYPES):
             return type(obj), ()
         if isinstance(obj, threading.Condition):
