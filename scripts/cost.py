@@ -1,6 +1,6 @@
-"""make cost: what a snapshot costs in AWS, counted on the local stack and priced (docs/cost.md).
+"""make cost: what a snapshot costs in AWS, counted on the emulated stack and priced (docs/cost.md).
 
-Drives a known workload through the local stack at 0 %, 50 % and 90 % cache hits: for each
+Drives a known workload through the emulated stack at 0 %, 50 % and 90 % cache hits: for each
 snapshot a client creates it, is told it is done (today by polling the task as its Retry-After
 says) and downloads it once. Every AWS request the functions and Lambda's pollers make is counted
 at the embedded endpoint by who made it (template_emulator.metering), with DynamoDB's request units from item
@@ -32,7 +32,7 @@ MILLION = 1_000_000
 def announce(kind: str, extra: str = "") -> tuple[str, Path]:
     """The run's title (when, where) and the file its functions' logs go to, both told on stderr."""
     title = (
-        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: emulated stack (moto), "
         f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}{'; ' + extra if extra else ''}"
     )
     log_path = ROOT / ".local" / f"{kind}-functions.log"
@@ -108,12 +108,12 @@ def per_million_snapshots(result: dict, prices) -> float:
 
 
 def describe(result: dict, prices) -> tuple[float, list, dict]:
-    from template_emulator.pricing import price_lines, total
+    from template_emulator.pricing import UNBILLED_PRINCIPALS, price_lines, total
 
     costed, unpriced = price_lines(result["lines"], prices)
     usage: dict[str, float] = {}
     for (principal, service, operation), quantities in result["lines"].items():
-        if principal in ("local stack", "DynamoDB TTL"):
+        if principal in UNBILLED_PRINCIPALS:
             continue
         for name, value in quantities.items():
             usage[f"{service}.{name}"] = usage.get(f"{service}.{name}", 0) + value

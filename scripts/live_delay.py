@@ -1,6 +1,6 @@
 """make bench-live: how soon an open room page shows a finished snapshot, pushed over the room's channel.
 
-A local stack of its own, Chromium on a room's snapshots page, then N snapshots made one after another
+An emulated stack of its own, Chromium on a room's snapshots page, then N snapshots made one after another
 through the API. For each: the delay from the renderer's completion (the task's completed_at, the server's
 clock, which is this machine's) to the moment the page's bar for it shows 100 % or its status says completed
 (Date.now() in the page, taken by a MutationObserver installed before the app loads). Prints p50/p95/max,

@@ -1,1 +1,4 @@
-"""Local stack: runs template.yaml on an embedded AWS endpoint. See `python -m infra --help`."""
+"""template-emulator: runs an AWS SAM template on an embedded AWS endpoint (see README.md). Start with
+template_emulator.emulator.Emulator and template_emulator.profile.Profile."""
+
+__version__ = "0.1.0"

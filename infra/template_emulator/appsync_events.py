@@ -405,7 +405,7 @@ def events_api(
         lid for lid, res in template.resources_of_type(API_TYPE).items() if "EventConfig" in res.get("Properties", {})
     ]
     if len(apis) > 1:
-        raise TemplateError(f"the local stack serves one AppSync Events API, not {len(apis)}")
+        raise TemplateError(f"the emulator serves one AppSync Events API, not {len(apis)}")
     return EventsApi(template, apis[0], authority, jwks, invoke, secret_key) if apis else None
 
 

@@ -22,7 +22,7 @@ KEY_FILE = "jwt-signing-key.pem"  # in the emulator's state folder
 
 
 def local_issuer(port: int) -> str:
-    """The development OIDC provider's issuer: served by the local stack itself, so a browser can reach it."""
+    """The development OIDC provider's issuer: served by the emulator itself, so a browser can reach it."""
     return f"http://127.0.0.1:{port}/_local/oidc"
 
 

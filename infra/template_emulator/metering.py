@@ -1,4 +1,4 @@
-"""Counts what the local stack's AWS would bill: every request at the embedded endpoint, by who made
+"""Counts what the emulator's AWS would bill: every request at the embedded endpoint, by who made
 it (each function's worker signs with an access key id of its own), service and operation;
 DynamoDB read and write request units from the items' sizes; each invocation's duration; the bytes
 each function logs; the HTTP API requests a client makes. `make cost` (scripts/cost.py) prices it.
@@ -41,7 +41,7 @@ READ_UNIT = 4 * KB
 SQS_CHUNK = 64 * KB  # SQS bills each 64 KB of a request's payload as one request
 HTTP_API_CHUNK = 512 * KB  # HTTP API requests are metered in 512 KB increments
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
-SETUP = "local stack"  # the stack itself and test code: provisioning, fixtures, benchmarks
+SETUP = "emulator"  # the emulator itself and test code: provisioning, fixtures, benchmarks
 CLIENT = "client"  # the API's callers (HTTP API requests)
 
 Line = tuple[str, str, str]  # (principal, service, operation)

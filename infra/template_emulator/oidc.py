@@ -1,4 +1,4 @@
-"""A DEVELOPMENT-ONLY OpenID Connect provider, served by the local stack so that the web app signs in by the
+"""A DEVELOPMENT-ONLY OpenID Connect provider, served by the emulator so that the web app signs in by the
 same code path (authorization code + PKCE, with its OIDC client library) as against the deployment's IdP.
 
 It asks for an email and nothing else: whoever reaches it may sign in as anyone. It exists only in the local

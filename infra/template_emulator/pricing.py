@@ -10,8 +10,8 @@ from typing import Any
 from template_emulator.metering import SETUP, Line
 
 PRICES = Path(__file__).with_name("prices.toml")
-# Not per-snapshot work: the local stack's own requests, and DynamoDB's TTL deletes (free in AWS;
-# the local stack plays them with real deletes).
+# Not per-snapshot work: the emulator's own requests, and DynamoDB's TTL deletes (free in AWS;
+# the emulator plays them with real deletes).
 UNBILLED_PRINCIPALS = {SETUP, "DynamoDB TTL"}
 
 

@@ -14,7 +14,7 @@ from template_emulator.template import Template
 
 log = logging.getLogger("template_emulator.provision")
 
-# Played by the local stack itself rather than created on the endpoint.
+# Played by the emulator itself rather than created on the endpoint.
 RUN_LOCALLY = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",

@@ -218,7 +218,7 @@ class FunctionPool:
             if self._stopped:
                 raise FunctionError(
                     self.function.logical_id,
-                    {"errorType": "Runtime.Stopped", "errorMessage": "the local stack is stopping"},
+                    {"errorType": "Runtime.Stopped", "errorMessage": "the emulator is stopping"},
                 )
             if self._idle:
                 return self._idle.pop()

@@ -25,6 +25,7 @@ import shutil
 import sys
 import threading
 import time
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ BACKENDS_FILE = "aws.pickle"
 POSITIONS_FILE = "event-source-positions.json"
 SAVE_INTERVAL_S = 30
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+_PRIVATE_KEYS, _PUBLIC_KEYS = typing.get_args(PrivateKeyTypes), typing.get_args(PublicKeyTypes)
 
 
 def _private_key(pem: bytes) -> Any:
@@ -53,12 +55,12 @@ class _StatePickler(pickle.Pickler):
     """Locks and conditions as fresh ones; cryptography's keys (KMS's asymmetric keys) as PEM."""
 
     def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, PrivateKeyTypes):
+        if isinstance(obj, _PRIVATE_KEYS):
             pem = obj.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
             return _private_key, (pem,)
-        if isinstance(obj, PublicKeyTypes):
+        if isinstance(obj, _PUBLIC_KEYS):
             pem = obj.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             return _public_key, (pem,)
         if isinstance(obj, _LOCK_TYPES):

@@ -146,7 +146,7 @@ class Template:
             return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{region}:{account}:{name}"}
         if (
             type_ == "AWS::AppSync::Api"
-        ):  # the local stack records its own server as the Dns (template_emulator.appsync_events)
+        ):  # the emulator records its own server as the Dns (template_emulator.appsync_events)
             api_id = logical_id.lower()
             api_arn = f"arn:aws:appsync:{region}:{account}:apis/{api_id}"
             return {
@@ -199,7 +199,7 @@ class Template:
                 index, items = self.resolve(argument)
                 return items[int(index)]
             if key.startswith("Fn::"):
-                raise TemplateError(f"{key} is not supported by the local stack")
+                raise TemplateError(f"{key} is not supported by the emulator")
         resolved = {key: self.resolve(item) for key, item in value.items()}
         return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 

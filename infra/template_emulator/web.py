@@ -41,7 +41,7 @@ def security_headers(policy: dict[str, Any]) -> list[tuple[str, str]]:
         headers.append(("x-frame-options", frame["FrameOption"]))
     if referrer := config.get("ReferrerPolicy"):
         headers.append(("referrer-policy", referrer["ReferrerPolicy"]))
-    return headers  # (Strict-Transport-Security means nothing over the local stack's plain HTTP)
+    return headers  # (Strict-Transport-Security means nothing over the emulator's plain HTTP)
 
 
 def api_path_patterns(template: Template) -> list[str]:

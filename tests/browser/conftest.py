@@ -1,4 +1,4 @@
-"""Browser tests: Debian's Chromium, driven by Playwright, against the web app on a local stack.
+"""Browser tests: Debian's Chromium, driven by Playwright, against the web app on an emulated stack.
 
 The stack serves web/dist (built by `make web`) at / and is the development OIDC provider the app signs in
 with, so every sign-in here runs the app's real OpenID Connect code path (via /_local/sign-in).

@@ -7,9 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from standardwebhooks import Webhook
 from template_emulator.auth import KEY_FILE, SigningKey, local_issuer
 
 from scripts.local import PROFILE
-from tests.support import ApiClient
+from tests.support import ApiClient, capturing_receiver
 
 pytestmark = pytest.mark.slow  # two start-ups of the whole stack
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,28 +68,6 @@ class Stack:
             self._log.close()
 
 
-class Captured(BaseHTTPRequestHandler):
-    deliveries: list[tuple[bytes, dict]] = []
-
-    def do_POST(self):
-        Captured.deliveries.append((self.rfile.read(int(self.headers["Content-Length"])), dict(self.headers)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Captured)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    Captured.deliveries.clear()
-    yield f"http://127.0.0.1:{server.server_port}/hooks"
-    server.shutdown()
-    server.server_close()
-
-
 def wait_until(condition, timeout: float = 120):
     deadline = time.monotonic() + timeout
     while not (value := condition()):
@@ -100,7 +76,14 @@ def wait_until(condition, timeout: float = 120):
     return value
 
 
+@pytest.fixture
+def receiver():
+    with capturing_receiver() as receiving:
+        yield receiving
+
+
 def test_a_restart_keeps_every_room_pdf_and_key_and_finishes_the_snapshot_it_interrupted(tmp_path, receiver):
+    receiver_url, deliveries = receiver
     port, state = free_port(), tmp_path / "state"
     stack = Stack(port, state, tmp_path / "stack.log")
     try:
@@ -115,7 +98,7 @@ def test_a_restart_keeps_every_room_pdf_and_key_and_finishes_the_snapshot_it_int
         assert owner.wait_for_task(earlier["task_id"], timeout=120)["status"] == "completed"
         earlier_pdf = owner.request("GET", f"/rooms/{room_id}/snapshots/{earlier['id']}/download").content
         webhook = owner.ok(
-            "POST", f"/rooms/{room_id}/webhooks", 201, json={"url": receiver, "events": ["snapshot.completed"]}
+            "POST", f"/rooms/{room_id}/webhooks", 201, json={"url": receiver_url, "events": ["snapshot.completed"]}
         )
 
         # And a snapshot whose render could not store its PDF (the stack's S3 throttled it), so it waits
@@ -142,7 +125,7 @@ def test_a_restart_keeps_every_room_pdf_and_key_and_finishes_the_snapshot_it_int
         assert owner.request("GET", f"/rooms/{room_id}/snapshots/{earlier['id']}/download").content == earlier_pdf
         # And the webhook's secret still decrypts (the KMS key material was kept): a delivery verifies
         owner.ok("POST", f"/rooms/{room_id}/webhooks/{webhook['id']}/test", 202)
-        body, headers = wait_until(lambda: Captured.deliveries and Captured.deliveries[-1], timeout=60)
+        body, headers = wait_until(lambda: deliveries and deliveries[-1], timeout=60)
         assert Webhook(webhook["secret"]).verify(body, headers)["type"]
     finally:
         stack.stop()
