@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -115,7 +116,7 @@ class Endpoint:
             **self.credentials,
         }
 
-    def client(self, service: Any, principal: str | None = None) -> Any:
+    def client(self, service: Any, principal: str | None = None, config: Config | None = None) -> Any:
         """A client of this endpoint; on the embedded one, `principal` signs with an access key
         id of its own, so the meter counts its requests under that name."""
         if principal and self.embedded:
@@ -123,8 +124,8 @@ class Endpoint:
                 aws_access_key_id=METER.access_key(principal),
                 aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
                 region_name=self.region,
-            ).client(service, endpoint_url=self.url)
-        return self._session.client(service, endpoint_url=self.url)
+            ).client(service, endpoint_url=self.url, config=config)
+        return self._session.client(service, endpoint_url=self.url, config=config)
 
     def function_environment(self, principal: str) -> dict[str, str]:
         """What a function's worker needs beyond environment(): its own access key id (embedded only)."""

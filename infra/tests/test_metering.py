@@ -6,6 +6,7 @@ import pytest
 
 from template_emulator.http_api import Route, access_log_line, templated
 from template_emulator.metering import (
+    SETUP,
     Meter,
     _index_writes,
     _unfiltered,
@@ -97,7 +98,7 @@ def test_principals_are_told_apart_by_their_access_key_ids():
     assert api != renderer
     assert len(api) == 20
     assert meter.principal_of(renderer) == "RendererFunction"
-    assert meter.principal_of("AKIAUNKNOWN") == "local stack"
+    assert meter.principal_of("AKIAUNKNOWN") == SETUP
 
 
 def test_every_counted_quantity_with_a_price_becomes_a_cost_line():
@@ -105,7 +106,7 @@ def test_every_counted_quantity_with_a_price_becomes_a_cost_line():
         ("ApiFunction", "dynamodb", "PutItem"): {"requests": 2, "wru": 2, "wru_index": 2},
         ("client", "apigateway", "GET /x"): {"requests": 1_000_000, "bytes_out": 1024**3},
         ("RendererFunction event source mapping", "sqs", "ReceiveMessage"): {"requests": 4, "chunks": 4, "empty": 3},
-        ("local stack", "dynamodb", "Scan"): {"rru": 1_000_000},  # setup: not the service's cost
+        (SETUP, "dynamodb", "Scan"): {"rru": 1_000_000},  # setup: not the service's cost
         ("NotifierFunction event source mapping", "dynamodbstreams", "GetRecords"): {"requests": 10},
         ("WebhookFunction", "newservice", "Call"): {"requests": 1},
     }
@@ -116,7 +117,7 @@ def test_every_counted_quantity_with_a_price_becomes_a_cost_line():
     assert by_label["client: apigateway GET /x bytes_out"].price.excluded_from_total
     assert by_label["RendererFunction event source mapping: sqs ReceiveMessage chunks"].amount == 1  # idle polls out
     assert by_label["NotifierFunction event source mapping: dynamodbstreams GetRecords requests"].usd == 0  # Lambda's
-    assert not any(line.principal == "local stack" for line in costed)
+    assert not any(line.principal == SETUP for line in costed)
     assert unpriced == ["newservice"]
     assert total(costed) == pytest.approx(1.00 + 4 * 0.625e-6 + 0.4e-6)
 
