@@ -168,7 +168,8 @@ class SqsPoller:
         """Up to BatchSize messages, waiting at most the batching window once the first has arrived."""
         messages: list[dict[str, Any]] = []
         window_ends = None
-        while not self._stopping.is_set() and len(messages) < self.mapping.batch_size:
+        # A mapping being disabled stops gathering: what it has is delivered, then it rests.
+        while not self._stopping.is_set() and self.switch.enabled and len(messages) < self.mapping.batch_size:
             remaining = window_ends - time.monotonic() if window_ends is not None else None
             if remaining is not None and remaining <= 0:
                 break

@@ -70,6 +70,10 @@ class Mapping:
         self._in_flight = 0
         self.duplicate = False
 
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[bool]:
         """Around a poller's receive and delivery: yields whether the mapping is enabled; while it
