@@ -49,7 +49,7 @@ class Stack:
             try:
                 if requests.get(f"{self.base_url}/api/v1/health", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or not answering yet
                 pass
             assert time.monotonic() < deadline, f"the stack did not start in {START_S} s: see {log}"
             time.sleep(0.5)
