@@ -109,7 +109,7 @@ def test_a_restart_keeps_every_room_pdf_and_key_and_finishes_the_snapshot_it_int
         # for its retry, when the stack is stopped (its renderer's mapping drained first: no
         # invocation is left in flight)
         stack.control("POST", "faults", json={"throttle": {"principal": "RendererFunction", "service": "s3"}})
-        interrupted = owner.create_snapshot(room_id, "Across the restart 🔁")
+        interrupted = owner.create_snapshot(room_id, "Across the restart")
         wait_until(lambda: "retrying" in (owner.ok("GET", f"/snapshots/tasks/{interrupted['task_id']}")["stage"] or ""))
         stack.control("POST", "mappings/RendererFunction/disable")
     finally:
