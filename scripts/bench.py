@@ -291,13 +291,13 @@ def child_api(job: dict) -> dict:
 
 def child_renderer(job: dict) -> dict:
     """Render time, SnapshotRenderer.process by cache layer, then the peak RSS with the L1 full."""
+    from roomsnap.content import gather, printed_size
     from roomsnap.hashing import content_hash
     from roomsnap.ids import new_id
     from roomsnap.models import Activity, Snapshot, utc_now
 
     from renderer import handler
     from renderer.logic.cache import ByteBoundedLRU
-    from renderer.logic.content import gather, printed_size
     from renderer.report import render_report
 
     rss_after_import = peak_rss_mb()
@@ -400,7 +400,7 @@ def interleaved(content, runs: int) -> dict[str, list[float]]:
 
 def scaled(content, rows: int):
     """The content with activity lines added (copies of its own, numbered) until it prints `rows` rows."""
-    from renderer.logic.content import printed_size
+    from roomsnap.content import printed_size
 
     activity = list(content.activity or [])
     extra = rows - printed_size(content)[0]
@@ -412,14 +412,15 @@ def scaled(content, rows: int):
 
 
 def budget_worst_case(content):
-    """A room at both limits of the render budget (renderer.logic.content): MAX_REPORT_ROWS rows and
-    MAX_REPORT_CHARACTERS characters, the extra characters as long unbroken text in the activity
+    """A room at both limits of the render budget (roomsnap.content.Budget): as many rows and
+    characters as it allows, the extra characters as long unbroken text in the activity
     details (the slowest text to lay out: every line is a Paragraph splitting a long word)."""
-    from renderer.logic.content import MAX_REPORT_CHARACTERS, MAX_REPORT_ROWS, check_budget, printed_size
+    from roomsnap.content import Budget, check_budget, printed_size
 
-    at_rows = scaled(content, MAX_REPORT_ROWS)
+    budget = Budget()
+    at_rows = scaled(content, budget.rows)
     activity = list(at_rows.activity or [])
-    missing = MAX_REPORT_CHARACTERS - printed_size(at_rows)[1]
+    missing = budget.characters - printed_size(at_rows)[1]
     each, rest = divmod(missing, len(activity))
     padded = [
         line.model_copy(update={"detail": line.detail + "x" * (each + (1 if index < rest else 0))})
@@ -427,7 +428,7 @@ def budget_worst_case(content):
     ]
     worst = at_rows.model_copy(update={"activity": padded})
     check_budget(worst)  # exactly at the limits, not over
-    assert printed_size(worst) == (MAX_REPORT_ROWS, MAX_REPORT_CHARACTERS), printed_size(worst)
+    assert printed_size(worst) == (budget.rows, budget.characters), printed_size(worst)
     return worst
 
 

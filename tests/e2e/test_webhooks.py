@@ -16,6 +16,7 @@ from scripts.local import emulate
 from tests.support import IMOS, ApiClient
 
 ALL_EVENTS = ["snapshot.completed", "snapshot.failed", "snapshot.cancelled", "document.expiring"]
+BUDGET_ROWS = "12"  # this stack's render budget: a room over it, and a snapshot that fails, are a few requests away
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -57,6 +58,8 @@ def receiver():
 def hooks_stack():
     overrides = {
         "DeliveryFunction": {"WEBHOOK_RETRY_SCHEDULE_SECONDS": "1,1"},  # three attempts, a second apart
+        "RendererFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS},
+        "ApiFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS},
     }
     with emulate(
         port=0, start_schedules=False, stack_name="room-snapshots-webhooks", env_overrides=overrides
@@ -106,10 +109,13 @@ def settled_log(owner, room_id, webhook_id, attempts: int) -> list[dict]:
 def test_completion_failure_and_cancellation_are_delivered_signed(hooks_stack, owner, room, receiver):
     webhook = register(owner, room, f"{receiver}/ok/lifecycle")
     assert webhook["secret"].startswith("whsec_")
-    completed = owner.create_snapshot(room, "Ready")
-    failed = owner.create_snapshot(room, "שלום")  # right-to-left text cannot be printed: fails at once
+    for n in range(int(BUDGET_ROWS)):
+        owner.add(room, "approvals", {"status": "approved", "comment": f"שלום {n} 👍"})
+    sections = {"include_approvals": False, "include_activity": False}  # one row: the owner
+    completed = owner.create_snapshot(room, "Ready", **sections)
+    failed = owner.create_snapshot(room, "Everything")  # over the budget: fails at once
     with hooks_stack.faults.mapping_disabled("RendererFunction"):  # held back, so it is cancelled in time
-        held = owner.create_snapshot(room, "Held back")
+        held = owner.create_snapshot(room, "Held back", **sections)
         owner.ok("POST", f"/snapshots/tasks/{held['task_id']}/cancel")
 
     events = {}
@@ -126,7 +132,10 @@ def test_completion_failure_and_cancellation_are_delivered_signed(hooks_stack, o
     shown = owner.ok("GET", f"/rooms/{room}/snapshots/{completed['id']}")
     assert events[completed["id"]]["data"] == shown
     assert events[completed["id"]]["data"]["task_id"] == completed["task_id"]
-    assert "right-to-left" in events[failed["id"]]["data"]["error"]
+    assert "too large to print" in events[failed["id"]]["data"]["error"]
+    # A failed or cancelled snapshot printed nothing: it carries no clearance
+    assert events[failed["id"]]["data"]["clearance"] is None
+    assert events[held["id"]]["data"]["clearance"] is None
     assert events[held["id"]]["timestamp"] == owner.ok("GET", f"/snapshots/tasks/{held['task_id']}")["completed_at"]
 
 

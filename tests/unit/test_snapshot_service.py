@@ -606,3 +606,41 @@ def test_a_snapshot_whose_message_could_not_be_sent_fails_at_once_and_its_key_is
     assert "could not be queued" in orphan.error
     assert "quoting reference req-9" in orphan.error
     assert repos.idempotency_keys.claims == {}
+
+
+# ---------------------------------------------------------------- retry
+
+
+def test_a_failure_whose_cause_still_holds_is_not_retried_until_a_correction_removes_it(repos, room_id):
+    # Given a room over a render budget of 8 rows (5 parties and 4 approvals), and its failed snapshot
+    from roomsnap.content import Budget
+    from roomsnap.models import ApprovalIn
+
+    rooms = RoomService(repos.rooms)
+    service = SnapshotService(
+        rooms, repos.snapshots, repos.idempotency_keys, repos.limits, repos.pdfs, repos.queue, Budget(rows=8)
+    )
+    approvals = [rooms.add_approval(OWNER, room_id, ApprovalIn(status="approved")) for _ in range(4)]
+    failed = new_snapshot(repos, room_id, include_activity=False)
+    repos.snapshots.fail(failed.id, "the room is too large to print")
+    # When it is retried, it is refused with the reason, and nothing is created
+    with pytest.raises(Conflict, match="retrying would fail the same way: the room is too large to print: 9 rows"):
+        service.retry(member(Role.OPERATOR), failed.task_id, correlation_id="req-r")
+    assert repos.queue.sent == []
+    # And once an approval is withdrawn, the retry is a new snapshot of the same sections
+    rooms.withdraw_approval(OWNER, room_id, approvals[0].id)
+    created = service.retry(member(Role.OPERATOR), failed.task_id, correlation_id="req-r")
+    assert created.snapshot.include_activity is False
+    assert [m["snapshot_id"] for m in repos.queue.sent] == [created.snapshot.id]
+    assert audit_lines(repos, room_id, "snapshot.retried") == [f"{failed.id} as {created.snapshot.id}"]
+
+
+def test_only_a_failed_snapshot_is_retried_and_only_by_who_may_create_one(repos, service, room_id):
+    pending = new_snapshot(repos, room_id)
+    with pytest.raises(Conflict, match="only a failed snapshot can be retried; this one is generating"):
+        service.retry(OWNER, pending.task_id, correlation_id="c")
+    repos.snapshots.fail(pending.id, "could not be rendered")
+    with pytest.raises(Forbidden):
+        service.retry(member(Role.VIEWER), pending.task_id, correlation_id="c")
+    with pytest.raises(NotFound, match="task not found"):
+        service.retry(STRANGER, pending.task_id, correlation_id="c")

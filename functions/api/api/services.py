@@ -3,6 +3,7 @@
 from functools import partial
 
 from roomsnap.config import settings
+from roomsnap.content import Budget
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.dal.create_limits import CreateLimits, Limits
@@ -32,6 +33,7 @@ snapshots = SnapshotService(
     ),
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url),
+    Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
 metrics = MetricsService(
     GenerationLog(SETTINGS.table_name),

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
 from roomsnap.config import settings
+from roomsnap.content import Budget
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
@@ -49,6 +50,7 @@ renderer = SnapshotRenderer(
     # The bytes depend on the PDF library and on zlib, which compresses the page streams.
     f"reportlab {reportlab.Version}; zlib {zlib.ZLIB_RUNTIME_VERSION}",
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
+    budget=Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
 render_queue = RenderQueue(SETTINGS.render_queue_url)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)

@@ -4,15 +4,24 @@ gathered and nothing is rendered here: the renderer does that from the queue."""
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from roomsnap.access import Caller
+from roomsnap.content import DEFAULT_BUDGET, Budget, gather
 from roomsnap.dal import SnapshotRepository
 from roomsnap.dal.create_limits import Admission, CreateLimits
 from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys
 from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity, failure_for_users
+from roomsnap.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermanentRenderError,
+    TransientError,
+    UnprocessableEntity,
+    failure_for_users,
+)
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
 from roomsnap.models import MAX_BULK_TASKS, TASK_ID_PREFIX, Snapshot, SnapshotIn, TaskStatus, iso
@@ -51,8 +60,10 @@ class SnapshotService:
         limits: CreateLimits,
         pdfs: PdfStore,
         queue: RenderQueue,
+        budget: Budget = DEFAULT_BUDGET,
     ):
         self.rooms = rooms
+        self.budget = budget
         self.snapshots = snapshots
         self.idempotency_keys = idempotency_keys
         self.limits = limits
@@ -179,15 +190,28 @@ class SnapshotService:
 
     def retry(self, caller: Caller, task_id: str, correlation_id: str) -> Created:
         """A failed snapshot asked for again: a new snapshot with the same title and sections (a
-        task's status only moves forward, so the failed one stays as it was, for the record)."""
+        task's status only moves forward, so the failed one stays as it was, for the record).
+        Refused (409, with the reason) while the room's current data would fail it the same way."""
         failed = self.task(caller, task_id)
         if failed.task_status is not TaskStatus.FAILED:
             raise Conflict(f"only a failed snapshot can be retried; this one is {failed.status}")
+        self.rooms.authorize(caller, failed.room_id, Action.CREATE_SNAPSHOT)
+        self._refuse_lasting_failure(failed)
         request = SnapshotIn.model_validate(failed.model_dump(include=set(SnapshotIn.model_fields)))
         created = self.create(caller, failed.room_id, request, correlation_id)
         detail = f"{failed.id} as {created.snapshot.id}"
         self.rooms.audit(failed.room_id, activity(caller, "snapshot.retried", detail, category="audit"))
         return created
+
+    def _refuse_lasting_failure(self, failed: Snapshot) -> None:
+        """What would fail the retry before it renders (the room gone, over the render budget) is
+        checked on the room as it is now, exactly as the renderer will read it."""
+        try:
+            gather(self.rooms.rooms, failed, date.today(), self.budget)
+        except PermanentRenderError as cause:
+            raise Conflict(f"retrying would fail the same way: {cause}; correct the room's data first") from None
+        except TransientError:
+            pass  # the room kept changing while read: nothing lasting is known, the renderer reads it again
 
     def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
         """Removes the record only: the cached PDF stays while other snapshots share it, and the

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 
 from cachetools import LRUCache
 
+from roomsnap.content import DEFAULT_BUDGET, Budget, gather, printed_size
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
 from roomsnap.dal.storage import PdfStore
@@ -35,7 +36,6 @@ from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.content import gather, printed_size
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (80) is written only when this long has passed since the claim: a poller
@@ -86,8 +86,10 @@ class SnapshotRenderer:
         library_version: str,
         touch_valid_s: float = 0,
         claim_rows: int = CLAIM_ROWS,
+        budget: Budget = DEFAULT_BUDGET,
     ):
         self.rooms = rooms
+        self.budget = budget
         self.snapshots = snapshots
         self.pdf_records = pdf_records
         self.pdfs = pdfs
@@ -167,7 +169,7 @@ class SnapshotRenderer:
     def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, str]:
         """Reads the room, hashes what it prints, and records the hash under the content key of
         the version actually read (the room may have changed since its version was looked up)."""
-        content, version = gather(self.rooms, snapshot, today)
+        content, version = gather(self.rooms, snapshot, today, self.budget)
         digest = content_hash(content, *self.versions)
         key = self._content_key(snapshot, version, today)
         self.pdf_records.remember_content_hash(key, digest)

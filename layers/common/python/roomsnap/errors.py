@@ -31,6 +31,13 @@ class Conflict(DomainError):
     status = 409
 
 
+class RoomChanged(Conflict):
+    """The room changed between reading it and writing a change decided on what was read."""
+
+    def __init__(self) -> None:
+        super().__init__("the room changed while this change was being made; send it again")
+
+
 class UnprocessableEntity(DomainError):
     status = 422
 

@@ -1,10 +1,13 @@
 """The snapshot as the API shows it: the legacy contract (field names fixed; fields are only ever
-added). In the layer because webhooks carry the same view as `GET …/snapshots/{id}` answers."""
+added). In the layer because webhooks carry the same view as `GET …/snapshots/{id}` answers, so a
+`snapshot.completed` event carries the clearance its PDF printed, and a failed or cancelled one,
+which printed nothing, none."""
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from roomsnap.clearance import Clearance
 from roomsnap.models import CacheLayer, Snapshot, Timings
 
 
@@ -33,6 +36,9 @@ class SnapshotView(View):
     content_hash: str | None
     cache_layer: CacheLayer | None
     timings: Timings
+    clearance: Clearance | None = Field(
+        description="The verdict the snapshot's PDF printed (once completed; none for a failed or cancelled one)"
+    )
 
 
 def snapshot_view(snapshot: Snapshot) -> dict:

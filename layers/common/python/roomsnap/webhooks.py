@@ -13,10 +13,10 @@ import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from roomsnap.ids import new_id
-from roomsnap.models import Activity, Input, utc_now
+from roomsnap.models import Activity, Input, Printable, utc_now
 
 SubscribableEvent = Literal["snapshot.completed", "snapshot.failed", "snapshot.cancelled", "document.expiring"]
 EventType = SubscribableEvent | Literal["webhook.test"]
@@ -29,7 +29,7 @@ RESPONSE_BODY_BYTES = 1024  # how much of a receiver's answer the delivery log k
 SYSTEM_ACTOR = "room-snapshots"  # the actor of activity lines the service writes itself
 
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Printable()]
 Events = Annotated[list[SubscribableEvent], Field(min_length=1, max_length=4)]
 
 
@@ -71,6 +71,8 @@ class WebhookIn(Input):
 
 
 class WebhookPatch(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     events: Events | None = None
     description: Description | None = None
     enabled: bool | None = Field(default=None, description="Enabling an endpoint also forgets why it was disabled")
