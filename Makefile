@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APP_PY := PYTHONPATH=infra $(PY)
 PORT ?= 3000
 
-.PHONY: run test test-unit test-emulator token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps deploy cost
+.PHONY: run test test-unit test-emulator token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps deploy cost capacity
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -99,6 +99,12 @@ deploy: $(VENV)/.installed web sam-check
 # and priced with infra/template_emulator/prices.toml (docs/cost.md).
 cost: $(VENV)/.installed
 	$(APP_PY) -m scripts.cost
+
+# What breaks first at 100, 1,000 and 10,000 snapshots/s: make cost's per-snapshot counts against AWS's
+# documented quotas (scripts/aws_quotas.toml) and the template's settings (docs/capacity.md). Reads the
+# counts of the last make cost; BEFORE=1 as before the unfinished-task index was sharded.
+capacity: $(VENV)/.installed
+	$(APP_PY) -m scripts.capacity $(if $(BEFORE),--before)
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

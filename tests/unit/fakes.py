@@ -9,6 +9,7 @@ completed snapshot is what makes its PDF `referenced`."""
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -17,12 +18,12 @@ import pytest
 from pydantic import BaseModel
 
 from roomsnap.clearance import ClearanceFacts
-from roomsnap.dal.create_limits import Admission, Limits, window_names
+from roomsnap.dal.create_limits import Admission, LimitReached, Limits, window_names
 from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
-from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
+from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim, KeyClaimed
 from roomsnap.dal.items import decode_cursor, encode_cursor
 from roomsnap.dal.rooms import MAX_CHANGE_ITEMS, Change
-from roomsnap.dal.snapshots import ACTIVE, _now_ms, takeable
+from roomsnap.dal.snapshots import _now_ms, active_partition, takeable
 from roomsnap.dal.storage import pdf_key
 from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, RoomChanged, SnapshotSettled
 from roomsnap.models import (
@@ -40,6 +41,16 @@ from roomsnap.models import (
     iso,
     utc_now,
 )
+
+
+@dataclass(frozen=True)
+class FakeGuard:
+    """roomsnap.dal.transactions.Guard: `check` is its condition (the refusal, or None when it
+    holds), `apply` its write; FakeSnapshots.create applies them all or none."""
+
+    check: Callable[[], Exception | None]
+    apply: Callable[[], None] = lambda: None
+
 
 ROOM_SECTIONS = {"PARTY#": "parties", "VESSEL#": "vessels", "DOC#": "documents", "APPROVAL#": "approvals"}
 
@@ -86,6 +97,18 @@ class FakeRooms:
     def roles_in(self, email: str, room_ids: set[str]) -> dict[str, Role]:
         self.reads["roles_in"] += 1
         return {room_id: party.role for room_id in room_ids if (party := self._party(room_id, email))}
+
+    def party_guard(
+        self, room_id: str, email: str, roles: list[Role], refused: Callable[[Party | None], Exception]
+    ) -> FakeGuard:
+        def check() -> Exception | None:
+            party = self._party(room_id, email)
+            return None if party is not None and party.role in roles else refused(party)
+
+        return FakeGuard(check)
+
+    def room_guard(self, room_id: str, refused: Callable[[], Exception]) -> FakeGuard:
+        return FakeGuard(lambda: None if self._meta(room_id) else refused())
 
     def get_room_detail(self, room_id: str, consistent: bool = False) -> RoomDetail | None:
         self.reads["get_room_detail"] += 1
@@ -222,7 +245,7 @@ class FakeGenerationLog:
 
 class FakeSnapshots:
     """SnapshotRepository: the state machine of its docstring, each transition applied only when
-    the real condition expression would hold. `index` is GSI2: (ACTIVE, heartbeat) while
+    the real condition expression would hold. `index` is GSI2: (ACTIVE#<shard>, heartbeat) while
     unfinished, (PDF#<hash>, id) once completed, absent once failed or cancelled."""
 
     def __init__(self, rooms: FakeRooms, log: FakeGenerationLog) -> None:
@@ -232,9 +255,15 @@ class FakeSnapshots:
         self.index: dict[str, tuple[str, str]] = {}
         self.progress_writes: list[int] = []
 
-    def create(self, snapshot: Snapshot, audit: Activity) -> None:
+    def create(self, snapshot: Snapshot, audit: Activity, guards: list[FakeGuard]) -> None:
+        """The transaction: the first failed guard's refusal and nothing written, or everything."""
+        for guard in guards:
+            if (refusal := guard.check()) is not None:
+                raise refusal
+        for guard in guards:
+            guard.apply()
         self.records[snapshot.id] = snapshot
-        self.index[snapshot.id] = (ACTIVE, snapshot.created_at)
+        self.index[snapshot.id] = (active_partition(snapshot.id), snapshot.created_at)
         self.rooms.append_audit(snapshot.room_id, audit)
 
     def get(self, snapshot_id: str) -> Snapshot | None:
@@ -286,7 +315,7 @@ class FakeSnapshots:
                 "attempts": current.attempts + 1,
             }
         )
-        return self._save(claimed, (ACTIVE, now))
+        return self._save(claimed, (active_partition(snapshot_id), now))
 
     def takeable(self, snapshot_id: str) -> Snapshot:
         return takeable(self.records.get(snapshot_id))
@@ -295,13 +324,13 @@ class FakeSnapshots:
         if self._running(snapshot_id):
             self.progress_writes.append(progress)
             changes = {"progress": progress, "stage": STAGES[progress]}
-            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+            self._save(self.records[snapshot_id].model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
 
     def release(self, snapshot_id: str, last_error: str, stage: str) -> None:
         current = self.records.get(snapshot_id)
         if current is not None and not current.task_status.terminal:
             changes = {"lease_until": 0, "last_error": last_error[:1000], "stage": stage}
-            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+            self._save(self.records[snapshot_id].model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
 
     def complete(
         self,
@@ -336,21 +365,23 @@ class FakeSnapshots:
         return True
 
     def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
-        stale = sorted((beat, i) for i, (pk, beat) in self.index.items() if pk == ACTIVE and beat < heartbeat_before)
+        stale = sorted(
+            (beat, i) for i, (pk, beat) in self.index.items() if pk.startswith("ACTIVE#") and beat < heartbeat_before
+        )
         return [(self.records[i], beat) for beat, i in stale]
 
     def oldest_unfinished_since(self) -> str | None:
-        return min((beat for part, beat in self.index.values() if part == ACTIVE), default=None)
+        return min((beat for part, beat in self.index.values() if part.startswith("ACTIVE#")), default=None)
 
     def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
         current = self.records.get(snapshot_id)
-        if current is None or self.index.get(snapshot_id) != (ACTIVE, heartbeat_seen):
+        if current is None or self.index.get(snapshot_id) != (active_partition(snapshot_id), heartbeat_seen):
             return False
         lease_over = current.lease_until is not None and current.lease_until < _now_ms()
         if current.task_status is not TaskStatus.PENDING and not lease_over:
             return False
         changes = {"stage": "Re-queued by maintenance", "requeues": current.requeues + 1}
-        self._save(current.model_copy(update=changes), (ACTIVE, utc_now()))
+        self._save(current.model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
         return True
 
     def _running(self, snapshot_id: str) -> bool:
@@ -382,14 +413,15 @@ class FakeIdempotencyKeys:
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], tuple[IdempotencyClaim, int]] = {}  # -> claim, expires_at
 
-    def claim(
-        self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime
-    ) -> IdempotencyClaim | None:
-        earlier = self.claims.get((user, key))
-        if earlier and not earlier[1] < int(at.timestamp()) and earlier[0].snapshot_id != snapshot_id:
-            return earlier[0]
-        self.claims[(user, key)] = (IdempotencyClaim(snapshot_id, request_digest), int((at + WINDOW).timestamp()))
-        return None
+    def claim_guard(self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime) -> FakeGuard:
+        def check() -> Exception | None:
+            earlier = self.claims.get((user, key))
+            return KeyClaimed(earlier[0]) if earlier and not earlier[1] < int(at.timestamp()) else None
+
+        def apply() -> None:
+            self.claims[(user, key)] = (IdempotencyClaim(snapshot_id, request_digest), int((at + WINDOW).timestamp()))
+
+        return FakeGuard(check, apply)
 
     def release(self, user: str, key: str, snapshot_id: str) -> None:
         if (claim := self.claims.get((user, key))) and claim[0].snapshot_id == snapshot_id:
@@ -398,31 +430,42 @@ class FakeIdempotencyKeys:
 
 class FakeCreateLimits:
     """CreateLimits: counters per user and fixed window (minute, hour) and the set of snapshots
-    that may be unfinished; a create that would pass a limit writes nothing. `throttled` makes the
-    next admission pass unchecked, as the real one does when DynamoDB throttles its write."""
+    that may be unfinished; a create that would pass a limit writes nothing."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.counts: Counter[tuple[str, str]] = Counter()
         self.active: dict[str, set[str]] = defaultdict(set)
-        self.throttled = False
 
-    def admit(self, user: str, snapshot_id: str, now: datetime) -> Admission:
-        if self.throttled:
-            return Admission(admitted=True, throttled=True)
+    def count_guard(self, user: str, snapshot_id: str, now: datetime) -> FakeGuard:
         minute, hour = window_names(now)
-        used = Admission(False, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user]))
-        for refused_by, over in (
-            ("per_minute", used.per_minute_used >= self.limits.per_minute),
-            ("per_hour", used.per_hour_used >= self.limits.per_hour),
-            ("unfinished", len(used.active) >= self.limits.unfinished),
-        ):
-            if over:
-                return Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
-        self.counts[(user, minute)] += 1
-        self.counts[(user, hour)] += 1
-        self.active[user].add(snapshot_id)
-        return Admission(True, used.per_minute_used + 1, used.per_hour_used + 1, frozenset(self.active[user]))
+
+        def check() -> Exception | None:
+            used = Admission(
+                False, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user])
+            )
+            for refused_by, over in (
+                ("per_minute", used.per_minute_used >= self.limits.per_minute),
+                ("per_hour", used.per_hour_used >= self.limits.per_hour),
+                ("unfinished", len(used.active) >= self.limits.unfinished),
+            ):
+                if over:
+                    return LimitReached(
+                        Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
+                    )
+            return None
+
+        def apply() -> None:
+            self.counts[(user, minute)] += 1
+            self.counts[(user, hour)] += 1
+            self.active[user].add(snapshot_id)
+
+        return FakeGuard(check, apply)
+
+    def counted(self, user: str, snapshot_id: str, now: datetime) -> Admission:
+        """Exact here: one fake is one container."""
+        minute, hour = window_names(now)
+        return Admission(True, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user]))
 
     def forget(self, user: str, snapshot_ids: set[str]) -> None:
         self.active[user] -= snapshot_ids

@@ -13,6 +13,7 @@ from roomsnap.dal.queues import DeadLetterQueue, QueueDepths, RenderQueue, Webho
 from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
+from roomsnap.snapstart import after_restore
 from roomsnap.ssrf import check_url
 
 from api.logic.latency import LatencyRecorder
@@ -42,6 +43,7 @@ metrics = MetricsService(
     QueueDepths({"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url}),
 )
 latency = LatencyRecorder(ApiLatencyStats(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)
+after_restore(latency.restart_clock)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 webhooks = WebhookService(
     rooms,

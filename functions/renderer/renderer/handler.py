@@ -27,11 +27,12 @@ from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import SnapshotSettled, failure_for_users
 from roomsnap.models import CacheLayer, Id, Snapshot, TaskStatus
 from roomsnap.observability import logged_with_context, logger, metrics, traced
+from roomsnap.snapstart import after_restore, before_snapshot
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
 from renderer.logic.retries import plan_retry
-from renderer.report import TEMPLATE_VERSION, render_report
+from renderer.report import TEMPLATE_VERSION, load_fonts, render_report
 
 SETTINGS = settings()
 CACHE_METRICS: dict[CacheLayer, str] = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
@@ -52,6 +53,8 @@ renderer = SnapshotRenderer(
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
     budget=Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
+after_restore(renderer.restored)
+before_snapshot(load_fonts)
 render_queue = RenderQueue(SETTINGS.render_queue_url)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)

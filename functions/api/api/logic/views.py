@@ -5,10 +5,10 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from roomsnap.clearance import Clearance
-from roomsnap.models import CacheLayer, Room, RoomDetail, Snapshot, TaskStatus, iso
+from roomsnap.models import CacheLayer, Model, Room, RoomDetail, Snapshot, TaskStatus, iso
 from roomsnap.views import View
 from roomsnap.webhooks import DeliveryAttempt, SubscribableEvent, Webhook
 
@@ -131,7 +131,7 @@ class ProblemError(View):
     type: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details: the body of every error the API function returns."""
 
     type: str

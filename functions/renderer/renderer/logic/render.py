@@ -102,6 +102,11 @@ class SnapshotRenderer:
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
         self.claim_rows = claim_rows  # renders of at least this many rows claim the task first
 
+    def restored(self) -> None:
+        """After a SnapStart restore: this environment is a container of its own, told apart in the
+        metrics by an id of its own (not the one of the snapshot every copy shares)."""
+        self.container_id = uuid.uuid4().hex[:12]
+
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
         """Raises SnapshotSettled when there is nothing to do, TransientError (or any unexpected
         error) to be retried; a PermanentRenderError fails the snapshot here and returns."""

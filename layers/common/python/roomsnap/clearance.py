@@ -22,8 +22,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
+from roomsnap.model_base import Model
 from roomsnap.times import iso
 
 
@@ -43,7 +42,7 @@ class BlockerKind(StrEnum):
     NO_APPROVAL = "no_approval"
 
 
-class Blocker(BaseModel):
+class Blocker(Model):
     kind: BlockerKind
     item: Literal["document", "approval", "room"]
     id: str | None = None  # the document's or the approval's id; None for "no approval at all"
@@ -52,7 +51,7 @@ class Blocker(BaseModel):
     status: str | None = None  # the item's own status, where it explains the blocker (uploaded, rejected…)
 
 
-class Clearance(BaseModel):
+class Clearance(Model):
     status: ClearanceStatus
     blockers: list[Blocker]
     judged_at: str  # the moment (ISO 8601) the documents were judged at
@@ -158,14 +157,14 @@ def decide(
     return Clearance(status=status, blockers=blockers, **common)
 
 
-class DocumentFacts(BaseModel):
+class DocumentFacts(Model):
     id: str
     name: str
     status: str
     expires_on: date | None = None
 
 
-class ApprovalFacts(BaseModel):
+class ApprovalFacts(Model):
     id: str
     status: str
     by: str
@@ -174,7 +173,7 @@ class ApprovalFacts(BaseModel):
     document_id: str | None = None
 
 
-class ClearanceFacts(BaseModel):
+class ClearanceFacts(Model):
     """What a room's verdict is judged from, kept on the room itself so that a list of rooms is
     judged without reading their documents and approvals: the documents that can block (an
     approved one without an expiry day never does) and the approvals that count. The verdict

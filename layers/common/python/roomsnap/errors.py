@@ -46,6 +46,13 @@ class TooManyRequests(DomainError):
     status = 429
 
 
+class ServiceUnavailable(DomainError):
+    """Briefly unable to do it (a dependency throttled): nothing was done, and the same request may
+    be sent again after its Retry-After."""
+
+    status = 503
+
+
 def failure_for_users(what_happened: str, reference: str | None) -> str:
     """A snapshot's failure as its users read it: what happened, what to do, and the reference
     (the correlation id) under which the details are in the logs."""

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -22,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from roomsnap.clearance import Clearance
+from roomsnap.model_base import Model as Model  # re-exported: the base of every model
 from roomsnap.times import iso as iso  # re-exported: the records' timestamp format
 from roomsnap.times import utc_now as utc_now
 
@@ -231,7 +231,7 @@ STAGES = {
 }
 
 
-class Input(BaseModel):
+class Input(Model):
     """Request bodies: unknown fields are rejected rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
@@ -369,7 +369,7 @@ class BulkStatusIn(Input):
 # ------------------------------------------------------------------ stored records
 
 
-class Room(BaseModel):
+class Room(Model):
     id: str
     title: str
     location: str
@@ -384,7 +384,7 @@ class Room(BaseModel):
 # printed fields, so the content hash covers what is printed and nothing else.
 
 
-class PartyLine(BaseModel):
+class PartyLine(Model):
     email: str
     company: str
     role: Role
@@ -394,7 +394,7 @@ class Party(PartyLine):
     added_at: str
 
 
-class VesselLine(BaseModel):
+class VesselLine(Model):
     name: str
     imo: str
     vessel_type: str
@@ -405,7 +405,7 @@ class Vessel(VesselLine):
     added_at: str
 
 
-class DocumentLine(BaseModel):
+class DocumentLine(Model):
     id: str
     name: str
     document_type: str
@@ -418,7 +418,7 @@ class Document(DocumentLine):
     updated_at: str
 
 
-class ApprovalLine(BaseModel):
+class ApprovalLine(Model):
     id: str
     status: ApprovalStatus
     comment: str
@@ -435,7 +435,7 @@ class Approval(ApprovalLine):
 ActivityCategory = Literal["room", "audit"]
 
 
-class ActivityLine(BaseModel):
+class ActivityLine(Model):
     at: str
     actor: str
     action: str
@@ -458,7 +458,7 @@ class RoomDetail(Room):
     approvals: list[Approval] = []
 
 
-class Timings(BaseModel):
+class Timings(Model):
     queue_wait_ms: float | None = None
     gather_ms: float | None = None
     render_ms: float | None = None
@@ -466,7 +466,7 @@ class Timings(BaseModel):
     total_ms: float | None = None
 
 
-class Snapshot(BaseModel):
+class Snapshot(Model):
     """A snapshot and its generation task live in one record: one write creates both."""
 
     id: str
@@ -512,14 +512,14 @@ class Snapshot(BaseModel):
 # ------------------------------------------------------------------ report content
 
 
-class ReportRoom(BaseModel):
+class ReportRoom(Model):
     title: str
     location: str
     operation_time: str
     data_as_of: str
 
 
-class ReportContent(BaseModel):
+class ReportContent(Model):
     """Everything a snapshot PDF prints, and nothing else: its canonical JSON is what the content
     hash covers (with the template and ReportLab versions). Sections not asked for are None."""
 

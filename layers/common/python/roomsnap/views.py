@@ -5,13 +5,13 @@ which printed nothing, none."""
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from roomsnap.clearance import Clearance
-from roomsnap.models import CacheLayer, Snapshot, Timings
+from roomsnap.models import CacheLayer, Model, Snapshot, Timings
 
 
-class View(BaseModel):
+class View(Model):
     """Every field of a response is always present (None where it has no value yet)."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)

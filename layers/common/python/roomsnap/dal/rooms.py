@@ -1,5 +1,6 @@
 """Rooms and what they hold: parties, vessels, documents, approvals and the activity log."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -7,7 +8,8 @@ from botocore.exceptions import ClientError
 
 from roomsnap.clearance import ClearanceFacts
 from roomsnap.dal.expiring_documents import expiry_index_keys
-from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, to_dynamo
+from roomsnap.dal.items import Repository, log_item, log_partition, record, room_key, shard_of, to_dynamo
+from roomsnap.dal.transactions import Guard
 from roomsnap.errors import Conflict, DomainError, NotFound, RoomChanged
 from roomsnap.models import Activity, Approval, Document, Party, Role, Room, RoomDetail, Vessel
 
@@ -32,6 +34,14 @@ class Step:
 
     operation: dict  # {"Put" | "Update" | "Delete": {...}} without the table name
     refusal: DomainError | None = None
+
+
+# Every room's META item is in GSI1 for the admins' list of all rooms, and every change to a room's
+# data rewrites it there: under one key, that partition would take only ~1,000 changes a second
+# across all rooms. So the rooms are spread over 16 shards by their id (the list reads them all),
+# and "ROOMS", their one key before the sharding, is still read for the rooms created under it.
+ROOM_SHARDS = 16
+ROOM_PARTITIONS = ("ROOMS", *(f"ROOMS#{shard}" for shard in range(ROOM_SHARDS)))
 
 
 class RoomRepository(Repository):
@@ -86,12 +96,15 @@ class RoomRepository(Repository):
         first, each with the clearance facts its META item keeps (None for a room that has had no
         change since they were introduced)."""
         if email is None:
-            items = self.query_all(
-                IndexName="GSI1",
-                KeyConditionExpression="GSI1PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": "ROOMS"}},
-                ScanIndexForward=False,
-            )
+            items = [
+                item
+                for partition in ROOM_PARTITIONS
+                for item in self.query_all(
+                    IndexName="GSI1",
+                    KeyConditionExpression="GSI1PK = :pk",
+                    ExpressionAttributeValues={":pk": {"S": partition}},
+                )
+            ]
         else:
             memberships = self.query_all(
                 IndexName="GSI1",
@@ -124,12 +137,45 @@ class RoomRepository(Repository):
         )
         return [Activity.model_validate(record(item)) for item in items]
 
+    # ---------------------------------------------------------------- conditions of other writes
+
+    def party_guard(
+        self, room_id: str, email: str, roles: list[Role], refused: Callable[[Party | None], Exception]
+    ) -> Guard:
+        """A transaction's condition that `email` is a party of the room in one of `roles`: what
+        get_party and a role check do, with no read. `refused` is given the party as it was (None:
+        not a party)."""
+        names = {f":role{index}": role.value for index, role in enumerate(roles)}
+        check = {
+            "TableName": self.table_name,
+            "Key": room_key(room_id, f"PARTY#{email}"),
+            "ConditionExpression": f"#role IN ({', '.join(names)})",
+            "ExpressionAttributeNames": {"#role": "role"},
+            "ExpressionAttributeValues": to_dynamo(names),
+        }
+        return Guard(
+            {"ConditionCheck": check}, lambda item: refused(Party.model_validate(record(item)) if item else None)
+        )
+
+    def room_guard(self, room_id: str, refused: Callable[[], Exception]) -> Guard:
+        """A transaction's condition that the room exists."""
+        check = {"TableName": self.table_name, "Key": room_key(room_id), "ConditionExpression": "attribute_exists(PK)"}
+        return Guard({"ConditionCheck": check}, lambda _: refused())
+
     # ---------------------------------------------------------------- writes
 
     def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
         meta = {
             **room_key(room.id),
-            **to_dynamo({"GSI1PK": "ROOMS", "GSI1SK": room.id, "entity": "room", "owners": 1, **room.model_dump()}),
+            **to_dynamo(
+                {
+                    "GSI1PK": f"ROOMS#{shard_of(room.id, ROOM_SHARDS)}",
+                    "GSI1SK": room.id,
+                    "entity": "room",
+                    "owners": 1,
+                    **room.model_dump(),
+                }
+            ),
             FACTS: {"S": ClearanceFacts().model_dump_json()},
         }
         self.dynamodb.transact_write_items(
