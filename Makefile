@@ -1,29 +1,38 @@
-# Room Snapshots. `make run` starts the local stack; `make test` runs every check.
+# Room Snapshots. `make run` starts it on the emulator (infra/); `make test` runs every check.
 PYTHON ?= python3
 VENV := .venv
 VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
+# The emulator (infra/template_emulator) is imported from its folder, not installed.
+APP_PY := PYTHONPATH=infra $(PY)
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps report-deps deploy cost capacity fonts
+.PHONY: run test test-unit test-emulator token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps report-deps deploy cost capacity fonts
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/requirements.txt functions/*/requirements.txt
+# The first run installs the pinned requirements (a few minutes, once): pip shows what it fetches.
+$(VENV)/.installed: requirements.txt requirements-dev.txt infra/requirements.txt layers/common/python/requirements.txt functions/*/requirements.txt
+	@echo "Creating $(VENV) and installing the pinned requirements (once; a few minutes)..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
+	@echo "$(VENV) is ready."
 	touch $@
 
+# The stack keeps its state in .local/state/$(PORT)/ across restarts; FRESH=1 starts it empty.
 run: $(VENV)/.installed web
-	PORT=$(PORT) $(PY) -m infra run
+	$(APP_PY) -m scripts.local run --port $(PORT) $(if $(FRESH),--fresh)
 
-test: $(VENV)/.installed web browser-deps report-deps lint sam-check
+test: $(VENV)/.installed web browser-deps report-deps lint sam-check test-emulator
 	$(PY) -m pytest -q tests
 
-# The bottom of the pyramid alone: the services against in-memory fakes, the report, the local
-# stack's parts. Seconds, no network.
+# The emulator's own tests, alone: from its folder, with nothing of the application importable.
+test-emulator: $(VENV)/.installed
+	cd infra && ../$(PY) -m pytest -q
+
+# The bottom of the pyramid alone: the services against in-memory fakes, the report. Seconds, no network.
 test-unit: $(VENV)/.installed report-deps
 	$(PY) -m pytest -q -m unit tests
 
@@ -37,9 +46,9 @@ lint: $(VENV)/.installed web/node_modules/.package-lock.json
 	$(MAKE) --no-print-directory lint-types
 
 lint-types: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/common/python infra $(wildcard functions/*/*/)
+	$(VENV)/bin/mypy layers/common/python infra/template_emulator $(wildcard functions/*/*/)
 
-# The browser app (web/): npm ci from the lockfile, then a Vite build into web/dist, which the local stack serves.
+# The browser app (web/): npm ci from the lockfile, then a Vite build into web/dist, which the emulator serves.
 web: web/dist/index.html
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
@@ -68,42 +77,42 @@ fonts: $(VENV)/.installed
 sam-check:
 	scripts/sam_build_check.sh
 
-# Prints a development JWT and nothing else: make -s token EMAIL=someone@example.com [ADMIN=1]
+# Prints a development JWT for the stack on PORT and nothing else: PORT=3000 make -s token EMAIL=someone@example.com [ADMIN=1]
 token: $(VENV)/.installed
-	@PORT=$(PORT) $(PY) -m infra token --email "$(EMAIL)" $(if $(ADMIN),--admin)
+	@$(APP_PY) -m scripts.local token --port $(PORT) --email "$(EMAIL)" $(if $(ADMIN),--admin)
 
 # Fires a schedule of the running stack now: make fire FUNCTION=CleanupFunction
 fire: $(VENV)/.installed
-	@PORT=$(PORT) $(PY) -m infra fire $(FUNCTION)
+	@$(APP_PY) -m scripts.local fire --port $(PORT) $(FUNCTION)
 
 # Regenerates docs/openapi.json from the code (a contract test fails while they differ).
 openapi: $(VENV)/.installed
-	$(PY) -m scripts.openapi
+	$(APP_PY) -m scripts.openapi
 
 bench: $(VENV)/.installed
-	$(PY) -m scripts.bench
+	$(APP_PY) -m scripts.bench
 
 # How soon an open room page shows a finished snapshot over the live channel: p50/p95/max from the renderer's
 # completion to the page's 100 %, the channel's messages per snapshot and the polls made (it asserts nothing).
 bench-live: $(VENV)/.installed web browser-deps
-	$(PY) -m scripts.live_delay
+	$(APP_PY) -m scripts.live_delay
 
 # To your AWS account (credentials from the environment): the stack, then the web app into its bucket.
 # (sam-check builds into .aws-sam/build, which sam deploy takes.)
 deploy: $(VENV)/.installed web sam-check
 	$(VENV_SAM)/bin/sam deploy $(if $(GUIDED),--guided)
-	$(PY) -m scripts.publish_web
+	$(APP_PY) -m scripts.publish_web
 
 # What a snapshot costs in AWS: a known workload through the local stack, every request counted
-# and priced with infra/prices.toml (docs/cost.md).
+# and priced with infra/template_emulator/prices.toml (docs/cost.md).
 cost: $(VENV)/.installed
-	$(PY) -m scripts.cost
+	$(APP_PY) -m scripts.cost
 
 # What breaks first at 100, 1,000 and 10,000 snapshots/s: make cost's per-snapshot counts against AWS's
 # documented quotas (scripts/aws_quotas.toml) and the template's settings (docs/capacity.md). Reads the
 # counts of the last make cost; BEFORE=1 as before the unfinished-task index was sharded.
 capacity: $(VENV)/.installed
-	$(PY) -m scripts.capacity $(if $(BEFORE),--before)
+	$(APP_PY) -m scripts.capacity $(if $(BEFORE),--before)
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

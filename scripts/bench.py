@@ -1,8 +1,8 @@
-"""make bench: how the service performs, measured in one run on the local stack.
+"""make bench: how the service performs, measured in one run on the emulated stack.
 
 Prints one table (measure | value | target | verdict), then the same table as Markdown. It measures
 and prints; it asserts no timings. The functions' code runs in subprocesses started with the
-function's own Lambda environment and sys.path (as infra.runtime starts its workers), so imports,
+function's own Lambda environment and sys.path (as template_emulator.runtime starts its workers), so imports,
 memory and handler latency are the function's alone: `python scripts/bench.py child <name>` runs one
 such helper. Only the standard library is imported at module level, for those helpers' sake.
 """
@@ -29,6 +29,8 @@ IMPORT_RUNS = 9
 PLAIN_RUNS, LARGE_ROWS, LARGE_RUNS, WORST_RUNS = 21, 5000, 3, 2
 LONE_SNAPSHOTS = 7
 COST_SNAPSHOTS = 20  # the cost workload at 50 % hits (scripts/cost.py)
+TRANSACTION_TABLE_SIZES, TRANSACTIONS = (1_000, 100_000), 100
+PATIENCE = 3  # tries of a request the stack could not answer in time (outside the burst, which counts them)
 # One user makes every snapshot here, 200 of them at once in the burst: its limits are raised.
 PARAMETERS = {"SnapshotsPerMinute": 10_000, "SnapshotsPerHour": 100_000, "MaxUnfinishedSnapshots": 1000}
 RECORD_ALLOWANCE_S = 12  # roomsnap.config: a record is started only with this much of the invocation left
@@ -205,7 +207,7 @@ def every_script(content):
 
 def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dict | None = None) -> dict:
     """Runs child_<name>(job) in a new process with the function's environment; returns its JSON result."""
-    from infra.runtime import lambda_environment
+    from template_emulator.runtime import lambda_environment
 
     function = stack.template.functions()[logical_id]
     environment = lambda_environment(function, stack.endpoint.environment(), overrides or {})
@@ -226,34 +228,42 @@ def run_in_function(stack, logical_id: str, name: str, job: dict, overrides: dic
 def child() -> None:
     job = json.loads(sys.stdin.read())
     sys.path[0:1] = job["paths"]  # the code directory and the layers replace this script's directory
-    sys.path.append(str(ROOT))  # for infra.worker.LambdaContext only
+    sys.path.append(str(ROOT / "infra"))  # for template_emulator.worker.LambdaContext only
     result = os.fdopen(os.dup(1), "w")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the function's own logs (stdout) are not the result
     result.write(json.dumps(globals()[f"child_{sys.argv[2]}"](job)))
     result.close()
 
 
+class Unanswered(Exception):
+    """A call the loaded stack could not answer in time: counted, not timed."""
+
+
 def child_api(job: dict) -> dict:
     """The create handler, call by call, interleaved with the bare PutItem + SendMessage pair."""
+    from template_emulator.worker import LambdaContext
+
     from roomsnap.dal.clients import client
     from roomsnap.ids import new_id
 
     from api import handler
-    from infra.worker import LambdaContext
 
     dynamodb, sqs = client("dynamodb"), client("sqs")
     table, queue = os.environ["TABLE_NAME"], os.environ["RENDER_QUEUE_URL"]
     function_arn = (
         f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{os.environ['AWS_LAMBDA_FUNCTION_NAME']}"
     )
-    body = ""
+    body, unanswered = "", []
 
     def create() -> None:
+        """A 503 (its AWS calls not answered in time on the loaded machine) is counted, not timed."""
         nonlocal body
         context = LambdaContext(
             {"invoked_function_arn": function_arn, "request_id": new_id(), "deadline_ms": (time.time() + 10) * 1000}
         )
         response = handler.lambda_handler(job["event"], context)
+        if response["statusCode"] == 503:
+            raise Unanswered
         assert response["statusCode"] == 201, response
         body = response["body"]
 
@@ -329,11 +339,15 @@ def child_api(job: dict) -> dict:
                 ],
             )
 
-    timings = {"handler": [], "aws_calls": [], "must_do": []}
+    timings: dict[str, list] = {"handler": [], "aws_calls": [], "must_do": [], "unanswered": unanswered}
     for done in range(API_WARMUP + API_CALLS):
         for name, call in (("handler", create), ("aws_calls", bare_pair), ("must_do", bare_must_do)):
             started = time.perf_counter()
-            call()
+            try:
+                call()
+            except Unanswered:
+                unanswered.append(done)
+                continue
             if done >= API_WARMUP:
                 timings[name].append(time.perf_counter() - started)
         if done % API_ROUND == API_ROUND - 1:
@@ -494,7 +508,7 @@ def budget_worst_case(content):
 def cold_imports(stack) -> dict[str, list[float]]:
     """Each function's handler import, and `import boto3` alone, in fresh interpreters with the
     function's environment and path, interleaved run by run (so load changes hit all alike)."""
-    from infra.runtime import lambda_environment
+    from template_emulator.runtime import lambda_environment
 
     times: dict[str, list[float]] = {"boto3": []}
     functions = ("ApiFunction", "RendererFunction", "CleanupFunction")
@@ -536,8 +550,8 @@ def measure_api(stack, token: str, room_id: str) -> dict:
     """The API helper sends to a queue of its own, made like the render queue and drained after every
     round: the stack's renderers then stay idle, and moto's SendMessage never meets a long queue."""
     import jwt
-
-    from infra.http_api import Request, Route, api_gateway_event
+    from template_emulator.front import Request
+    from template_emulator.http_api import Route, api_gateway_event
 
     sqs = stack.client("sqs")
     render_queue = stack.resources["RenderQueue"]
@@ -576,10 +590,75 @@ def measure_api(stack, token: str, room_id: str) -> dict:
         sqs.delete_queue(QueueUrl=bench_queue)
 
 
+def transaction_latency(stack) -> dict[int, list[float]]:
+    """TransactWriteItems latency (seconds) on a table of each size in TRANSACTION_TABLE_SIZES, with a
+    stream, interleaved transaction by transaction (so load changes hit both alike): the shape of a
+    create, a conditional Put of a new item and an Update of an existing one. The tables are filled
+    with BatchWriteItem by a few client threads, then dropped."""
+    dynamodb = stack.client("dynamodb")
+    names = {size: f"{stack.template.stack_name}-bench-transactions-{size}" for size in TRANSACTION_TABLE_SIZES}
+    item = {"detail": {"S": "STS Fujairah · Ελληνική Ναυτιλία · 中远海运 · " + "x" * 300}}
+    for name in names.values():
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+
+    def put_batch(job: tuple[str, int]) -> None:
+        name, start = job
+        requests = [
+            {"PutRequest": {"Item": {"PK": {"S": f"ROOM#{index // 50}"}, "SK": {"S": f"ITEM#{index}"}, **item}}}
+            for index in range(start, start + 25)
+        ]
+        while requests:
+            requests = dynamodb.batch_write_item(RequestItems={name: requests}).get("UnprocessedItems", {}).get(name)
+
+    def transaction(name: str, index: int) -> float:
+        items = [
+            {
+                "Put": {
+                    "TableName": name,
+                    "Item": {"PK": {"S": f"NEW#{index}"}, "SK": {"S": "SNAP"}, **item},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": {"PK": {"S": f"ROOM#{index % 10}"}, "SK": {"S": f"ITEM#{index % 10 * 50}"}},
+                    "UpdateExpression": "SET updated = :now",
+                    "ExpressionAttributeValues": {":now": {"N": str(time.time())}},
+                }
+            },
+        ]
+        started = time.perf_counter()
+        dynamodb.transact_write_items(TransactItems=items)
+        return time.perf_counter() - started
+
+    latencies: dict[int, list[float]] = {size: [] for size in TRANSACTION_TABLE_SIZES}
+    try:
+        jobs = [(names[size], start) for size in TRANSACTION_TABLE_SIZES for start in range(0, size, 25)]
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(put_batch, jobs))
+        for index in range(TRANSACTIONS):
+            order = TRANSACTION_TABLE_SIZES if index % 2 == 0 else TRANSACTION_TABLE_SIZES[::-1]
+            for size in order:
+                latencies[size].append(transaction(names[size], index))
+    finally:
+        for name in names.values():
+            dynamodb.delete_table(TableName=name)
+    return latencies
+
+
 def clone_room(stack, room_id: str, title: str, copies: int) -> list[str]:
     """Copies of a room, written item by item (BatchWriteItem): every item that names the room, with
-    its id and title replaced. Building each through the API would cost ~175 transactions, and moto
-    deep-copies the whole table for each one, so that cost grows with the square of the table."""
+    its id and title replaced: quicker than the ~175 API calls that build one."""
     from roomsnap.ids import new_id
 
     dynamodb, table = stack.client("dynamodb"), stack.resources["DataTable"]
@@ -599,11 +678,36 @@ def clone_room(stack, room_id: str, title: str, copies: int) -> list[str]:
     return room_ids
 
 
-def lone_snapshots(stack, token: str, room_id: str) -> list[dict]:
-    """Snapshots created one at a time, each of new content (a miss), each waited for."""
+def patient_client(base_url: str, token: str):
+    """An API client for the phases outside the burst: a request the loaded stack could not answer
+    in time (API Gateway's 500 once the function's timeout ended it, its 503, or no answer within the
+    client's timeout) is counted in `unanswered` and tried again, up to PATIENCE times, so one slow
+    moment is reported, never fatal."""
+    import requests
+
     from tests.support import ApiClient
 
-    api, done = ApiClient(stack.base_url, token), []
+    class PatientClient(ApiClient):
+        unanswered = 0
+
+        def request(self, method: str, path: str, **kwargs):
+            for _ in range(PATIENCE - 1):
+                try:
+                    response = super().request(method, path, **kwargs)
+                    if response.status_code not in (500, 503):
+                        return response
+                except requests.Timeout:
+                    pass
+                PatientClient.unanswered += 1
+                time.sleep(1)
+            return super().request(method, path, **kwargs)  # the last try: whatever it gets
+
+    return PatientClient(base_url, token)
+
+
+def lone_snapshots(stack, token: str, room_id: str) -> list[dict]:
+    """Snapshots created one at a time, each of new content (a miss), each waited for."""
+    api, done = patient_client(stack.base_url, token), []
     for index in range(LONE_SNAPSHOTS):
         created = api.create_snapshot(room_id, f"Lone check {index} at {time.time()}")
         api.wait_for_task(created["task_id"])
@@ -613,14 +717,15 @@ def lone_snapshots(stack, token: str, room_id: str) -> list[dict]:
 
 
 def burst(stack, token: str, room_ids: list[str]) -> dict:
-    from infra.metering import METER
+    from template_emulator.metering import METER
+
     from tests.support import ApiClient
 
     clients = [ApiClient(stack.base_url, token) for _ in range(CLIENT_THREADS)]
     rooms = [room_ids[index % len(room_ids)] for index in range(BURST)]
 
     def post(index: int) -> dict | None:
-        """A create the local stack could not answer in time (a 500 once the API function's 10 s
+        """A create the emulated stack could not answer in time (a 500 once the API function's 10 s
         timeout kills it, with two cores shared by everything) is counted, not fatal."""
         response = clients[index % CLIENT_THREADS].request(
             "POST", f"/rooms/{rooms[index]}/snapshots", json={"title": "Burst check", "snapshot_type": "pdf"}
@@ -650,9 +755,11 @@ def burst(stack, token: str, room_ids: list[str]) -> dict:
             break
         time.sleep(2)  # completed_at times the burst: polling more often would only load moto
 
+    readers = [patient_client(stack.base_url, token) for _ in range(CLIENT_THREADS)]
+
     def get(index: int) -> dict:
         snapshot = created[index]
-        return clients[index % CLIENT_THREADS].ok("GET", f"/rooms/{snapshot['room_id']}/snapshots/{snapshot['id']}")
+        return readers[index % CLIENT_THREADS].ok("GET", f"/rooms/{snapshot['room_id']}/snapshots/{snapshot['id']}")
 
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         final = list(pool.map(get, range(len(created))))
@@ -711,10 +818,11 @@ def ratio_row(measure: str, value: float, target: float | None, context: str, hi
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "layers/common/python"))  # roomsnap, as tests/conftest.py does
-    from infra.pricing import load_prices
-    from infra.stack import LocalStack
+    from template_emulator.pricing import load_prices
+
     from scripts import cost
-    from tests.support import ApiClient, reference_room
+    from scripts.local import emulate
+    from tests.support import reference_room
 
     run_started = time.monotonic()
     title, log_path = cost.announce("benchmark")
@@ -722,29 +830,34 @@ def main() -> None:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalStack(port=0, start_schedules=False, parameter_overrides=PARAMETERS) as stack,
+        emulate(port=0, start_schedules=False, parameter_overrides=PARAMETERS) as stack,
     ):
         token = stack.mint_token(OWNER)
+        patient = patient_client(stack.base_url, token)
         renderer_timeout = stack.template.functions()["RendererFunction"].timeout
+        sizes = " and ".join(f"{size:,}" for size in TRANSACTION_TABLE_SIZES)
+        print(f"{TRANSACTIONS} transactions on a table of {sizes} items...", file=sys.stderr)
+        transactions = {size: ms(times) for size, times in transaction_latency(stack).items()}
         print("building the reference room and the burst's rooms...", file=sys.stderr)
-        reference = reference_room(ApiClient(stack.base_url, token), "Reference STS")
+        reference = reference_room(patient, "Reference STS")
         burst_rooms = clone_room(stack, reference, "Reference STS", BURST_ROOMS)
-        latency_room = ApiClient(stack.base_url, token).create_room("Latency room")["id"]
+        latency_room = patient.create_room("Latency room")["id"]
         print("cold imports...", file=sys.stderr)
         imports = cold_imports(stack)
         print(f"API handler x {API_CALLS}...", file=sys.stderr)
-        api = {name: ms(values) for name, values in measure_api(stack, token, latency_room).items()}
+        measured = measure_api(stack, token, latency_room)
+        api_unanswered = len(measured.pop("unanswered"))
+        api = {name: ms(values) for name, values in measured.items()}
         print("renderer: vs plain platypus, budget worst case, cache layers, peak RSS...", file=sys.stderr)
         rendering = run_in_function(
             stack, "RendererFunction", "renderer", {"room_id": reference}, {"MEMORY_CACHE_MB": str(L1_MB)}
         )
         print(f"{LONE_SNAPSHOTS} lone snapshots...", file=sys.stderr)
-        warm = ApiClient(stack.base_url, token)
-        warm.wait_for_task(warm.create_snapshot(latency_room, "Warm-up")["task_id"])  # one renderer started
+        patient.wait_for_task(patient.create_snapshot(latency_room, "Warm-up")["task_id"])  # one renderer started
         lone = lone_snapshots(stack, token, reference)
         print(f"cost: {COST_SNAPSHOTS} snapshots at 50 % cache hits...", file=sys.stderr)
         cost_50 = cost.per_million_snapshots(
-            cost.run_rate(stack, ApiClient(stack.base_url, token), reference, 0.5, COST_SNAPSHOTS), load_prices()
+            cost.run_rate(stack, patient, reference, 0.5, COST_SNAPSHOTS), load_prices()
         )
         print(f"burst of {BURST} snapshots over {BURST_ROOMS} rooms...", file=sys.stderr)
         bursting = burst(stack, token, burst_rooms)
@@ -769,7 +882,16 @@ def main() -> None:
     burst_ms = ms(bursting["latencies"])
     capacity = bursting["completed"] / bursting["total"] / cores
     busy = bursting["busy"]
+    small, large = (p50(transactions[size]) for size in TRANSACTION_TABLE_SIZES)
     rows = [
+        ratio_row(
+            f"transaction at {TRANSACTION_TABLE_SIZES[1]:,} items / at {TRANSACTION_TABLE_SIZES[0]:,}",
+            large / small,
+            1.5,
+            f"p50 {large:.1f} vs {small:.1f} ms (p99 {p99(transactions[TRANSACTION_TABLE_SIZES[1]]):.1f} vs "
+            f"{p99(transactions[TRANSACTION_TABLE_SIZES[0]]):.1f} ms); a conditional Put + an Update, table with a "
+            f"stream, {TRANSACTIONS} each, interleaved",
+        ),
         ratio_row(
             "render_report / plain platypus, reference room",
             versus["reference"][0] / versus["reference"][1],
@@ -845,7 +967,7 @@ def main() -> None:
             f"({bursting['refused']} creates and {bursting['unanswered_polls']} status polls not answered in time; "
             f"posting "
             f"{bursting['posted']:.1f} s); moto's DynamoDB busy {busy.get('dynamodb', 0):.1f} s "
-            f"({busy.get('dynamodb', 0) / bursting['total']:.0%} of the time, one request at a time), "
+            f"({busy.get('dynamodb', 0) / bursting['total']:.0%} of the time, summed over its requests), "
             f"API {busy.get('ApiFunction', 0):.1f} s, renderers {busy.get('RendererFunction', 0):.1f} s, "
             f"notifier {busy.get('NotifierFunction', 0):.1f} s; "
             f"created->completed p50 {p50(burst_ms):.0f} ms, p99 {p99(burst_ms):.0f} ms; layers "
@@ -868,7 +990,9 @@ def main() -> None:
     print(
         f"\nContext: render p50 of the reference room {render_p50:.1f} ms; L1 at the peak reading "
         f"{rendering['l1_entries']} PDFs, {rendering['l1_mb']:.1f} MB (a reference PDF: "
-        f"{rendering['pdf_bytes'] / 1024:.0f} KB). Run time {time.monotonic() - run_started:.0f} s."
+        f"{rendering['pdf_bytes'] / 1024:.0f} KB). Requests the stack could not answer in time outside the "
+        f"burst (tried again): {type(patient).unanswered}, and {api_unanswered} of the API handler's "
+        f"{API_WARMUP + API_CALLS} creates (not timed). Run time {time.monotonic() - run_started:.0f} s."
     )
 
 

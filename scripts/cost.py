@@ -1,12 +1,12 @@
-"""make cost: what a snapshot costs in AWS, counted on the local stack and priced (docs/cost.md).
+"""make cost: what a snapshot costs in AWS, counted on the emulated stack and priced (docs/cost.md).
 
-Drives a known workload through the local stack at 0 %, 50 % and 90 % cache hits: for each
+Drives a known workload through the emulated stack at 0 %, 50 % and 90 % cache hits: for each
 snapshot a client creates it, is told it is done (it listens on the room's live channel, as the
 web app does; a second line at 50 % polls the task as its Retry-After says instead) and downloads
 it once (the presigned redirect, then the PDF straight from S3). Every AWS request the functions
-and Lambda's pollers make is counted at the embedded endpoint by who made it (infra.metering),
+and Lambda's pollers make is counted at the embedded endpoint by who made it (template_emulator.metering),
 with DynamoDB's request units from item sizes, each invocation's duration at its template memory
-size, the bytes each function logs and the HTTP API requests the client makes; infra/prices.toml
+size, the bytes each function logs and the HTTP API requests the client makes; infra/template_emulator/prices.toml
 prices them. Prints $ per 1M snapshots
 for each hit rate and the five largest cost lines, then what the scheduled cleanup costs a run.
 """
@@ -37,7 +37,7 @@ MILLION = 1_000_000
 def announce(kind: str, extra: str = "") -> tuple[str, Path]:
     """The run's title (when, where) and the file its functions' logs go to, both told on stderr."""
     title = (
-        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: local stack (moto), "
+        f"Room Snapshots {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: emulated stack (moto), "
         f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}{'; ' + extra if extra else ''}"
     )
     log_path = ROOT / ".local" / f"{kind}-functions.log"
@@ -98,7 +98,8 @@ def cache_layer(stack, snapshot_id: str) -> str:
 def run_rate(stack, api, room_id: str, hit_rate: float, count: int = SNAPSHOTS, listen: bool = True) -> dict:
     """`count` snapshots at `hit_rate`, their requests counted. A listening client keeps one
     connection to the room's channel open for all of them, as an open room page does."""
-    from infra.metering import METER
+    from template_emulator.metering import METER
+
     from tests.support import Channel
 
     titles, layers, last_miss = [], {}, ""
@@ -126,7 +127,7 @@ ROOM_CHANGES = 10
 
 def room_changes(stack, api, room_id: str) -> dict:
     """What a change to a room's data writes (a document added): make capacity's room-change input."""
-    from infra.metering import METER
+    from template_emulator.metering import METER
 
     METER.reset()
     for index in range(ROOM_CHANGES):
@@ -137,7 +138,8 @@ def room_changes(stack, api, room_id: str) -> dict:
 
 def write_counts(path: Path, title: str, results: dict, changes: dict) -> None:
     """The per-hit-rate counts, DynamoDB's by key pattern, for make capacity (scripts/capacity.py)."""
-    from infra.pricing import UNBILLED_PRINCIPALS
+    from template_emulator.pricing import UNBILLED_PRINCIPALS
+
     from scripts.capacity import key_pattern
 
     def serialized(block: dict) -> dict:
@@ -171,12 +173,12 @@ def per_million_snapshots(result: dict, prices) -> float:
 
 
 def describe(result: dict, prices) -> tuple[float, list, dict]:
-    from infra.pricing import price_lines, total
+    from template_emulator.pricing import UNBILLED_PRINCIPALS, price_lines, total
 
     costed, unpriced = price_lines(result["lines"], prices)
     usage: dict[str, float] = {}
     for (principal, service, operation), quantities in result["lines"].items():
-        if principal in ("local stack", "DynamoDB TTL"):
+        if principal in UNBILLED_PRINCIPALS:
             continue
         for name, value in quantities.items():
             usage[f"{service}.{name}"] = usage.get(f"{service}.{name}", 0) + value
@@ -210,8 +212,9 @@ SAMPLES = 20
 def page_hour(stack, api, room_id: str, prices, events_per_snapshot: float) -> dict[str, tuple[float, str]]:
     """What one open room page costs an hour with push (AppSync Events) and with polling, from the
     measured cost of each request the page makes."""
-    from infra.metering import METER
-    from infra.pricing import price_lines, total
+    from template_emulator.metering import METER
+    from template_emulator.pricing import price_lines, total
+
     from tests.support import Channel
 
     def measured(action) -> float:
@@ -284,9 +287,9 @@ def snapstart_estimate(template, prices) -> str:
 
 def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
     """Each of the cleanup's schedules fired once: its cost per run and what it did."""
-    from infra.metering import METER
-    from infra.pricing import price_lines, total
-    from infra.runtime import FunctionError
+    from template_emulator.metering import METER
+    from template_emulator.pricing import price_lines, total
+    from template_emulator.runtime import FunctionError
 
     table = stack.client("dynamodb").describe_table(TableName=stack.resources["DataTable"])["Table"]
     runs = {}
@@ -304,8 +307,9 @@ def cleanup_runs(stack, prices) -> tuple[int, dict[str, tuple[float, dict]]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "layers/common/python"))
-    from infra.pricing import load_prices
-    from infra.stack import LocalStack
+    from template_emulator.pricing import load_prices
+
+    from scripts.local import emulate
     from tests.support import ApiClient, reference_room
 
     prices = load_prices()
@@ -314,7 +318,7 @@ def main() -> None:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalStack(
+        emulate(
             port=0, start_schedules=False, parameter_overrides=PARAMETERS, stack_name="room-snapshots-cost"
         ) as stack,
     ):

@@ -1,6 +1,6 @@
 """make bench-live: how soon an open room page shows a finished snapshot, pushed over the room's channel.
 
-A local stack of its own, Chromium on a room's snapshots page, then N snapshots made one after another
+An emulated stack of its own, Chromium on a room's snapshots page, then N snapshots made one after another
 through the API. For each: the delay from the renderer's completion (the task's completed_at, the server's
 clock, which is this machine's) to the moment the page's bar for it shows 100 % or its status says completed
 (Date.now() in the page, taken by a MutationObserver installed before the app loads). Prints p50/p95/max,
@@ -18,8 +18,9 @@ import time
 from datetime import datetime
 
 from playwright.sync_api import sync_playwright
+from template_emulator.emulator import Emulator
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, REALTIME
 from tests.support import ApiClient
 
@@ -68,12 +69,12 @@ def percentile(values: list[float], fraction: float) -> float:
 def main(count: int = SNAPSHOTS) -> None:
     with open(os.devnull, "w") as devnull:
         with contextlib.redirect_stdout(devnull):  # the functions' log lines go there for the stack's life
-            stack = LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-live-delay")
+            stack = emulate(port=0, start_schedules=False, stack_name="room-snapshots-live-delay")
         with stack:
             measure(stack, count)
 
 
-def measure(stack: LocalStack, count: int) -> None:
+def measure(stack: Emulator, count: int) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -1,5 +1,5 @@
 """Publishes the built web app (web/dist) to a deployed stack: its files into the web bucket with the
-cache headers the local stack serves them with, the runtime /config.json made from the stack's own
+cache headers the emulated stack serves them with, the runtime /config.json made from the stack's own
 parameters (the OIDC issuer and client the API's authorizer checks), then a CloudFront invalidation
 of the pages that are not content-hashed. `make deploy` runs it after `sam deploy`.
 
@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import boto3
+from template_emulator.appsync_events import REALTIME_PATH
+from template_emulator.web import CONTENT_TYPES, IMMUTABLE
 
-from infra.appsync_events import REALTIME_PATH
-from infra.web import CONTENT_TYPES, IMMUTABLE, runtime_config
+from scripts.web_config import runtime_config
 
 DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
 

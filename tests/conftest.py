@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 
 # Each folder's tests carry the marker of their tier, so `pytest -m unit` (make test-unit) runs one.
 TIER_MARKERS = {
@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack():
-    """One local stack for the e2e and contract tests: template.yaml on an embedded moto server,
+    """One emulated stack for the e2e and contract tests: template.yaml on an embedded moto server,
     real HTTP, real JWTs. Tests that need exact counts start an isolated stack of their own."""
-    with LocalStack(port=0, start_schedules=False) as running:
+    with emulate(port=0, start_schedules=False) as running:
         yield running

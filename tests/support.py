@@ -1,4 +1,4 @@
-"""Small clients of the local stack for the e2e tests and the benchmarks (real HTTP, real JWTs): the HTTP
+"""Small clients of the emulated stack for the e2e tests and the benchmarks (real HTTP, real JWTs): the HTTP
 API, the live channel (AppSync Events' WebSocket protocol), and an accepting webhook receiver."""
 
 import base64
@@ -126,8 +126,10 @@ def reference_room(
 
 
 class _Accepting(BaseHTTPRequestHandler):
+    server: "_Receiver"
+
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.deliveries.append((self.rfile.read(int(self.headers["Content-Length"])), dict(self.headers)))
         self.send_response(204)
         self.end_headers()
 
@@ -135,16 +137,30 @@ class _Accepting(BaseHTTPRequestHandler):
         pass
 
 
+class _Receiver(ThreadingHTTPServer):
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Accepting)
+        self.deliveries: list[tuple[bytes, dict[str, str]]] = []
+
+
 @contextmanager
-def accepting_receiver() -> Iterator[str]:
-    """A webhook receiver on 127.0.0.1 that accepts every delivery (204); yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
+def capturing_receiver() -> Iterator[tuple[str, list[tuple[bytes, dict[str, str]]]]]:
+    """A webhook receiver on 127.0.0.1 that accepts every delivery (204); yields its URL and the
+    (body, headers) of each delivery, as they arrive."""
+    server = _Receiver()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook"
+        yield f"http://127.0.0.1:{server.server_port}/hook", server.deliveries
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def accepting_receiver() -> Iterator[str]:
+    """A webhook receiver on 127.0.0.1 that accepts every delivery (204); yields its URL."""
+    with capturing_receiver() as (url, _):
+        yield url
 
 
 def realtime_header(authority: str, token: str) -> str:

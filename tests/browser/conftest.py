@@ -1,4 +1,4 @@
-"""Browser tests: Debian's Chromium, driven by Playwright, against the web app on a local stack.
+"""Browser tests: Debian's Chromium, driven by Playwright, against the web app on an emulated stack.
 
 The stack serves web/dist (built by `make web`) at / and is the development OIDC provider the app signs in
 with, so every sign-in here runs the app's real OpenID Connect code path (via /_local/sign-in).
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.support import ApiClient
 
@@ -28,7 +28,7 @@ BUDGET_ROWS = 30
 def stack():
     budget = {"REPORT_MAX_ROWS": str(BUDGET_ROWS)}
     overrides = {"RendererFunction": budget, "ApiFunction": budget}
-    with LocalStack(
+    with emulate(
         port=0, start_schedules=False, stack_name="room-snapshots-browser", env_overrides=overrides
     ) as running:
         yield running

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import IMOS, ApiClient
 
 
@@ -240,7 +240,7 @@ BUDGET_ROWS = "8"  # the render budget of this test's own stack: a room over it 
 @pytest.fixture(scope="module")
 def small_budget_stack():
     budget = {"REPORT_MAX_ROWS": BUDGET_ROWS}
-    with LocalStack(
+    with emulate(
         port=0,
         start_schedules=False,
         stack_name="room-snapshots-budget",

@@ -5,21 +5,14 @@ import re
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 PER_MINUTE, UNFINISHED = 5, 2
-STUCK = "Never finishes"  # renders of this title fail transiently (a test-only fault switch)
 
 
 def limited_stack(name: str, **limits):
-    return LocalStack(
-        port=0,
-        start_schedules=False,
-        stack_name=f"room-snapshots-{name}",
-        parameter_overrides=limits,
-        env_overrides={"RendererFunction": {"FAULT_POISON_TITLE": STUCK}},
-    )
+    return emulate(port=0, start_schedules=False, stack_name=f"room-snapshots-{name}", parameter_overrides=limits)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +23,10 @@ def per_minute_stack():
 
 @pytest.fixture(scope="module")
 def unfinished_stack():
+    """Its renderer's queue mapping is disabled (as UpdateEventSourceMapping Enabled=false): snapshots
+    stay generating."""
     with limited_stack("unfinished", MaxUnfinishedSnapshots=UNFINISHED) as running:
+        running.faults.disable_mapping("RendererFunction")
         yield running
 
 
@@ -65,11 +61,11 @@ def test_a_flood_from_one_user_is_refused_with_retry_after_and_others_carry_on(p
 
 
 def test_a_user_may_have_only_so_many_snapshots_generating_at_once(unfinished_stack):
-    # Given snapshots that stay unfinished (their renders keep failing and are retried later)
+    # Given snapshots that stay unfinished (nothing renders them yet)
     owner = user(unfinished_stack, "busy@example.com")
     room_id = owner.create_room("Busy")["id"]
     for _ in range(UNFINISHED):
-        owner.create_snapshot(room_id, STUCK)
+        owner.create_snapshot(room_id, "Waiting for the renderer")
 
     # When the user asks for one more
     refused = owner.request("POST", f"/rooms/{room_id}/snapshots", json={"title": "One more"})

@@ -9,10 +9,10 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from template_emulator.metering import METER
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from infra.metering import METER
 from tests.support import Channel, realtime_header
 
 OWNER = "owner.live@example.com"

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 TITLES = ("Alpha", "Bravo", "Charlie")
@@ -16,7 +16,7 @@ PER_TITLE = 4  # the first of each title renders; the other three are cache hits
 @pytest.fixture(scope="module")
 def metrics_stack():
     flush_always = {"ApiFunction": {"API_STATS_FLUSH_SECONDS": "0"}}
-    with LocalStack(
+    with emulate(
         port=0, start_schedules=False, stack_name="room-snapshots-metrics", env_overrides=flush_always
     ) as running:
         yield running

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 BUDGET_ROWS = "3"  # this stack's render budget: a snapshot of the room's three approvals and its owner is over it
@@ -17,7 +17,7 @@ APPROVALS_ONLY = {"include_activity": False}  # the owner and the approvals
 @pytest.fixture(scope="module")
 def ops_stack():
     overrides = {"RendererFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS}, "ApiFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS}}
-    with LocalStack(port=0, start_schedules=False, stack_name="room-snapshots-ops", env_overrides=overrides) as running:
+    with emulate(port=0, start_schedules=False, stack_name="room-snapshots-ops", env_overrides=overrides) as running:
         yield running
 
 

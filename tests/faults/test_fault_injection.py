@@ -1,6 +1,7 @@
-"""Faults on the local stack: random render failures, every message delivered twice, poison
-messages, malformed messages. Injection is a test-only switch (FAULT_* variables that
-template.yaml never sets), turned on here through the stack's environment overrides."""
+"""Faults on the emulated stack: throttled reads failing a share of render attempts, every render
+message delivered twice, poison messages, malformed messages. The emulator injects them around the
+functions (template_emulator.faults), which know nothing of it: throttling errors at the AWS
+endpoint, duplicate deliveries by the SQS event source mapping."""
 
 import json
 import time
@@ -8,28 +9,24 @@ from collections import Counter
 
 import pytest
 
-from infra.stack import LocalStack
+from scripts.local import emulate
 from tests.support import ApiClient
 
 pytestmark = pytest.mark.slow  # a 300-snapshot burst
 # One user makes the whole 300-snapshot burst: a load test, not a person, so its limits are raised.
 BURST_LIMITS = {"SnapshotsPerMinute": 1000, "SnapshotsPerHour": 10000, "MaxUnfinishedSnapshots": 1000}
-FAULTS = {
-    "RendererFunction": {
-        "FAULT_RENDER_FAILURE_RATE": "0.3",
-        "FAULT_POISON_TITLE": "Poison",
-        "RETRY_BACKOFF_SECONDS": "1,1,2",
-    },
-    "ApiFunction": {"FAULT_DUPLICATE_SENDS": "true"},
-}
+QUICK_RETRIES = {"RendererFunction": {"RETRY_BACKOFF_SECONDS": "1,1,2"}}
+# Each of the renderer's two room reads (Query) is throttled with this share, through the SDK's
+# retries: about 28 % of render attempts fail.
+THROTTLED_READS = 0.15
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")
 def faulty_stack():
-    with LocalStack(
+    with emulate(
         port=0,
-        env_overrides=FAULTS,
+        env_overrides=QUICK_RETRIES,
         start_schedules=False,
         stack_name="room-snapshots-faults",
         parameter_overrides=BURST_LIMITS,
@@ -42,16 +39,26 @@ def owner(faulty_stack):
     return ApiClient(faulty_stack.base_url, faulty_stack.mint_token("owner.faults@x.io"))
 
 
+def statuses(api, task_ids) -> list[dict] | None:
+    """The tasks, or None when the stack, loaded by the burst, did not answer a poll within the API
+    function's timeout (API Gateway's 500): the poll is made again."""
+    tasks = []
+    for chunk in range(0, len(task_ids), 100):
+        answer = api.request("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[chunk : chunk + 100]})
+        if answer.status_code in (500, 503):
+            return None
+        assert answer.status_code == 200, answer.text
+        tasks += answer.json()["tasks"]
+    return tasks
+
+
 def wait_all_terminal(api, task_ids, timeout):
-    deadline = time.monotonic() + timeout
+    deadline, tasks = time.monotonic() + timeout, None
     while True:
-        tasks = []
-        for chunk in range(0, len(task_ids), 100):
-            tasks += api.ok("POST", "/snapshots/tasks/bulk-status", json={"task_ids": task_ids[chunk : chunk + 100]})[
-                "tasks"
-            ]
-        pending = [t for t in tasks if t["status"] not in TERMINAL]
-        if not pending or time.monotonic() > deadline:
+        tasks = statuses(api, task_ids) or tasks
+        done = tasks is not None and all(t["status"] in TERMINAL for t in tasks)
+        if done or time.monotonic() > deadline:
+            assert tasks is not None, "no poll was answered"
             return tasks
         time.sleep(0.5)
 
@@ -59,12 +66,21 @@ def wait_all_terminal(api, task_ids, timeout):
 def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_each_content_a_bounded_number_of_times(
     faulty_stack, owner
 ):
-    # Given 30 rooms, 10 snapshots each, 30 % of renders failing and every message sent twice
-    started = time.monotonic()
-    rooms = [owner.create_room(f"Fault room {i}")["id"] for i in range(30)]
-    task_ids = [owner.create_snapshot(room_id, "Burst")["task_id"] for room_id in rooms for _ in range(10)]
-    # Then every snapshot reaches a terminal state
-    tasks = wait_all_terminal(owner, task_ids, timeout=240)
+    # Given 30 rooms, 10 snapshots each, a share of the renderer's reads throttled and every render
+    # message delivered twice
+    faults = faulty_stack.faults
+    throttled = faults.throttle("RendererFunction", "dynamodb", "Query", share=THROTTLED_READS, seed=7)
+    faults.duplicate_deliveries("RendererFunction")
+    try:
+        started = time.monotonic()
+        rooms = [owner.create_room(f"Fault room {i}")["id"] for i in range(30)]
+        task_ids = [owner.create_snapshot(room_id, "Burst")["task_id"] for room_id in rooms for _ in range(10)]
+        # Then every snapshot reaches a terminal state
+        tasks = wait_all_terminal(owner, task_ids, timeout=240)
+    finally:
+        faults.remove(throttled)
+        faults.duplicate_deliveries("RendererFunction", False)
+    assert throttled.throttled > 0  # the faults did happen
     elapsed = time.monotonic() - started
     statuses = Counter(t["status"] for t in tasks)
     assert len(tasks) == 300
@@ -85,20 +101,25 @@ def test_a_burst_under_faults_and_duplicate_delivery_ends_terminal_and_renders_e
     after = wait_all_terminal(owner, task_ids, timeout=1)
     assert all(t["status"] in TERMINAL for t in after)
     print(
-        f"\n300-snapshot fault run: {dict(statuses)} in {elapsed:.1f} s; distinct contents {len(renders)}, "
-        f"renders per content {dict(Counter(renders.values()))}"
+        f"\n300-snapshot fault run: {dict(statuses)} in {elapsed:.1f} s; {throttled.throttled} reads throttled; "
+        f"distinct contents {len(renders)}, renders per content {dict(Counter(renders.values()))}"
     )
 
 
 def test_a_poison_message_ends_in_the_dead_letter_queue_and_its_snapshot_fails(faulty_stack, owner):
+    # Given a room whose every read by the renderer is throttled
     room_id = owner.create_room("Poison room")["id"]
-    snapshot = owner.create_snapshot(room_id, "Poison")
-    task = owner.wait_for_task(snapshot["task_id"], timeout=60)
+    throttled = faulty_stack.faults.throttle("RendererFunction", "dynamodb", "Query", matching=room_id)
+    try:
+        snapshot = owner.create_snapshot(room_id, "Poison")
+        (task,) = wait_all_terminal(owner, [snapshot["task_id"]], timeout=180)
+    finally:
+        faulty_stack.faults.remove(throttled)
     assert task["status"] == "failed"
     # And the reason is written for a person: no exception text, a reference to quote
     assert "could not be rendered (4 attempts)" in task["error"]
-    assert "TransientError" not in task["error"]
-    assert "injected fault" not in task["error"]
+    assert "Throttling" not in task["error"]
+    assert "Rate exceeded" not in task["error"]
     assert "reference " in task["error"]
     sqs = faulty_stack.client("sqs")
     deadline, parked = time.monotonic() + 30, []

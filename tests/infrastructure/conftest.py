@@ -23,8 +23,7 @@ from unittest import mock
 
 import boto3
 import pytest
-
-from infra.template import getatt_target
+from template_emulator.template import getatt_target
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -22,8 +22,8 @@ import json
 import re
 
 import pytest
+from template_emulator.template import getatt_target
 
-from infra.template import getatt_target
 from tests.infrastructure.conftest import PARAMETERS, load_sam_template, package, transform
 
 FUNCTION = "AWS::Serverless::Function"

@@ -5,6 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
+from template_emulator.endpoint import Endpoint
+from template_emulator.provision import provision
+from template_emulator.template import Template
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
@@ -13,10 +16,6 @@ from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
 from roomsnap.outbox import Outbox
-
-from infra.endpoint import Endpoint
-from infra.provision import provision
-from infra.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,15 +1,12 @@
-"""The real template.yaml provisioned on the embedded endpoint, checked through boto3."""
+"""The real template.yaml provisioned on the emulator's embedded endpoint, checked through boto3."""
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
-from moto.dynamodb.models import dynamodb_backends
-
-from infra.endpoint import Endpoint
-from infra.provision import provision
-from infra.template import ACCOUNT_ID, Template
+from template_emulator.endpoint import Endpoint
+from template_emulator.provision import provision
+from template_emulator.template import Template
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 
@@ -105,40 +102,3 @@ def test_functions_see_the_provisioned_resources(provisioned):
     assert environment["RENDER_QUEUE_URL"] == resources["RenderQueue"]
     assert environment["RENDER_QUEUE_URL"].startswith(endpoint.url)
     assert environment["BUCKET_NAME"] == resources["PdfBucket"]
-
-
-def test_a_transactions_backup_leaves_the_stream_alone_and_a_failed_one_adds_no_records():
-    """moto deep-copies a table before each transaction: with the stream in the copy, transactions
-    slowed down with every write ever made (infra.endpoint keeps it out)."""
-    endpoint = Endpoint()
-    try:
-        dynamodb = endpoint.client("dynamodb")
-        dynamodb.create_table(
-            TableName="streamed",
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        table = dynamodb_backends[ACCOUNT_ID][endpoint.region].get_table("streamed")
-        assert copy.deepcopy(table).stream_shard is table.stream_shard
-        dynamodb.put_item(TableName="streamed", Item={"PK": {"S": "a"}})
-        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
-            dynamodb.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": "streamed", "Item": {"PK": {"S": "b"}}}},
-                    {
-                        "Put": {
-                            "TableName": "streamed",
-                            "Item": {"PK": {"S": "a"}},
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                ]
-            )
-        restored = dynamodb_backends[ACCOUNT_ID][endpoint.region].get_table("streamed")
-        assert [record.record["dynamodb"]["Keys"]["PK"]["S"] for record in restored.stream_shard.items] == ["a"]
-        assert restored.stream_shard.table is restored
-    finally:
-        endpoint.client("dynamodb").delete_table(TableName="streamed")
-        endpoint.stop()

@@ -170,7 +170,7 @@ def test_the_render_message_names_the_snapshot(aws, parts, service):
 
 
 def test_the_meter_counts_a_creates_units_on_the_partitions_they_fall_on(parts, service):
-    from infra.metering import METER
+    from template_emulator.metering import METER
 
     room_id = new_room(parts, "Ras Tanura")
     user = with_party(parts, room_id, "broker.rastanura@x.io", Role.BROKER)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
+from template_emulator.streams import lambda_record
 
 from roomsnap.dal import clients, secrets
 from roomsnap.ssrf import check_url
@@ -16,7 +17,6 @@ from roomsnap.ssrf import check_url
 from delivery.logic.deliver import Deliverer
 from delivery.logic.http import HttpSender
 from delivery.logic.retries import RetryPolicy
-from infra.streams import lambda_record
 from notifier.logic.changes import change_of
 from notifier.logic.webhooks import WebhookConsumer
 from tests.integration.builders import new_snapshot, new_webhook

@@ -33,7 +33,7 @@ snapshots = SnapshotService(
         Limits(SETTINGS.snapshots_per_minute, SETTINGS.snapshots_per_hour, SETTINGS.max_unfinished_snapshots),
     ),
     PdfStore(SETTINGS.bucket_name),
-    RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
+    RenderQueue(SETTINGS.render_queue_url),
     Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
 metrics = MetricsService(

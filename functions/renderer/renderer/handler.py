@@ -8,7 +8,6 @@ waits on a message that is no longer coming. A record is only started while the 
 time for the slowest render the budget allows; later records are handed back at once, so a
 timeout never fails the whole batch."""
 
-import random
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,8 +22,8 @@ from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import SnapshotSettled, TransientError, failure_for_users
-from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
+from roomsnap.errors import SnapshotSettled, failure_for_users
+from roomsnap.models import CacheLayer, Id, Snapshot, TaskStatus
 from roomsnap.observability import logged_with_context, logger, metrics, traced
 from roomsnap.snapstart import after_restore, before_snapshot
 
@@ -37,14 +36,6 @@ SETTINGS = settings()
 CACHE_METRICS: dict[CacheLayer, str] = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
 
 
-def render_with_injected_faults(content: ReportContent) -> bytes:
-    """Test-only (FAULT_*): fails a share of renders as a throttled call would, and every render
-    of a "poison" title."""
-    if content.title == SETTINGS.fault_poison_title or random.random() < SETTINGS.fault_render_failure_rate:
-        raise TransientError("injected fault")
-    return render_report(content)
-
-
 memory_cache = ByteBoundedLRU(SETTINGS.memory_cache_mb * 1024 * 1024)
 snapshots = SnapshotRepository(SETTINGS.table_name, SETTINGS.snapshot_retention_days)
 renderer = SnapshotRenderer(
@@ -53,7 +44,7 @@ renderer = SnapshotRenderer(
     PdfRecords(SETTINGS.table_name),
     PdfStore(SETTINGS.bucket_name),
     memory_cache,
-    render_with_injected_faults if SETTINGS.fault_render_failure_rate or SETTINGS.fault_poison_title else render_report,
+    render_report,
     TEMPLATE_VERSION,
     LIBRARY_VERSION,
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),

@@ -68,11 +68,6 @@ class Settings(BaseModel):
     events_publish_timeout_seconds: int = Field(default=2, ge=1)
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
-    # Test-only fault injection, absent from template.yaml and so off in every deployment: the
-    # share of renders that fail transiently, and whether each render message is sent twice.
-    fault_render_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    fault_duplicate_sends: bool = False
-    fault_poison_title: str = ""  # snapshots with this title always fail transiently
 
     @field_validator("retry_backoff_seconds", "webhook_retry_schedule_seconds", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """boto3 clients, created once per container on first use.
 
-boto3 reads AWS_ENDPOINT_URL itself, so the same code talks to AWS, to the local stack's moto
-server or to LocalStack without a branch here."""
+boto3 reads AWS_ENDPOINT_URL itself, so the same code talks to AWS, to the emulator's embedded moto
+server or to any other endpoint that speaks AWS's APIs without a branch here."""
 
 from functools import cache
 from typing import Any

@@ -23,17 +23,12 @@ class Queue:
 
 
 class RenderQueue(Queue):
-    def __init__(self, queue_url: str, copies: int = 1):
-        super().__init__(queue_url)
-        self.copies = copies  # >1 only under test-only fault injection: duplicate deliveries
-
     def send(self, snapshot_id: str, room_id: str, correlation_id: str) -> None:
-        for _ in range(self.copies):
-            client("sqs").send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
-                MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
-            )
+        client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps({"snapshot_id": snapshot_id, "room_id": room_id}),
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id or "none"}},
+        )
 
 
 class WebhookQueue(Queue):
