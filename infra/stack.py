@@ -16,6 +16,7 @@ from infra.oidc import DevelopmentOidcProvider
 from infra.provision import provision
 from infra.runtime import Runtime
 from infra.schedules import Scheduler
+from infra.signing_ca import certify_template_signers
 from infra.streams import StreamPoller, stream_mappings_from_template
 from infra.template import STACK_NAME, Template
 from infra.ttl import TtlSweeper
@@ -73,6 +74,7 @@ class LocalStack:
                 {**local_issuer_parameters(self.template, self.issuer), **(parameter_overrides or {})}
             )
             self.resources = provision(self.template, self.endpoint)
+            certify_template_signers(self.template, self.endpoint)
             self._signing_key = SigningKey.load_or_create()
             self._logbook = LogBook()
             functions = self.template.functions()
