@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import reportlab
 
+from roomsnap.dal.signing_key import certificate_chain
 from roomsnap.dal.storage import pdf_key
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
@@ -11,7 +12,13 @@ from roomsnap.webhooks import Webhook, new_secret, system_audit
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
+from renderer.logic.signing import PdfSealer, SignerSettings
 from renderer.report import TEMPLATE_VERSION, render_report
+
+
+def sealer(parts) -> PdfSealer:
+    """The renderer's signer over moto's KMS key, certified by the development CA."""
+    return PdfSealer(parts["signing_key"], SignerSettings(certificate_chain(parts["certificate_parameter"])))
 
 
 def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:
@@ -25,6 +32,8 @@ def make_renderer(parts, render=render_report, claim_rows: int | None = None) ->
         render,
         TEMPLATE_VERSION,
         reportlab.Version,
+        sign=sealer(parts).sign,
+        issuances=parts["issuances"],
         **({} if claim_rows is None else {"claim_rows": claim_rows}),
     )
 

@@ -7,15 +7,18 @@ from pathlib import Path
 import pytest
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.issuance import IssuanceRecords
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import WebhookQueue
 from roomsnap.dal.secrets import SecretBox
+from roomsnap.dal.signing_key import SigningKey
 from roomsnap.dal.storage import PdfStore
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
 from roomsnap.outbox import Outbox
 
 from infra.endpoint import Endpoint
 from infra.provision import provision
+from infra.signing_ca import certify_template_signers
 from infra.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +32,7 @@ def aws():
     # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
     resources = provision(template, endpoint)
+    certify_template_signers(template, endpoint)
     saved = dict(os.environ)
     os.environ.update(endpoint.environment())
     from roomsnap.dal import clients
@@ -53,6 +57,9 @@ def parts(aws):
         "pdfs": PdfStore(resources["PdfBucket"]),
         "s3": endpoint.client("s3"),
         "bucket": resources["PdfBucket"],
+        "issuances": IssuanceRecords(resources["DataTable"]),
+        "signing_key": SigningKey(resources["SigningKeyAlias"]),
+        "certificate_parameter": Template(ROOT / "template.yaml").parameters["SigningCertificateParameter"],
     }
 
 

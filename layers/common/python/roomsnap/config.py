@@ -60,6 +60,11 @@ class Settings(BaseModel):
     events_http_domain: str = ""
     events_scheme: str = "https"
     events_publish_timeout_seconds: int = Field(default=2, ge=1)
+    # PDF signing (the renderer): the KMS key (its alias), the SSM parameter holding the PEM chain
+    # of the key's certificate, and the RFC 3161 timestamp authority's URL (empty: PAdES B-B).
+    signing_key_id: str = ""
+    signing_certificate_parameter: str = ""
+    timestamp_url: str = ""
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the
