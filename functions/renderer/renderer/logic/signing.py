@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Protocol
 
-from asn1crypto import pem, x509
+from asn1crypto import x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from roomsnap.certificates import certificates_der
 from roomsnap.errors import SigningUnavailable
 
 FIELD_NAME = "RoomSnapshotsSignature"
@@ -41,17 +42,6 @@ class KeyService(Protocol):
 class SignerSettings:
     certificate_chain_pem: str
     timestamp_url: str = ""
-
-
-def load_chain(chain_pem: str) -> list[x509.Certificate]:
-    certificates = [
-        x509.Certificate.load(der)
-        for kind, _, der in pem.unarmor(chain_pem.encode(), multiple=True)
-        if kind == "CERTIFICATE"
-    ]
-    if not certificates:
-        raise SigningUnavailable("the signing certificate parameter holds no PEM certificate")
-    return certificates
 
 
 class KmsSigner(signers.Signer):
@@ -82,7 +72,7 @@ class PdfSealer:
 
     def __init__(self, keys: KeyService, settings: SignerSettings):
         key_arn, key_spec, public_key = keys.identity()
-        chain = load_chain(settings.certificate_chain_pem)
+        chain = [x509.Certificate.load(der) for der in certificates_der(settings.certificate_chain_pem)]
         if chain[0].public_key.dump() != public_key:
             raise SigningUnavailable("the signing certificate does not certify the KMS signing key's public key")
         self.signer = KmsSigner(keys, key_arn, key_spec, chain)

@@ -65,6 +65,11 @@ class Settings(BaseModel):
     signing_key_id: str = ""
     signing_certificate_parameter: str = ""
     timestamp_url: str = ""
+    # POST /verify (no API Gateway authorizer): the token issuer and audience it checks itself, and
+    # how many verifications one caller (a user, or a source address) may ask for a minute.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    verify_requests_per_minute: int = Field(default=30, ge=1)
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
     # Test-only fault injection, absent from template.yaml and so off in every deployment: the

@@ -3,7 +3,7 @@ added). In the layer because webhooks carry the same view as `GET …/snapshots/
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from roomsnap.models import CacheLayer, Snapshot, Timings
 
@@ -31,6 +31,7 @@ class SnapshotView(View):
     completed_at: str | None
     error: str | None
     content_hash: str | None
+    pdf_sha256: str | None = Field(description="SHA-256 of the signed PDF's bytes (POST /verify takes it)")
     cache_layer: CacheLayer | None
     timings: Timings
 
