@@ -5,7 +5,7 @@ VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps deploy cost
+.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps signature-deps deploy cost
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt layers/common/python/r
 run: $(VENV)/.installed web
 	PORT=$(PORT) $(PY) -m infra run
 
-test: $(VENV)/.installed web browser-deps lint sam-check
+test: $(VENV)/.installed web browser-deps signature-deps lint sam-check
 	$(PY) -m pytest -q tests
 
 # The bottom of the pyramid alone: the services against in-memory fakes, the report, the local
@@ -54,6 +54,10 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 browser-deps: $(VENV)/.installed
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
+# What the signature tests validate with, besides pyHanko: poppler's pdfsig, trusting the development CA
+# through an NSS database made with certutil (Debian's poppler-utils and libnss3-tools).
+signature-deps:
+	@test -x /usr/bin/pdfsig -a -x /usr/bin/certutil || (apt-get update && apt-get install -y poppler-utils libnss3-tools)
 
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
 # each function's build holds what it imports and nothing it does not.

@@ -17,6 +17,7 @@ from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookReposit
 from roomsnap.outbox import Outbox
 
 from infra.endpoint import Endpoint
+from infra.http_api import local_issuer_parameters
 from infra.provision import provision
 from infra.signing_ca import certify_template_signers
 from infra.template import Template
@@ -31,6 +32,7 @@ def aws():
     # A stack name of its own: moto's state is per process, and the shared e2e stack (same
     # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
+    template.set_parameters(local_issuer_parameters(template))  # as the local stack runs it
     resources = provision(template, endpoint)
     certify_template_signers(template, endpoint)
     saved = dict(os.environ)
