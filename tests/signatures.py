@@ -9,10 +9,15 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
 from asn1crypto import pem, x509
+from cryptography import x509 as crypto_x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus
@@ -111,3 +116,65 @@ def offsets_in_signed_ranges(ranges: list[tuple[int, int]], pdf: bytes) -> list[
     (start, first_end), (second_start, end) = ranges  # as pdfsig prints them: [start - end)
     reason = pdf.index(b"/Reason (Issued") + len(b"/Reason (I")
     return [start + 10, (start + first_end) // 2, first_end - 1, second_start, reason, end - 10]
+
+
+class LocalTimestampAuthority:
+    """An RFC 3161 timestamp authority over HTTP on 127.0.0.1: pyHanko's own TSA implementation
+    (DummyTimeStamper) answers each request, with an RSA key certified for time-stamping by the
+    development CA. The renderer reaches it as it would a deployment's authority."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from asn1crypto import keys, tsp
+        from pyhanko.sign.timestamps import DummyTimeStamper
+
+        ca = DevelopmentCa.load_or_create()
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        certificate = (
+            crypto_x509.CertificateBuilder()
+            .subject_name(
+                crypto_x509.Name([crypto_x509.NameAttribute(NameOID.COMMON_NAME, "Local timestamp authority")])
+            )
+            .issuer_name(ca.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(crypto_x509.random_serial_number())
+            .not_valid_before(datetime.now(UTC) - timedelta(minutes=5))
+            .not_valid_after(datetime.now(UTC) + timedelta(days=30))
+            .add_extension(crypto_x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .sign(ca.key, hashes.SHA256())
+        )
+        stamper = DummyTimeStamper(
+            tsa_cert=x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+            tsa_key=keys.PrivateKeyInfo.load(
+                key.private_bytes(
+                    serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            ),
+        )
+        self.requests = 0
+        authority = self
+
+        class Answer(BaseHTTPRequestHandler):
+            def do_POST(self):
+                request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+                reply = asyncio.run(stamper.async_request_tsa_response(request)).dump()
+                authority.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_port}/tsa"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -21,8 +21,9 @@ def sealer(parts) -> PdfSealer:
     return PdfSealer(parts["signing_key"], SignerSettings(certificate_chain(parts["certificate_parameter"])))
 
 
-def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:
-    """claim_rows=0: every render claims the task (and holds a lease) first, as large rooms do."""
+def make_renderer(parts, render=render_report, claim_rows: int | None = None, sign=None) -> SnapshotRenderer:
+    """claim_rows=0: every render claims the task (and holds a lease) first, as large rooms do;
+    `sign` replaces the development signer (a sealer with other settings)."""
     return SnapshotRenderer(
         parts["rooms"],
         parts["snapshots"],
@@ -32,7 +33,7 @@ def make_renderer(parts, render=render_report, claim_rows: int | None = None) ->
         render,
         TEMPLATE_VERSION,
         reportlab.Version,
-        sign=sealer(parts).sign,
+        sign=sign or sealer(parts).sign,
         issuances=parts["issuances"],
         **({} if claim_rows is None else {"claim_rows": claim_rows}),
     )

@@ -6,12 +6,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from roomsnap.dal.signing_key import certificate_chain
 from roomsnap.errors import SigningUnavailable
 
 from infra.signing_ca import DevelopmentCa
 from renderer.logic.signing import PdfSealer, SignerSettings
 from tests.integration.builders import make_renderer, new_room, new_snapshot, process
-from tests.signatures import Pdfsig, flipped, offsets_in_signed_ranges, pyhanko_accepts, pyhanko_status
+from tests.signatures import (
+    LocalTimestampAuthority,
+    Pdfsig,
+    flipped,
+    offsets_in_signed_ranges,
+    pyhanko_accepts,
+    pyhanko_status,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +29,9 @@ def pdfsig():
     checker.close()
 
 
-def render_and_fetch(parts, title: str = "Ρεβυθούσα STS — 舟山 — 여수") -> bytes:
+def render_and_fetch(parts, title: str = "Ρεβυθούσα STS — 舟山 — 여수", sign=None) -> bytes:
     room_id = new_room(parts, "STS Fujairah — Khor Fakkan")
-    outcome = process(make_renderer(parts), new_snapshot(parts, room_id, title))
+    outcome = process(make_renderer(parts, sign=sign), new_snapshot(parts, room_id, title))
     pdf = parts["pdfs"].get(outcome.snapshot.content_hash)
     assert pdf is not None, outcome.snapshot.error
     assert outcome.snapshot.file_size == len(pdf)
@@ -62,3 +70,39 @@ def test_a_certificate_of_another_key_is_refused_before_anything_is_signed(parts
     )
     with pytest.raises(SigningUnavailable, match="does not certify"):
         PdfSealer(parts["signing_key"], SignerSettings(other))
+
+
+@pytest.fixture
+def authority():
+    tsa = LocalTimestampAuthority()
+    yield tsa
+    tsa.close()
+
+
+def test_with_a_timestamp_authority_signatures_are_pades_b_t(parts, pdfsig, authority):
+    # Given a sealer configured with an RFC 3161 authority (as TimestampAuthorityUrl does)
+    chain = certificate_chain(parts["certificate_parameter"])
+    sealer = PdfSealer(parts["signing_key"], SignerSettings(chain, timestamp_url=authority.url))
+    assert sealer.level == "B-T"
+    # When it signs a rendered snapshot
+    signed = render_and_fetch(parts, "B-T check Malta", sign=sealer.sign)
+    # Then the signature embeds the authority's token, which pyHanko validates against the
+    # development CA, and both validators still accept the file
+    assert authority.requests >= 1  # pyHanko asks twice: once to size the signature, once to sign
+    status = pyhanko_status(signed)
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.intact
+    assert status.timestamp_validity.valid
+    assert status.timestamp_validity.trusted
+    assert status.bottom_line, status.pretty_print_details()
+    assert pdfsig.check(signed).signature_valid
+
+
+def test_an_unreachable_timestamp_authority_issues_nothing(parts):
+    # Given an authority nobody serves (a closed loopback port)
+    chain = certificate_chain(parts["certificate_parameter"])
+    sealer = PdfSealer(parts["signing_key"], SignerSettings(chain, timestamp_url="http://127.0.0.1:9/tsa"))
+    # Then signing fails as a transient error with a plain reason, instead of signing without it
+    room_id = new_room(parts, "STS Busan")
+    with pytest.raises(SigningUnavailable, match="timestamp authority may be unreachable"):
+        process(make_renderer(parts, sign=sealer.sign), new_snapshot(parts, room_id, "B-T unreachable"))
