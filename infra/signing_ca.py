@@ -9,8 +9,6 @@ and a person's PDF reader trust the CA's certificate (.local/signing-ca.pem)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.auth import write_once
+
 if TYPE_CHECKING:
     from infra.endpoint import Endpoint
     from infra.template import Template
@@ -28,6 +28,14 @@ CA_PATH = Path(__file__).resolve().parent.parent / ".local" / "signing-ca.pem"
 CA_NAME = "Room Snapshots development CA"
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=365)
+
+
+def _key_usage(*allowed: str) -> x509.KeyUsage:
+    flags = [
+        *("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement"),
+        *("key_cert_sign", "crl_sign", "encipher_only", "decipher_only"),
+    ]
+    return x509.KeyUsage(**{flag: flag in allowed for flag in flags})
 
 
 def _name(common_name: str) -> x509.Name:
@@ -71,17 +79,7 @@ class DevelopmentCa:
             .not_valid_after(now + LEAF_VALIDITY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                _key_usage("digital_signature", "content_commitment"),
                 critical=True,
             )
             # Document signing (RFC 9336), and e-mail protection, which NSS (poppler's pdfsig) asks of a signer.
@@ -130,8 +128,6 @@ def certify_template_signers(template: Template, endpoint: Endpoint) -> dict[str
 
 
 def _create_ca_file(path: Path) -> None:
-    # Written aside and hard-linked into place, so concurrent first uses all end up with the same CA.
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     certificate = (
@@ -144,31 +140,14 @@ def _create_ca_file(path: Path) -> None:
         .not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage("key_cert_sign", "crl_sign"),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ) + certificate.public_bytes(serialization.Encoding.PEM)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-        file.write(pem)
-    try:
-        os.chmod(file.name, 0o600)
-        os.link(file.name, path)
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(file.name)
+    write_once(
+        path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + certificate.public_bytes(serialization.Encoding.PEM),
+    )
