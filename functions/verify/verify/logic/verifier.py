@@ -11,6 +11,7 @@ admin), by the API's own rules (roomsnap.access)."""
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from roomsnap.access import Caller, RoomAccess
 from roomsnap.dal import RoomRepository
@@ -83,7 +84,7 @@ class Verifier:
             verdict="issued",
             issued=True,
             sha256=sha256,
-            message=f"Issued by this service: exactly these bytes were issued on {first.issued_at} "
+            message=f"Issued by this service: exactly these bytes were issued on {readable(first.issued_at)} "
             f"for snapshot {first.snapshot_id}.",
             issued_at=first.issued_at,
             snapshot_id=first.snapshot_id,
@@ -107,7 +108,7 @@ class Verifier:
             issued=False,
             sha256=sha256,
             message=f"Not issued by this service as it is: the file was changed after signing. Its signed "
-            f"part was issued on {first.issued_at} for snapshot {first.snapshot_id}, and {added} bytes of "
+            f"part was issued on {readable(first.issued_at)} for snapshot {first.snapshot_id}, and {added} bytes of "
             "changes follow the signature.",
             issued_at=first.issued_at,
             snapshot_id=first.snapshot_id,
@@ -140,6 +141,12 @@ class Verifier:
             return None
         room = self.rooms.get_room(room_id)
         return room.title if room else None
+
+
+def readable(iso: str) -> str:
+    """ "4 Dec 2026, 19:40:24 UTC": the message is for people; the fields keep ISO 8601."""
+    at = datetime.fromisoformat(iso)
+    return f"{at.day} {at:%b %Y, %H:%M:%S} UTC"
 
 
 def _not_issued(sha256: str, signature: SignatureView | None) -> Verification:
