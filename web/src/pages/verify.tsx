@@ -1,5 +1,5 @@
-/** Anyone holding a snapshot's PDF checks here whether this service issued exactly that file. The footer of
- * every PDF names this page. A file of up to 4 MiB is sent (so a file changed after signing can be told
+/** Anyone holding a snapshot's PDF checks here whether this service issued exactly that file (the address a
+ * snapshot's footer is to print: docs/signing.md). A file of up to 4 MiB is sent (so a file changed after signing can be told
  * apart); a larger one is checked by its SHA-256, computed in the browser. Signed in, a party of the room
  * also sees its title. */
 import { useEffect, useState } from "preact/hooks";
