@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 from infra.auth import SigningKey
-from infra.http_api import Request, Response, Route, api_gateway_event, find_route, routes_from_template
+from infra.http_api import (
+    Request,
+    Response,
+    Route,
+    api_gateway_event,
+    find_route,
+    local_issuer_parameters,
+    routes_from_template,
+)
 from infra.template import Template
 
 ROOT = Path(__file__).parents[2]
@@ -44,9 +52,13 @@ def test_paths_outside_every_route_find_nothing(path):
 
 def test_routes_come_from_the_template_with_their_authorizers(tmp_path):
     jwks = SigningKey.load_or_create(tmp_path / "key.pem").jwks()
-    routes = {route.route_key: route for route in routes_from_template(Template(ROOT / "template.yaml"), jwks)}
+    template = Template(ROOT / "template.yaml")
+    template.set_parameters(local_issuer_parameters(template))  # as the local stack runs it
+    routes = {route.route_key: route for route in routes_from_template(template, jwks)}
 
     assert routes["GET /api/v1/health"].authorizer is None  # Auth: {Authorizer: NONE}
+    assert routes["POST /api/v1/verify"].authorizer is None  # the verify function checks a token itself
+    assert routes["POST /api/v1/verify"].function == "VerifyFunction"
     assert routes["ANY /api/v1/{proxy+}"].authorizer is not None  # the API's DefaultAuthorizer
     assert routes["ANY /api/v1/{proxy+}"].function == "ApiFunction"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra import streams
+from infra.http_api import local_issuer_parameters
 from infra.runtime import FunctionError
 from infra.streams import StreamMapping, StreamPoller, failure_record, first_failure, lambda_record
 from infra.template import Template
@@ -83,6 +84,7 @@ def deliver(batch, **changes):
 
 def test_the_notifier_mapping_is_read_from_the_template():
     template = Template(ROOT / "template.yaml")
+    template.set_parameters(local_issuer_parameters(template))  # as the local stack runs it
     template.record("DataTable", StreamArn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/now")
     template.record("NotifierDeadLetterQueue", QueueUrl="https://sqs.local/notifier-dlq")
     (notifier,) = [m for m in streams.stream_mappings_from_template(template) if m.function == "NotifierFunction"]
