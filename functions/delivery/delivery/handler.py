@@ -17,7 +17,7 @@ from roomsnap.config import settings
 from roomsnap.dal.queues import DeadLetterQueue, WebhookQueue
 from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
-from roomsnap.observability import logger, metrics, traced
+from roomsnap.observability import logged_with_context, logger, metrics, traced
 from roomsnap.ssrf import check_url
 from roomsnap.webhooks import MESSAGE_ID_PATTERN
 
@@ -72,6 +72,6 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
 
 @traced
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logged_with_context()
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

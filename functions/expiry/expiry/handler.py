@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from roomsnap.config import settings
 from roomsnap.dal.expiring_documents import ExpiringDocuments
 from roomsnap.dal.rooms import RoomRepository
-from roomsnap.observability import logger, metrics, traced
+from roomsnap.observability import logged_with_context, logger, metrics, traced
 
 from expiry.logic import ExpiryAlerts
 
@@ -20,7 +20,7 @@ alerts = ExpiryAlerts(
 
 @traced
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logged_with_context()
 def lambda_handler(event: dict, context) -> dict:
     report = alerts.run(datetime.now(UTC).date()).as_dict()
     metrics.add_metric(name="DocumentExpiryAlerts", unit=MetricUnit.Count, value=report["alerts"])

@@ -14,7 +14,7 @@ from roomsnap.config import settings
 from roomsnap.dal.live_channels import LiveChannels
 from roomsnap.dal.queues import WebhookQueue
 from roomsnap.dal.webhooks import MessageRepository, WebhookRepository
-from roomsnap.observability import logger, metrics, traced
+from roomsnap.observability import logged_with_context, logger, metrics, traced
 from roomsnap.outbox import Outbox
 
 from notifier.logic.changes import Change, change_of
@@ -48,7 +48,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 @traced
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logged_with_context()
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
