@@ -27,14 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="package")
 def aws():
-    """Starts moto, provisions the template and points this process's boto3 at it."""
+    """Starts moto, provisions the template (and certifies its signing key: the chain's parameter is
+    among the resources) and points this process's boto3 at it."""
     endpoint = Endpoint()
     # A stack name of its own: moto's state is per process, and the shared e2e stack (same
     # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
     template.set_parameters(local_issuer_parameters(template))  # as the local stack runs it
     resources = provision(template, endpoint)
-    certify_template_signers(template, endpoint)
+    (signing_parameter,) = certify_template_signers(template, endpoint)
+    resources = {**resources, "SigningCertificateParameter": signing_parameter}  # where the chain is kept
     saved = dict(os.environ)
     os.environ.update(endpoint.environment())
     from roomsnap.dal import clients
@@ -61,7 +63,7 @@ def parts(aws):
         "bucket": resources["PdfBucket"],
         "issuances": IssuanceRecords(resources["DataTable"]),
         "signing_key": SigningKey(resources["SigningKeyAlias"]),
-        "certificate_parameter": Template(ROOT / "template.yaml").parameters["SigningCertificateParameter"],
+        "certificate_parameter": resources["SigningCertificateParameter"],
     }
 
 
