@@ -5,7 +5,7 @@ VENV_SAM := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
 
-.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps signature-deps deploy cost
+.PHONY: run test test-unit token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps signature-deps deploy cost capacity
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -94,6 +94,12 @@ deploy: $(VENV)/.installed web sam-check
 # and priced with infra/prices.toml (docs/cost.md).
 cost: $(VENV)/.installed
 	$(PY) -m scripts.cost
+
+# What breaks first at 100, 1,000 and 10,000 snapshots/s: make cost's per-snapshot counts against AWS's
+# documented quotas (scripts/aws_quotas.toml) and the template's settings (docs/capacity.md). Reads the
+# counts of the last make cost; BEFORE=1 as before the unfinished-task index was sharded.
+capacity: $(VENV)/.installed
+	$(PY) -m scripts.capacity $(if $(BEFORE),--before)
 
 clean:
 	rm -rf $(VENV) .venv-sam .local .aws-sam web/node_modules web/dist

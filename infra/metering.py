@@ -45,6 +45,10 @@ SETUP = "local stack"  # the stack itself and test code: provisioning, fixtures,
 CLIENT = "client"  # the API's callers (HTTP API requests)
 
 Line = tuple[str, str, str]  # (principal, service, operation)
+# (principal, operation, where: "table" or an index name, the partition key's value): DynamoDB's
+# units by the partition they fell on, for a capacity model to find the keys many requests share.
+KeyLine = tuple[str, str, str, str]
+TABLE = "table"
 
 
 class Meter:
@@ -53,6 +57,7 @@ class Meter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lines: defaultdict[Line, Counter[str]] = defaultdict(Counter)
+        self._keys: defaultdict[KeyLine, Counter[str]] = defaultdict(Counter)
         self._principals: dict[str, str] = {}
 
     def access_key(self, principal: str) -> str:
@@ -74,9 +79,19 @@ class Meter:
         with self._lock:
             return {line: dict(quantities) for line, quantities in self._lines.items()}
 
+    def add_key(self, principal: str, operation: str, where: str, partition: str, **quantities: float) -> None:
+        with self._lock:
+            self._keys[(principal, operation, where, partition)].update(quantities)
+
+    def keys(self) -> dict[KeyLine, dict[str, float]]:
+        """DynamoDB's request units by partition key value (of the table or of an index)."""
+        with self._lock:
+            return {line: dict(quantities) for line, quantities in self._keys.items()}
+
     def reset(self) -> None:
         with self._lock:
             self._lines.clear()
+            self._keys.clear()
 
 
 METER = Meter()  # one per process: moto's server (and its DynamoDB hook) is process-wide too
@@ -234,10 +249,23 @@ def _metered_write(handler: Any, call: Callable, operation: str, params: dict, p
     table_units = index_units = 0
     for table, key, multiplier, before in touched:
         after = _stored(table, key)
-        table_units += multiplier * write_units(max(item_size(before), item_size(after)))
-        index_units += sum(_index_writes(index, table, before, after) for index in table.global_indexes)
+        units = multiplier * write_units(max(item_size(before), item_size(after)))
+        table_units += units
+        METER.add_key(principal, operation, TABLE, _partition(key.get(table.hash_key_attr)), wru=units, requests=1)
+        for index in table.global_indexes:
+            for partition, entry_units in _index_partition_writes(index, table, before, after):
+                index_units += entry_units
+                METER.add_key(principal, operation, index.name, partition, wru=entry_units, requests=1)
     METER.add(principal, "dynamodb", operation, wru=table_units, wru_index=index_units)
     return result
+
+
+def _partition(typed: Any) -> str:
+    """A partition key's value as text (DynamoDB JSON {"S": ...} or {"N": ...})."""
+    if isinstance(typed, dict) and len(typed) == 1:
+        ((kind, value),) = typed.items()
+        return str(value) if kind in ("S", "N") else f"<{kind}>"
+    return "?"
 
 
 def _index_entry(index: Any, table: Any, item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -256,13 +284,20 @@ def _index_entry(index: Any, table: Any, item: dict[str, Any] | None) -> dict[st
 
 
 def _index_writes(index: Any, table: Any, before: dict | None, after: dict | None) -> int:
+    return sum(units for _, units in _index_partition_writes(index, table, before, after))
+
+
+def _index_partition_writes(index: Any, table: Any, before: dict | None, after: dict | None) -> list[tuple[str, int]]:
+    """The index's writes for one item's change, each with the index partition it falls on: one for
+    an entry updated in place, a removal and an insert when its key moves."""
     old, new = _index_entry(index, table, before), _index_entry(index, table, after)
     if old == new:
-        return 0
+        return []
     index_keys = [key["AttributeName"] for key in index.schema]
+    hash_key = next(key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH")
     if old is not None and new is not None and all(old[name] == new[name] for name in index_keys):
-        return write_units(item_size(new))  # updated in place
-    return (write_units(item_size(old)) if old else 0) + (write_units(item_size(new)) if new else 0)
+        return [(_partition(new[hash_key]), write_units(item_size(new)))]  # updated in place
+    return [(_partition(entry[hash_key]), write_units(item_size(entry))) for entry in (old, new) if entry]
 
 
 def _unfiltered(params: dict[str, Any]) -> dict[str, Any]:
@@ -302,28 +337,57 @@ def _metered_read(handler: Any, call: Callable, operation: str, params: dict, pr
         else:
             result = call(handler)
             read = _response_items(result)
-        METER.add(principal, "dynamodb", operation, rru=read_units(sum(map(item_size, read)), consistent))
+        units = read_units(sum(map(item_size, read)), consistent)
+        METER.add(principal, "dynamodb", operation, rru=units)
+        where = params.get("IndexName", TABLE)
+        METER.add_key(
+            principal,
+            operation,
+            where,
+            _queried_partition(params) if operation == "Query" else "*",
+            rru=units,
+            requests=1,
+        )
         return result
     try:
+        reads: list[tuple[str, float]] = []  # (partition, units) of each item read
         if operation == "GetItem":
             table = _table(handler, params["TableName"])
             units = read_units(item_size(_stored(table, params["Key"])), bool(params.get("ConsistentRead")))
+            reads.append((_partition(params["Key"].get(table.hash_key_attr)), units))
         elif operation == "BatchGetItem":
-            units = 0.0
             for table_name, request in params.get("RequestItems", {}).items():
                 table = _table(handler, table_name)
                 consistent = bool(request.get("ConsistentRead"))
-                units += sum(read_units(item_size(_stored(table, key)), consistent) for key in request["Keys"])
+                for key in request["Keys"]:
+                    units = read_units(item_size(_stored(table, key)), consistent)
+                    reads.append((_partition(key.get(table.hash_key_attr)), units))
         else:  # TransactGetItems
-            units = 0.0
             for entry in params.get("TransactItems", []):
                 body = entry["Get"]
-                units += 2 * read_units(item_size(_stored(_table(handler, body["TableName"]), body["Key"])), True)
+                table = _table(handler, body["TableName"])
+                units = 2 * read_units(item_size(_stored(table, body["Key"])), True)
+                reads.append((_partition(body["Key"].get(table.hash_key_attr)), units))
     except (KeyError, TypeError, AttributeError) as error:
         raise _Unmeasurable from error
     result = call(handler)
-    METER.add(principal, "dynamodb", operation, rru=units)
+    METER.add(principal, "dynamodb", operation, rru=sum(units for _, units in reads))
+    for partition, units in reads:
+        METER.add_key(principal, operation, TABLE, partition, rru=units, requests=1)
     return result
+
+
+KEY_EQUALS = re.compile(r"([#\w]+)\s*=\s*(:\w+)")
+
+
+def _queried_partition(params: dict[str, Any]) -> str:
+    """The partition a Query reads: the value its key condition binds with `=` (the partition key
+    is the only one a key condition may compare with `=` and nothing else; a sort key's `=` comes
+    second, so the first binding is the partition's)."""
+    match = KEY_EQUALS.search(params.get("KeyConditionExpression", ""))
+    if not match:
+        return "?"
+    return _partition(params.get("ExpressionAttributeValues", {}).get(match.group(2)))
 
 
 # ---------------------------------------------------------------------- every other request

@@ -2,8 +2,8 @@
 # `sam validate --lint` and `sam build` without a container, then checks what the build produced:
 #   - ApiFunction carries no ReportLab and no pyHanko; RendererFunction carries both, VerifyFunction
 #     pyHanko and PyJWT; DeliveryFunction carries standardwebhooks and urllib3;
-#   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core,cachetools} (no
-#     python/python nesting), and every native library in the build is built for the template's
+#   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core,cachetools} and
+#     python/snapshot_restore_py.py (no python/python nesting), and every native library in the build is built for the template's
 #     architecture (arm64 -> aarch64 ELF) and the runtime's Python (cpython-312).
 #
 # SAM CLI pins its own boto3, cfn-lint and translator, so it gets a virtualenv of its own (.venv-sam),
@@ -138,6 +138,7 @@ for function in sorted(functions):
 layer_python = BUILD / "CommonLayer" / "python"
 for package in ("roomsnap", "aws_lambda_powertools", "pydantic", "pydantic_core", "cachetools"):
     expect((layer_python / package).is_dir(), f"{layer_python / package} missing")
+expect((layer_python / "snapshot_restore_py.py").is_file(), "the layer lacks SnapStart's runtime hooks module")
 expect(not (layer_python / "python").exists(), f"{layer_python}/python exists: the layer is nested one level too deep")
 expect(any((layer_python / "pydantic_core").glob("_pydantic_core*.so")), "pydantic_core has no compiled extension")
 

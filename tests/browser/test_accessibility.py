@@ -65,7 +65,7 @@ def test_a_snapshot_is_made_and_downloaded_with_the_keyboard_alone(stack, sign_i
     page.get_by_role("table", name="Documents").locator("select").first.wait_for()
     page.get_by_role("link", name="Activity", exact=True).focus()
     page.keyboard.press("Enter")
-    page.get_by_role("table", name="Activity").get_by_text(re.compile(": expired$")).wait_for()
+    page.get_by_role("table", name="Activity").get_by_text(re.compile("→ expired$")).wait_for()
     assert session.problems.seen == []
 
 

@@ -17,6 +17,7 @@ from tests.support import IMOS, ApiClient
 
 ALL_EVENTS = ["snapshot.completed", "snapshot.failed", "snapshot.cancelled", "document.expiring"]
 HELD_BACK = "Held back"  # the renderer fails this title transiently, so it can be cancelled in time
+BUDGET_ROWS = "12"  # this stack's render budget: a room over it, and a snapshot that fails, are a few requests away
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -58,7 +59,8 @@ def receiver():
 def hooks_stack():
     overrides = {
         "DeliveryFunction": {"WEBHOOK_RETRY_SCHEDULE_SECONDS": "1,1"},  # three attempts, a second apart
-        "RendererFunction": {"FAULT_POISON_TITLE": HELD_BACK},
+        "RendererFunction": {"FAULT_POISON_TITLE": HELD_BACK, "REPORT_MAX_ROWS": BUDGET_ROWS},
+        "ApiFunction": {"REPORT_MAX_ROWS": BUDGET_ROWS},
     }
     with LocalStack(
         port=0, start_schedules=False, stack_name="room-snapshots-webhooks", env_overrides=overrides
@@ -108,9 +110,12 @@ def settled_log(owner, room_id, webhook_id, attempts: int) -> list[dict]:
 def test_completion_failure_and_cancellation_are_delivered_signed(owner, room, receiver):
     webhook = register(owner, room, f"{receiver}/ok/lifecycle")
     assert webhook["secret"].startswith("whsec_")
-    completed = owner.create_snapshot(room, "Ready")
-    failed = owner.create_snapshot(room, "שלום")  # right-to-left text cannot be printed: fails at once
-    held = owner.create_snapshot(room, HELD_BACK)
+    for n in range(int(BUDGET_ROWS)):
+        owner.add(room, "approvals", {"status": "approved", "comment": f"שלום {n} 👍"})
+    sections = {"include_approvals": False, "include_activity": False}  # one row: the owner
+    completed = owner.create_snapshot(room, "Ready", **sections)
+    failed = owner.create_snapshot(room, "Everything")  # over the budget: fails at once
+    held = owner.create_snapshot(room, HELD_BACK, **sections)
     owner.ok("POST", f"/snapshots/tasks/{held['task_id']}/cancel")
 
     events = {}
@@ -127,7 +132,10 @@ def test_completion_failure_and_cancellation_are_delivered_signed(owner, room, r
     shown = owner.ok("GET", f"/rooms/{room}/snapshots/{completed['id']}")
     assert events[completed["id"]]["data"] == shown
     assert events[completed["id"]]["data"]["task_id"] == completed["task_id"]
-    assert "right-to-left" in events[failed["id"]]["data"]["error"]
+    assert "too large to print" in events[failed["id"]]["data"]["error"]
+    # A failed or cancelled snapshot printed nothing: it carries no clearance
+    assert events[failed["id"]]["data"]["clearance"] is None
+    assert events[held["id"]]["data"]["clearance"] is None
     assert events[held["id"]]["timestamp"] == owner.ok("GET", f"/snapshots/tasks/{held['task_id']}")["completed_at"]
 
 

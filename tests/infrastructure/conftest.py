@@ -177,6 +177,32 @@ def placeholder(logical_id: str, attribute: str) -> str:
     return f"<{logical_id}.{attribute}>"
 
 
+def unaliased(cfn: dict) -> dict:
+    """moto's CloudFormation skips AWS::Lambda::Alias (SAM makes one per AutoPublishAlias) and its
+    AWS::Lambda::Version has no Ref: a Ref to an alias becomes a Ref to its function, whose $LATEST
+    is, in a new stack, the code the alias's version was published from. (That events and routes
+    name the alias is checked on the transformed template: test_snapstart_functions_are_invoked_by_their_alias.)"""
+    functions = {
+        lid: resource["Properties"]["FunctionName"]["Ref"]
+        for lid, resource in cfn["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Alias"
+    }
+    pattern = re.compile(r"\$\{(" + "|".join(map(re.escape, sorted(functions))) + r")\}") if functions else None
+
+    def replaced(value):
+        if isinstance(value, list):
+            return [replaced(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if list(value) == ["Ref"] and value["Ref"] in functions:
+            return {"Ref": functions[value["Ref"]]}
+        if pattern and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            return {"Fn::Sub": pattern.sub(lambda m: "${" + functions[m[1]] + ".Arn}", value["Fn::Sub"])}
+        return {key: replaced(item) for key, item in value.items()}
+
+    return {**cfn, "Resources": replaced(cfn["Resources"])}
+
+
 def without_attributes_moto_lacks(cfn: dict) -> dict:
     lacking = {lid for lid, resource in cfn["Resources"].items() if resource["Type"] in ATTRIBUTES_MOTO_LACKS}
     outputs = {
@@ -217,7 +243,7 @@ def deployed_stack(moto_endpoint) -> Stack:
         s3.put_object(Bucket=artifacts, Key=key, Body=body)
         return f"s3://{artifacts}/{key}"
 
-    stack.cfn = without_attributes_moto_lacks(transform(package(load_sam_template(), upload), PARAMETERS))
+    stack.cfn = unaliased(without_attributes_moto_lacks(transform(package(load_sam_template(), upload), PARAMETERS)))
     stack.parameters = {
         key: str(spec["Default"]) for key, spec in stack.sam.get("Parameters", {}).items() if "Default" in spec
     } | PARAMETERS

@@ -5,7 +5,8 @@ Expectations are read from template.yaml itself (numbers, names, references), so
 the wiring rather than repeat literals. Where moto's CloudFormation does not create a resource type
 or drops a property, the check reads the transformed template instead and says so:
 
-- AWS::ApiGatewayV2::Api / ::Stage and AWS::S3::BucketPolicy: not created by moto at all.
+- AWS::ApiGatewayV2::Api / ::Stage, AWS::S3::BucketPolicy and AWS::Lambda::Alias: not created by
+  moto at all (what invokes an alias invokes its function in the deployed stack).
 - AWS::Lambda::Function: moto keeps Runtime/Handler/Timeout/Memory/Environment, drops Layers and
   Architectures.
 - AWS::IAM::Role: moto creates inline Policies, ignores ManagedPolicyArns.
@@ -23,6 +24,7 @@ import re
 import pytest
 
 from infra.template import getatt_target
+from tests.infrastructure.conftest import PARAMETERS, load_sam_template, package, transform
 
 FUNCTION = "AWS::Serverless::Function"
 # Resource types moto 5.2.5's CloudFormation skips; each is checked on the transformed template below.
@@ -41,6 +43,7 @@ KNOWN_SKIPPED = {
     "AWS::AppSync::ChannelNamespace",
     "AWS::AppSync::DataSource",
     "AWS::IAM::RolePolicy",
+    "AWS::Lambda::Alias",  # AutoPublishAlias: conftest.unaliased, test_snapstart_functions_are_invoked_by_their_alias
 }
 # Roles AppSync assumes: to write the Events API's logs, and to invoke its on-subscribe function.
 APPSYNC_ROLES = {"EventsApiLogsRole", "SubscribeDataSourceRole"}
@@ -374,6 +377,36 @@ def test_the_http_api_routes_to_the_api_function_behind_the_jwt_authorizer(stack
     stage = next(iter(_of_type(stack.cfn, "AWS::ApiGatewayV2::Stage").values()))["Properties"]
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]}
     assert stage["DefaultRouteSettings"] == source["DefaultRouteSettings"]
+
+
+def test_snapstart_functions_are_invoked_by_their_alias():
+    # SnapStart applies to published versions only: what invokes such a function must name the alias
+    # SAM publishes (AutoPublishAlias), or it would run $LATEST, which has no snapshot.
+    sam = load_sam_template()
+    cfn = transform(package(load_sam_template(), lambda key, body: f"s3://artifacts/{key}"), PARAMETERS)
+    snapstart = {
+        fid: _function_setting(sam, fid, "AutoPublishAlias")
+        for fid in _of_type(sam, FUNCTION)
+        if _function_setting(sam, fid, "SnapStart", {}).get("ApplyOn") == "PublishedVersions"
+    }
+    assert {"ApiFunction", "RendererFunction"} <= set(snapstart)
+    assert all(snapstart.values()), "SnapStart without AutoPublishAlias"
+    for fid, alias in snapstart.items():
+        alias_id = f"{fid}Alias{alias}"
+        assert cfn["Resources"][alias_id]["Type"] == "AWS::Lambda::Alias"
+        assert cfn["Resources"][fid]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        invokers = [
+            resource
+            for resource in cfn["Resources"].values()
+            if resource["Type"] in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission")
+            and json.dumps(resource["Properties"]["FunctionName"])
+            in (json.dumps({"Ref": fid}), json.dumps({"Ref": alias_id}))
+        ]
+        assert invokers, fid
+        assert all(resource["Properties"]["FunctionName"] == {"Ref": alias_id} for resource in invokers), fid
+        integrations = json.dumps(_of_type(cfn, "AWS::ApiGatewayV2::Api"))
+        assert f"${{{fid}.Arn}}" not in integrations
+        assert f"${{{fid}}}" not in integrations
 
 
 # ---------------------------------------------------------------- IAM

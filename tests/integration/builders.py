@@ -58,7 +58,7 @@ def new_room(parts, title="Integration room") -> str:
 def new_snapshot(parts, room_id: str, title="Same") -> Snapshot:
     snapshot = Snapshot(id=new_id(), room_id=room_id, title=title, created_by="o@x.io", created_at=utc_now())
     audit = Activity(id=new_id(), at=snapshot.created_at, actor="o@x.io", action="snapshot.created", category="audit")
-    parts["snapshots"].create(snapshot, audit)
+    parts["snapshots"].create(snapshot, audit, guards=[])
     return snapshot
 
 

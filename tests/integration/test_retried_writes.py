@@ -3,13 +3,11 @@ recognized as its own earlier attempt, not reported as a conflict. The answers a
 real: a botocore hook makes the client retry a request that succeeded, as a read timeout would."""
 
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
 
 from roomsnap.dal import clients
-from roomsnap.dal.idempotency import IdempotencyKeys
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, TaskStatus, utc_now
 
@@ -75,14 +73,6 @@ def test_a_retried_conditional_update_is_recognized_as_its_own(parts, transition
     assert dropped
     expected = TaskStatus.RUNNING if transition == "claim" else TaskStatus.CANCELLED
     assert claimed.task_status is expected
-
-
-def test_a_retried_idempotency_claim_is_its_own_not_a_replay(parts):
-    keys = IdempotencyKeys(parts["snapshots"].table_name)
-    with first_answer_dropped("PutItem") as dropped:
-        earlier = keys.claim("u@x.io", "key-1", "digest", "snapshot-1", datetime.now(UTC))
-    assert dropped
-    assert earlier is None
 
 
 def test_the_local_stack_refuses_a_token_reused_for_another_request(aws):

@@ -9,7 +9,8 @@ completed snapshot is what makes its PDF `referenced`."""
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -17,20 +18,21 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from roomsnap.dal.create_limits import Admission, Limits, window_names
+from roomsnap.clearance import ClearanceFacts
+from roomsnap.dal.create_limits import Admission, LimitReached, Limits, window_names
 from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
-from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim
+from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim, KeyClaimed
 from roomsnap.dal.issuance import Issuance
 from roomsnap.dal.items import decode_cursor, encode_cursor
-from roomsnap.dal.snapshots import ACTIVE, _now_ms, takeable
+from roomsnap.dal.rooms import MAX_CHANGE_ITEMS, Change
+from roomsnap.dal.snapshots import _now_ms, active_partition, takeable
 from roomsnap.dal.storage import pdf_key
-from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, SnapshotSettled
+from roomsnap.errors import Conflict, LeaseHeld, NotFound, PdfBeingDeleted, RoomChanged, SnapshotSettled
 from roomsnap.models import (
     STAGES,
     Activity,
     Approval,
     Document,
-    DocumentStatus,
     Party,
     Role,
     Room,
@@ -41,6 +43,16 @@ from roomsnap.models import (
     iso,
     utc_now,
 )
+
+
+@dataclass(frozen=True)
+class FakeGuard:
+    """roomsnap.dal.transactions.Guard: `check` is its condition (the refusal, or None when it
+    holds), `apply` its write; FakeSnapshots.create applies them all or none."""
+
+    check: Callable[[], Exception | None]
+    apply: Callable[[], None] = lambda: None
+
 
 ROOM_SECTIONS = {"PARTY#": "parties", "VESSEL#": "vessels", "DOC#": "documents", "APPROVAL#": "approvals"}
 
@@ -61,12 +73,16 @@ def newest_first_page(
 class FakeRooms:
     """RoomRepository. `items` is a room's partition (META, PARTY#<email>, VESSEL#<imo>, DOC#<id>,
     APPROVAL#<id>); every change bumps the room's version and `updated_at` and appends its
-    activity line, as the real transaction does. `reads` counts the reads tests care about."""
+    activity line, as the real transaction does, on condition that the room is still at the
+    version the change was decided on. `facts` is what META keeps of its clearance. `reads` counts
+    the reads tests care about."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.facts: dict[str, ClearanceFacts] = {}
         self.logs: dict[str, list[Activity]] = defaultdict(list)
         self.reads: Counter[str] = Counter()
+        self.before_write: list[Callable[[], None]] = []  # each run once, just before the next write
 
     def get_room(self, room_id: str) -> Room | None:
         self.reads["get_room"] += 1
@@ -84,7 +100,19 @@ class FakeRooms:
         self.reads["roles_in"] += 1
         return {room_id: party.role for room_id in room_ids if (party := self._party(room_id, email))}
 
-    def get_room_detail(self, room_id: str) -> RoomDetail | None:
+    def party_guard(
+        self, room_id: str, email: str, roles: list[Role], refused: Callable[[Party | None], Exception]
+    ) -> FakeGuard:
+        def check() -> Exception | None:
+            party = self._party(room_id, email)
+            return None if party is not None and party.role in roles else refused(party)
+
+        return FakeGuard(check)
+
+    def room_guard(self, room_id: str, refused: Callable[[], Exception]) -> FakeGuard:
+        return FakeGuard(lambda: None if self._meta(room_id) else refused())
+
+    def get_room_detail(self, room_id: str, consistent: bool = False) -> RoomDetail | None:
         self.reads["get_room_detail"] += 1
         if (room := self._meta(room_id)) is None:
             return None
@@ -94,9 +122,9 @@ class FakeRooms:
                 detail[ROOM_SECTIONS[sort_key[: sort_key.index("#") + 1]]].append(item)
         return RoomDetail(**room.model_dump(), **detail)
 
-    def list_rooms(self, email: str | None) -> list[Room]:
+    def list_rooms(self, email: str | None) -> list[tuple[Room, ClearanceFacts | None]]:
         rooms = [r for r in map(self._meta, self.items) if r and (email is None or self._party(r.id, email))]
-        return sorted(rooms, key=lambda room: room.id, reverse=True)
+        return [(room, self.facts.get(room.id)) for room in sorted(rooms, key=lambda room: room.id, reverse=True)]
 
     def list_activity(self, room_id: str, limit: int, cursor: str | None) -> tuple[list[Activity], str | None]:
         return newest_first_page(self.logs[room_id], lambda a: a.id, f"ROOMLOG#{room_id}", limit, cursor)
@@ -107,49 +135,55 @@ class FakeRooms:
     def create_room(self, room: Room, owner: Party, activity: Activity) -> None:
         assert room.id not in self.items, "a room's id is fresh"
         self.items[room.id] = {"META": room, f"PARTY#{owner.email}": owner}
+        self.facts[room.id] = ClearanceFacts()
         self.logs[room.id].append(activity)
 
     def add_party(self, room_id: str, party: Party, activity: Activity) -> None:
-        conflict = f"{party.email} is already a party of this room"
-        self._change(room_id, f"PARTY#{party.email}", party, activity, conflict)
+        conflict = Conflict(f"{party.email} is already a party of this room")
+        self._change(room_id, {f"PARTY#{party.email}": party}, Change(activity), conflict)
 
-    def add_vessel(self, room_id: str, vessel: Vessel, activity: Activity) -> None:
-        conflict = f"vessel IMO {vessel.imo} is already in this room"
-        self._change(room_id, f"VESSEL#{vessel.imo}", vessel, activity, conflict)
-
-    def add_document(self, room_id: str, document: Document, activity: Activity) -> None:
-        self._change(room_id, f"DOC#{document.id}", document, activity)
-
-    def set_document_status(self, room_id: str, document_id: str, status: DocumentStatus, activity: Activity) -> None:
-        document = self.items.get(room_id, {}).get(f"DOC#{document_id}")
-        if document is None:
-            raise NotFound("document not found")
-        changed = document.model_copy(update={"status": status, "updated_at": activity.at})
-        self._change(room_id, f"DOC#{document_id}", changed, activity)
-
-    def add_approval(self, room_id: str, approval: Approval, activity: Activity) -> None:
-        self._change(room_id, f"APPROVAL#{approval.id}", approval, activity)
-
-    def set_party_role(self, room_id: str, party: Party, role: Role, activity: Activity) -> None:
-        self._keep_an_owner(room_id, party, leaving=role is not Role.OWNER)
-        self._change(room_id, f"PARTY#{party.email}", party.model_copy(update={"role": role}), activity)
+    def update_party(self, room_id: str, before: Party, after: Party, change: Change) -> None:
+        self._change(room_id, {f"PARTY#{after.email}": after}, change, leaving_owner=before.role is Role.OWNER)
 
     def remove_party(self, room_id: str, party: Party, activity: Activity) -> None:
-        self._keep_an_owner(room_id, party, leaving=True)
-        self._change(room_id, f"PARTY#{party.email}", None, activity)
+        self._change(room_id, {f"PARTY#{party.email}": None}, Change(activity), leaving_owner=party.role is Role.OWNER)
+
+    def update_room(self, room_id: str, details: dict[str, str], change: Change) -> None:
+        self._change(room_id, {}, change, details=details)
+
+    def add_vessel(self, room_id: str, vessel: Vessel, activity: Activity) -> None:
+        conflict = Conflict(f"vessel IMO {vessel.imo} is already in this room")
+        self._change(room_id, {f"VESSEL#{vessel.imo}": vessel}, Change(activity), conflict)
+
+    def replace_vessel(
+        self, room_id: str, before: Vessel, after: Vessel, documents: list[Document], change: Change
+    ) -> None:
+        if after.imo == before.imo:
+            self._change(room_id, {f"VESSEL#{after.imo}": after}, change)
+            return
+        if len(documents) + 2 > MAX_CHANGE_ITEMS:
+            raise Conflict(f"{len(documents)} documents name this vessel")
+        writes = {f"VESSEL#{before.imo}": None, **{f"DOC#{d.id}": d for d in documents}}
+        conflict = Conflict(f"vessel IMO {after.imo} is already in this room")
+        self._change(room_id, {f"VESSEL#{after.imo}": after, **writes}, change, conflict)
+
+    def delete_vessel(self, room_id: str, imo: str, change: Change) -> None:
+        self._change(room_id, {f"VESSEL#{imo}": None}, change)
+
+    def put_document(self, room_id: str, document: Document, change: Change) -> None:
+        self._change(room_id, {f"DOC#{document.id}": document}, change)
+
+    def delete_document(self, room_id: str, document_id: str, change: Change) -> None:
+        self._change(room_id, {f"DOC#{document_id}": None}, change)
+
+    def put_approval(self, room_id: str, approval: Approval, change: Change) -> None:
+        self._change(room_id, {f"APPROVAL#{approval.id}": approval}, change)
+
+    def delete_approval(self, room_id: str, approval_id: str, change: Change) -> None:
+        self._change(room_id, {f"APPROVAL#{approval_id}": None}, change)
 
     def append_audit(self, room_id: str, activity: Activity) -> None:
         self.logs[room_id].append(activity)
-
-    def _keep_an_owner(self, room_id: str, party: Party, leaving: bool) -> None:
-        """The room's owner count (`owners > 1` in the real transaction's condition)."""
-        owners = sum(
-            1
-            for key, item in self.items.get(room_id, {}).items()
-            if key.startswith("PARTY#") and item.role is Role.OWNER
-        )
-        if leaving and party.role is Role.OWNER and owners <= 1:
-            raise Conflict("a room keeps at least one owner: make another party owner first")
 
     def _meta(self, room_id: str) -> Room | None:
         return self.items.get(room_id, {}).get("META")
@@ -158,20 +192,42 @@ class FakeRooms:
         return self.items.get(room_id, {}).get(f"PARTY#{email}")
 
     def _change(
-        self, room_id: str, sort_key: str, item: BaseModel | None, activity: Activity, conflict: str = ""
+        self,
+        room_id: str,
+        writes: dict[str, BaseModel | None],
+        change: Change,
+        conflict: Conflict | None = None,
+        leaving_owner: bool = False,
+        details: dict[str, str] | None = None,
     ) -> None:
-        """The item's own condition is checked first, then the room's, as the transaction reports
-        them. A None item is a removal."""
-        if conflict and sort_key in self.items.get(room_id, {}):
-            raise Conflict(conflict)
+        """The first write's own condition (not there yet, when `conflict` says what its presence
+        means) is checked first, then the room's: it exists, is at the version the change was
+        decided on, and keeps an owner (`owners > 1` when an owner leaves). A None item is a removal."""
+        hooks, self.before_write = self.before_write, []
+        for hook in hooks:
+            hook()
+        first = next(iter(writes), None)
+        if conflict and first in self.items.get(room_id, {}):
+            raise Conflict(conflict.message)
         if (room := self._meta(room_id)) is None:
             raise NotFound("room not found")
-        if item is None:
-            del self.items[room_id][sort_key]
-        else:
-            self.items[room_id][sort_key] = item
-        self.items[room_id]["META"] = room.model_copy(update={"version": room.version + 1, "updated_at": activity.at})
-        self.logs[room_id].append(activity)
+        if change.version is not None and room.version != change.version:
+            raise RoomChanged()
+        staying = {**self.items[room_id], **writes}
+        if leaving_owner and not any(
+            key.startswith("PARTY#") and item is not None and item.role is Role.OWNER for key, item in staying.items()
+        ):
+            raise Conflict("a room keeps at least one owner: make another party owner first")
+        for sort_key, item in writes.items():
+            if item is None:
+                self.items[room_id].pop(sort_key, None)
+            else:
+                self.items[room_id][sort_key] = item
+        updated = {"version": room.version + 1, "updated_at": change.activity.at, **(details or {})}
+        self.items[room_id]["META"] = room.model_copy(update=updated)
+        if change.facts is not None:
+            self.facts[room_id] = change.facts
+        self.logs[room_id].append(change.activity)
 
 
 class FakeGenerationLog:
@@ -191,7 +247,7 @@ class FakeGenerationLog:
 
 class FakeSnapshots:
     """SnapshotRepository: the state machine of its docstring, each transition applied only when
-    the real condition expression would hold. `index` is GSI2: (ACTIVE, heartbeat) while
+    the real condition expression would hold. `index` is GSI2: (ACTIVE#<shard>, heartbeat) while
     unfinished, (PDF#<hash>, id) once completed, absent once failed or cancelled."""
 
     def __init__(self, rooms: FakeRooms, log: FakeGenerationLog) -> None:
@@ -201,9 +257,15 @@ class FakeSnapshots:
         self.index: dict[str, tuple[str, str]] = {}
         self.progress_writes: list[int] = []
 
-    def create(self, snapshot: Snapshot, audit: Activity) -> None:
+    def create(self, snapshot: Snapshot, audit: Activity, guards: list[FakeGuard]) -> None:
+        """The transaction: the first failed guard's refusal and nothing written, or everything."""
+        for guard in guards:
+            if (refusal := guard.check()) is not None:
+                raise refusal
+        for guard in guards:
+            guard.apply()
         self.records[snapshot.id] = snapshot
-        self.index[snapshot.id] = (ACTIVE, snapshot.created_at)
+        self.index[snapshot.id] = (active_partition(snapshot.id), snapshot.created_at)
         self.rooms.append_audit(snapshot.room_id, audit)
 
     def get(self, snapshot_id: str) -> Snapshot | None:
@@ -255,7 +317,7 @@ class FakeSnapshots:
                 "attempts": current.attempts + 1,
             }
         )
-        return self._save(claimed, (ACTIVE, now))
+        return self._save(claimed, (active_partition(snapshot_id), now))
 
     def takeable(self, snapshot_id: str) -> Snapshot:
         return takeable(self.records.get(snapshot_id))
@@ -264,13 +326,13 @@ class FakeSnapshots:
         if self._running(snapshot_id):
             self.progress_writes.append(progress)
             changes = {"progress": progress, "stage": STAGES[progress]}
-            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+            self._save(self.records[snapshot_id].model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
 
     def release(self, snapshot_id: str, last_error: str, stage: str) -> None:
         current = self.records.get(snapshot_id)
         if current is not None and not current.task_status.terminal:
             changes = {"lease_until": 0, "last_error": last_error[:1000], "stage": stage}
-            self._save(self.records[snapshot_id].model_copy(update=changes), (ACTIVE, utc_now()))
+            self._save(self.records[snapshot_id].model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
 
     def complete(
         self,
@@ -305,21 +367,23 @@ class FakeSnapshots:
         return True
 
     def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
-        stale = sorted((beat, i) for i, (pk, beat) in self.index.items() if pk == ACTIVE and beat < heartbeat_before)
+        stale = sorted(
+            (beat, i) for i, (pk, beat) in self.index.items() if pk.startswith("ACTIVE#") and beat < heartbeat_before
+        )
         return [(self.records[i], beat) for beat, i in stale]
 
     def oldest_unfinished_since(self) -> str | None:
-        return min((beat for part, beat in self.index.values() if part == ACTIVE), default=None)
+        return min((beat for part, beat in self.index.values() if part.startswith("ACTIVE#")), default=None)
 
     def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
         current = self.records.get(snapshot_id)
-        if current is None or self.index.get(snapshot_id) != (ACTIVE, heartbeat_seen):
+        if current is None or self.index.get(snapshot_id) != (active_partition(snapshot_id), heartbeat_seen):
             return False
         lease_over = current.lease_until is not None and current.lease_until < _now_ms()
         if current.task_status is not TaskStatus.PENDING and not lease_over:
             return False
         changes = {"stage": "Re-queued by maintenance", "requeues": current.requeues + 1}
-        self._save(current.model_copy(update=changes), (ACTIVE, utc_now()))
+        self._save(current.model_copy(update=changes), (active_partition(snapshot_id), utc_now()))
         return True
 
     def _running(self, snapshot_id: str) -> bool:
@@ -351,14 +415,15 @@ class FakeIdempotencyKeys:
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], tuple[IdempotencyClaim, int]] = {}  # -> claim, expires_at
 
-    def claim(
-        self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime
-    ) -> IdempotencyClaim | None:
-        earlier = self.claims.get((user, key))
-        if earlier and not earlier[1] < int(at.timestamp()) and earlier[0].snapshot_id != snapshot_id:
-            return earlier[0]
-        self.claims[(user, key)] = (IdempotencyClaim(snapshot_id, request_digest), int((at + WINDOW).timestamp()))
-        return None
+    def claim_guard(self, user: str, key: str, request_digest: str, snapshot_id: str, at: datetime) -> FakeGuard:
+        def check() -> Exception | None:
+            earlier = self.claims.get((user, key))
+            return KeyClaimed(earlier[0]) if earlier and not earlier[1] < int(at.timestamp()) else None
+
+        def apply() -> None:
+            self.claims[(user, key)] = (IdempotencyClaim(snapshot_id, request_digest), int((at + WINDOW).timestamp()))
+
+        return FakeGuard(check, apply)
 
     def release(self, user: str, key: str, snapshot_id: str) -> None:
         if (claim := self.claims.get((user, key))) and claim[0].snapshot_id == snapshot_id:
@@ -367,31 +432,42 @@ class FakeIdempotencyKeys:
 
 class FakeCreateLimits:
     """CreateLimits: counters per user and fixed window (minute, hour) and the set of snapshots
-    that may be unfinished; a create that would pass a limit writes nothing. `throttled` makes the
-    next admission pass unchecked, as the real one does when DynamoDB throttles its write."""
+    that may be unfinished; a create that would pass a limit writes nothing."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.counts: Counter[tuple[str, str]] = Counter()
         self.active: dict[str, set[str]] = defaultdict(set)
-        self.throttled = False
 
-    def admit(self, user: str, snapshot_id: str, now: datetime) -> Admission:
-        if self.throttled:
-            return Admission(admitted=True, throttled=True)
+    def count_guard(self, user: str, snapshot_id: str, now: datetime) -> FakeGuard:
         minute, hour = window_names(now)
-        used = Admission(False, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user]))
-        for refused_by, over in (
-            ("per_minute", used.per_minute_used >= self.limits.per_minute),
-            ("per_hour", used.per_hour_used >= self.limits.per_hour),
-            ("unfinished", len(used.active) >= self.limits.unfinished),
-        ):
-            if over:
-                return Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
-        self.counts[(user, minute)] += 1
-        self.counts[(user, hour)] += 1
-        self.active[user].add(snapshot_id)
-        return Admission(True, used.per_minute_used + 1, used.per_hour_used + 1, frozenset(self.active[user]))
+
+        def check() -> Exception | None:
+            used = Admission(
+                False, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user])
+            )
+            for refused_by, over in (
+                ("per_minute", used.per_minute_used >= self.limits.per_minute),
+                ("per_hour", used.per_hour_used >= self.limits.per_hour),
+                ("unfinished", len(used.active) >= self.limits.unfinished),
+            ):
+                if over:
+                    return LimitReached(
+                        Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
+                    )
+            return None
+
+        def apply() -> None:
+            self.counts[(user, minute)] += 1
+            self.counts[(user, hour)] += 1
+            self.active[user].add(snapshot_id)
+
+        return FakeGuard(check, apply)
+
+    def counted(self, user: str, snapshot_id: str, now: datetime) -> Admission:
+        """Exact here: one fake is one container."""
+        minute, hour = window_names(now)
+        return Admission(True, self.counts[(user, minute)], self.counts[(user, hour)], frozenset(self.active[user]))
 
     def forget(self, user: str, snapshot_ids: set[str]) -> None:
         self.active[user] -= snapshot_ids

@@ -7,11 +7,10 @@ from enum import Enum
 
 import pytest
 
+from roomsnap.content import gather
 from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.hashing import content_hash
 from roomsnap.models import Activity, Approval, Document, Party, RoomDetail, Snapshot, Vessel
-
-from renderer.logic.content import gather
 
 ROOM_ID = "01m8gj9p3fzgz3gbmpmz9xbb6m"
 TODAY = date(2026, 11, 28)

@@ -8,7 +8,9 @@ import pytest
 from infra.http_api import Route, access_log_line, templated
 from infra.metering import (
     Meter,
+    _index_partition_writes,
     _index_writes,
+    _queried_partition,
     _unfiltered,
     item_size,
     number_size,
@@ -48,7 +50,8 @@ def test_units_round_up_with_a_minimum_of_one():
 
 
 def index(*keys, projection="ALL"):
-    return SimpleNamespace(schema=[{"AttributeName": key} for key in keys], projection={"ProjectionType": projection})
+    schema = [{"AttributeName": key, "KeyType": "RANGE" if position else "HASH"} for position, key in enumerate(keys)]
+    return SimpleNamespace(schema=schema, projection={"ProjectionType": projection})
 
 
 TABLE = SimpleNamespace(hash_key_attr="PK", range_key_attr="SK")
@@ -64,6 +67,41 @@ def test_an_index_entry_costs_a_write_when_it_changes_and_two_when_its_key_moves
     assert _index_writes(gsi, TABLE, before, {"PK": {"S": "a"}, "SK": {"S": "b"}}) == 1  # left the sparse index
     keys_only = index("GSI2PK", "GSI2SK", projection="KEYS_ONLY")
     assert _index_writes(keys_only, TABLE, before, {**before, "x": {"S": "2"}}) == 0
+
+
+def test_each_index_write_is_counted_on_the_partition_it_falls_on():
+    gsi = index("GSI2PK", "GSI2SK")
+    before = {"PK": {"S": "SNAP#1"}, "SK": {"S": "SNAP"}, "GSI2PK": {"S": "ACTIVE#7"}, "GSI2SK": {"S": "t1"}}
+    completed = {**before, "GSI2PK": {"S": "PDF#abc"}, "GSI2SK": {"S": "1"}}
+    assert _index_partition_writes(gsi, TABLE, None, before) == [("ACTIVE#7", 1)]
+    assert _index_partition_writes(gsi, TABLE, before, completed) == [("ACTIVE#7", 1), ("PDF#abc", 1)]
+    assert _index_partition_writes(gsi, TABLE, before, {**before, "GSI2SK": {"S": "t2"}}) == [("ACTIVE#7", 1)] * 2
+
+
+def test_a_query_is_counted_on_the_partition_its_key_condition_names():
+    query = {
+        "KeyConditionExpression": "#pk = :active AND GSI2SK < :before",
+        "ExpressionAttributeValues": {":before": {"S": "2026-12-04"}, ":active": {"S": "ACTIVE#3"}},
+    }
+    assert _queried_partition(query) == "ACTIVE#3"
+    assert (
+        _queried_partition(
+            {
+                "KeyConditionExpression": "PK = :pk AND SK = :sk",
+                "ExpressionAttributeValues": {":pk": {"S": "ROOM#1"}, ":sk": {"S": "META"}},
+            }
+        )
+        == "ROOM#1"
+    )
+
+
+def test_the_meter_keeps_units_by_partition_and_forgets_them_on_reset():
+    meter = Meter()
+    meter.add_key("ApiFunction", "TransactWriteItems", "table", "LIMIT#u@x.io", wru=2, requests=1)
+    meter.add_key("ApiFunction", "TransactWriteItems", "table", "LIMIT#u@x.io", wru=2, requests=1)
+    assert meter.keys() == {("ApiFunction", "TransactWriteItems", "table", "LIMIT#u@x.io"): {"wru": 4, "requests": 2}}
+    meter.reset()
+    assert meter.keys() == {}
 
 
 def test_a_query_is_sized_before_its_filter_and_projection():

@@ -106,3 +106,27 @@ def test_the_webhook_consumer_decides_for_itself_whatever_the_filter_passes(prev
     outbox = RecordingOutbox()
     assert WebhookConsumer(outbox)(TaskChange(previous and snapshot_in(previous), snapshot_in(now), AT)) == []
     assert outbox.published == []
+
+
+def test_a_completed_snapshot_s_event_carries_the_clearance_it_printed_and_a_failed_one_none():
+    # Given a completion whose PDF printed "not cleared", read back from the stream's image
+    from datetime import UTC, datetime
+
+    from roomsnap.clearance import decide
+    from roomsnap.models import DocumentLine
+
+    missing = DocumentLine(id="d1", name="Q88", document_type="questionnaire", status="missing")
+    printed = decide([missing], [], datetime(2026, 12, 12, 6, tzinfo=UTC), datetime(2026, 12, 4, tzinfo=UTC))
+    completed = snapshot_in(TaskStatus.COMPLETED, clearance=printed, completed_at=AT)
+    failed = snapshot_in(TaskStatus.FAILED, error="the room is too large to print", completed_at=AT)
+    outbox = RecordingOutbox()
+    consumer = WebhookConsumer(outbox)  # type: ignore[arg-type]
+    # When both reach the consumer through the stream
+    for done in (completed, failed):
+        consumer(change_of(modify(snapshot_in(TaskStatus.RUNNING), done)))
+    # Then the completed one's data carries that verdict, blockers and all, and the failed one's none
+    (_, kind, _, _, data), (_, failed_kind, _, _, failed_data) = outbox.published
+    assert (kind, failed_kind) == ("snapshot.completed", "snapshot.failed")
+    assert data["clearance"] == printed.model_dump(mode="json")
+    assert data["clearance"]["blockers"][0]["kind"] == "missing"
+    assert failed_data["clearance"] is None

@@ -123,7 +123,7 @@ def test_a_demoted_party_loses_the_rights_of_their_old_role_at_once(repos, servi
     operator = member(Role.OPERATOR)
     service.authorize(operator, room_id, Action.EDIT_ROOM)
     # When the owner makes them a viewer
-    changed = RoomService(repos.rooms).change_party_role(OWNER, room_id, operator.email, PartyPatch(role=Role.VIEWER))
+    changed = RoomService(repos.rooms).update_party(OWNER, room_id, operator.email, PartyPatch(role=Role.VIEWER))
     # Then they may read but no longer edit
     assert changed.role is Role.VIEWER
     assert service.authorize(operator, room_id, Action.READ) is Role.VIEWER
@@ -233,16 +233,16 @@ def test_create_room_makes_the_creator_its_owner_and_logs_its_creation(repos, se
 def test_a_room_is_listed_for_its_parties_and_admins_only(service, room_id):
     # When its viewer, a stranger and an admin list their rooms
     # Then the room is on the viewer's and the admin's lists only
-    assert [room.id for room in service.list_rooms(member(Role.VIEWER))] == [room_id]
+    assert [room.id for room, _ in service.list_rooms(member(Role.VIEWER))] == [room_id]
     assert service.list_rooms(STRANGER) == []
-    assert [room.id for room in service.list_rooms(ADMIN)] == [room_id]
+    assert [room.id for room, _ in service.list_rooms(ADMIN)] == [room_id]
 
 
 def test_get_room_holds_what_the_room_holds(service, room_id):
     # Given a vessel added to the room
     service.add_vessel(OWNER, room_id, VESSEL)
     # When a viewer reads the room
-    detail = service.get_room(member(Role.VIEWER), room_id)
+    detail, _ = service.get_room(member(Role.VIEWER), room_id)
     # Then it holds its parties and the vessel
     assert {p.email: p.role for p in detail.parties} == {member(role).email: role for role in Role}
     assert [v.imo for v in detail.vessels] == ["9074729"]
@@ -329,19 +329,22 @@ def test_a_document_added_then_approved_is_logged_twice(repos, service, room_id)
     data = DocumentIn(name="Q88", document_type="questionnaire", status=DocumentStatus.UPLOADED)
     document = service.add_document(member(Role.OPERATOR), room_id, data)
     # When its status is set
-    changed = service.set_document_status(OWNER, room_id, document.id, DocumentPatch(status=DocumentStatus.APPROVED))
-    # Then the room holds the new status and the log holds both changes
-    assert changed == {"id": document.id, "status": "approved", "updated_at": changed["updated_at"]}
-    assert [d.status for d in service.get_room(OWNER, room_id).documents] == [DocumentStatus.APPROVED]
-    details = [line.detail for line in repos.rooms.logs[room_id][-2:]]
-    assert details == ["Q88 (questionnaire): uploaded", f"{document.id}: approved"]
+    changed = service.update_document(OWNER, room_id, document.id, DocumentPatch(status=DocumentStatus.APPROVED))
+    # Then the room holds the new status and the log holds both changes, the second from what to what
+    assert (changed.id, changed.status, changed.updated_at) == (document.id, "approved", last_logged(repos, room_id).at)
+    assert [d.status for d in service.get_room(OWNER, room_id)[0].documents] == [DocumentStatus.APPROVED]
+    lines = [(line.action, line.detail) for line in repos.rooms.logs[room_id][-2:]]
+    assert lines == [
+        ("document.added", "Q88 (questionnaire): uploaded"),
+        ("document.status", "Q88: status: uploaded → approved"),
+    ]
 
 
 def test_setting_the_status_of_a_missing_document_is_404(service, room_id):
     # When the status of a document the room does not hold is set
     # Then it is not found
     with pytest.raises(NotFound, match="document not found"):
-        service.set_document_status(OWNER, room_id, new_id(), DocumentPatch(status=DocumentStatus.APPROVED))
+        service.update_document(OWNER, room_id, new_id(), DocumentPatch(status=DocumentStatus.APPROVED))
 
 
 def test_an_approval_is_recorded_by_its_author_and_logged_with_its_comment(repos, service, room_id):
@@ -404,7 +407,7 @@ def test_a_cursor_of_another_room_is_a_bad_request(repos, service, room_id):
 
 
 def test_an_owner_changes_a_role_and_the_log_says_from_what_to_what(repos, service, room_id):
-    service.change_party_role(OWNER, room_id, member(Role.OPERATOR).email, PartyPatch(role=Role.INSPECTOR))
+    service.update_party(OWNER, room_id, member(Role.OPERATOR).email, PartyPatch(role=Role.INSPECTOR))
     assert repos.rooms.get_party(room_id, member(Role.OPERATOR).email).role is Role.INSPECTOR
     (line,) = [line for line in repos.rooms.room_changes(room_id) if line.action == "party.role_changed"]
     assert line.detail == f"{member(Role.OPERATOR).email}: operator → inspector"
@@ -421,7 +424,7 @@ def test_only_owners_change_or_remove_parties(service, room_id, role):
     with pytest.raises(Forbidden):
         service.remove_party(member(role), room_id, member(Role.VIEWER).email)
     with pytest.raises(Forbidden):
-        service.change_party_role(member(role), room_id, member(Role.VIEWER).email, PartyPatch(role=Role.OWNER))
+        service.update_party(member(role), room_id, member(Role.VIEWER).email, PartyPatch(role=Role.OWNER))
 
 
 def test_an_admin_may_remove_a_party(repos, service, room_id):
@@ -431,14 +434,14 @@ def test_an_admin_may_remove_a_party(repos, service, room_id):
 
 def test_the_last_owner_can_be_neither_demoted_nor_removed(repos, service, room_id):
     with pytest.raises(Conflict, match="at least one owner"):
-        service.change_party_role(OWNER, room_id, OWNER.email, PartyPatch(role=Role.BROKER))
+        service.update_party(OWNER, room_id, OWNER.email, PartyPatch(role=Role.BROKER))
     with pytest.raises(Conflict, match="at least one owner"):
         service.remove_party(OWNER, room_id, OWNER.email)
     assert repos.rooms.get_party(room_id, OWNER.email).role is Role.OWNER
 
 
 def test_with_two_owners_one_may_step_down(repos, service, room_id):
-    service.change_party_role(OWNER, room_id, member(Role.BROKER).email, PartyPatch(role=Role.OWNER))
+    service.update_party(OWNER, room_id, member(Role.BROKER).email, PartyPatch(role=Role.OWNER))
     service.remove_party(OWNER, room_id, OWNER.email)
     assert repos.rooms.get_party(room_id, OWNER.email) is None
 

@@ -39,7 +39,7 @@ def audit_lines(repos: Repositories, room_id: str, action: str) -> list[str]:
     return [line.detail for line in repos.rooms.logs[room_id] if line.action == action and line.category == "audit"]
 
 
-def download(service: SnapshotService, snapshot: Snapshot, caller=OWNER, redirect=False):
+def download(service: SnapshotService, snapshot: Snapshot, caller=OWNER, redirect=None):
     return service.download(caller, snapshot.room_id, snapshot.id, INLINE_MAX, presign_ttl=300, redirect=redirect)
 
 
@@ -159,14 +159,14 @@ def test_a_key_whose_snapshot_is_gone_is_409(service, room_id):
     service.delete(OWNER, room_id, first.id)
     # When the request is replayed
     # Then it is a conflict, not a second snapshot
-    with pytest.raises(Conflict, match="being created or was deleted"):
+    with pytest.raises(Conflict, match="was deleted"):
         service.create(OWNER, room_id, BODY, correlation_id="", idempotency_key=KEY)
 
 
 def test_a_key_claimed_more_than_24_hours_ago_starts_a_new_snapshot(repos, service, room_id):
     # Given the owner's key claimed 25 hours ago, for another request
     long_ago = datetime.now(UTC) - timedelta(hours=25)
-    repos.idempotency_keys.claim(OWNER.email, KEY, "digest of an old request", new_id(), long_ago)
+    repos.idempotency_keys.claim_guard(OWNER.email, KEY, "digest of an old request", new_id(), long_ago).apply()
     # When the key comes again
     snapshot, created = create(service, OWNER, room_id, BODY, correlation_id="", idempotency_key=KEY)
     # Then the old claim no longer counts
@@ -425,6 +425,32 @@ def test_a_pdf_over_the_inline_limit_is_redirected_and_one_at_the_limit_is_not(r
     assert download(service, over).redirect_url is not None
 
 
+def test_the_bytes_of_a_pdf_too_large_for_a_response_are_refused_with_the_way_to_get_it(repos, service, room_id):
+    # Given a PDF over the inline limit
+    over = rendered(repos, new_snapshot(repos, room_id), pdf=b"%PDF" + b"z" * INLINE_MAX)
+    audits = len(audit_lines(repos, room_id, "snapshot.downloaded"))
+    # When its bytes are asked for explicitly
+    with pytest.raises(UnprocessableEntity, match=r"\?redirect=true") as refused:
+        download(service, over, redirect=False)
+    # Then the refusal says why and how, and nothing was downloaded (no audit line)
+    assert "more than a response can carry" in refused.value.message
+    assert len(audit_lines(repos, room_id, "snapshot.downloaded")) == audits
+    # And a small one's bytes come as asked
+    small = rendered(repos, new_snapshot(repos, room_id, title="Small"), pdf=b"%PDF-1.7 small")
+    assert download(service, small, redirect=False).pdf == b"%PDF-1.7 small"
+
+
+def test_the_inline_limit_keeps_a_base64_response_inside_lambdas_6_mb(repos):
+    # API Gateway passes the PDF to Lambda's response base64-encoded (4/3), in a JSON envelope
+    from roomsnap.config import Settings
+
+    from scripts.capacity import load_quotas
+
+    inline_max = Settings.model_fields["inline_download_max_bytes"].default
+    lambda_response = load_quotas()["lambda.sync_payload_bytes"].value
+    assert (inline_max + 2) // 3 * 4 + 16_384 < lambda_response
+
+
 def test_a_completed_snapshot_whose_pdf_is_gone_is_404(repos, service, room_id):
     # Given a completed snapshot whose PDF was removed from the bucket
     snapshot = rendered(repos, new_snapshot(repos, room_id))
@@ -536,13 +562,19 @@ def test_the_limits_are_per_user(repos, room_id):
     assert service.create(member(Role.OPERATOR), room_id, BODY, correlation_id="").snapshot
 
 
-def test_a_throttled_limit_counter_lets_the_create_through(repos, room_id):
-    # Given a counter write that DynamoDB throttled
+def test_a_refused_create_counts_nothing_and_claims_no_key(repos, room_id):
+    # Given a limit of one create a minute, used
     service = limited(repos, per_minute=1)
     service.create(OWNER, room_id, BODY, correlation_id="")
-    repos.limits.throttled = True
-    # Then the create is not refused for it (fail open)
-    assert service.create(OWNER, room_id, BODY, correlation_id="").snapshot
+    # When the owner asks again with a key, and a viewer asks
+    with pytest.raises(TooManyRequests):
+        service.create(OWNER, room_id, SnapshotIn(title="Second"), correlation_id="", idempotency_key=KEY)
+    with pytest.raises(Forbidden):
+        service.create(member(Role.VIEWER), room_id, BODY, correlation_id="")
+    # Then neither wrote anything of its transaction: no key claimed, no count for the viewer
+    assert repos.idempotency_keys.claims == {}
+    assert sum(count for (user, _), count in repos.limits.counts.items() if user == member(Role.VIEWER).email) == 0
+    assert len(repos.snapshots.records) == 1
 
 
 def test_a_replay_of_an_idempotency_key_does_not_count_against_the_limits(repos, room_id):
@@ -571,8 +603,8 @@ class Failing:
         return getattr(self.real, name)
 
 
-def test_a_create_whose_write_failed_gives_its_idempotency_key_back(repos, room_id):
-    # Given a create with a key whose snapshot write fails
+def test_a_create_whose_transaction_failed_leaves_its_idempotency_key_free(repos, room_id):
+    # Given a create with a key whose transaction fails (the key's claim is one of its items)
     failing = SnapshotService(
         RoomService(repos.rooms),
         Failing(repos.snapshots, "create"),
@@ -606,3 +638,41 @@ def test_a_snapshot_whose_message_could_not_be_sent_fails_at_once_and_its_key_is
     assert "could not be queued" in orphan.error
     assert "quoting reference req-9" in orphan.error
     assert repos.idempotency_keys.claims == {}
+
+
+# ---------------------------------------------------------------- retry
+
+
+def test_a_failure_whose_cause_still_holds_is_not_retried_until_a_correction_removes_it(repos, room_id):
+    # Given a room over a render budget of 8 rows (5 parties and 4 approvals), and its failed snapshot
+    from roomsnap.content import Budget
+    from roomsnap.models import ApprovalIn
+
+    rooms = RoomService(repos.rooms)
+    service = SnapshotService(
+        rooms, repos.snapshots, repos.idempotency_keys, repos.limits, repos.pdfs, repos.queue, Budget(rows=8)
+    )
+    approvals = [rooms.add_approval(OWNER, room_id, ApprovalIn(status="approved")) for _ in range(4)]
+    failed = new_snapshot(repos, room_id, include_activity=False)
+    repos.snapshots.fail(failed.id, "the room is too large to print")
+    # When it is retried, it is refused with the reason, and nothing is created
+    with pytest.raises(Conflict, match="retrying would fail the same way: the room is too large to print: 9 rows"):
+        service.retry(member(Role.OPERATOR), failed.task_id, correlation_id="req-r")
+    assert repos.queue.sent == []
+    # And once an approval is withdrawn, the retry is a new snapshot of the same sections
+    rooms.withdraw_approval(OWNER, room_id, approvals[0].id)
+    created = service.retry(member(Role.OPERATOR), failed.task_id, correlation_id="req-r")
+    assert created.snapshot.include_activity is False
+    assert [m["snapshot_id"] for m in repos.queue.sent] == [created.snapshot.id]
+    assert audit_lines(repos, room_id, "snapshot.retried") == [f"{failed.id} as {created.snapshot.id}"]
+
+
+def test_only_a_failed_snapshot_is_retried_and_only_by_who_may_create_one(repos, service, room_id):
+    pending = new_snapshot(repos, room_id)
+    with pytest.raises(Conflict, match="only a failed snapshot can be retried; this one is generating"):
+        service.retry(OWNER, pending.task_id, correlation_id="c")
+    repos.snapshots.fail(pending.id, "could not be rendered")
+    with pytest.raises(Forbidden):
+        service.retry(member(Role.VIEWER), pending.task_id, correlation_id="c")
+    with pytest.raises(NotFound, match="task not found"):
+        service.retry(STRANGER, pending.task_id, correlation_id="c")

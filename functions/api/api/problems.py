@@ -34,7 +34,8 @@ def register(app: APIGatewayHttpResolver) -> None:
     def invalid_request(error: RequestValidationError) -> Response:
         record_latency_of(app, 422)  # Powertools validates before any middleware runs
         errors = [{"loc": list(e["loc"]), "msg": e.get("msg", ""), "type": e["type"]} for e in error.errors()]
-        return problem(422, "the request does not match the API description", errors=errors)
+        named = "; ".join(f"{field_of(e['loc'])} {e['msg']}" for e in errors)
+        return problem(422, f"the request does not match the API description: {named}", errors=errors)
 
     @app.not_found
     def no_route(error: NotFoundError) -> Response:
@@ -60,6 +61,12 @@ def register(app: APIGatewayHttpResolver) -> None:
         """No answer from an AWS dependency (connection or read timeout, after botocore's retries)."""
         logger.warning("dependency unavailable", exc_info=error)
         return problem(503, "the service is briefly unavailable; retry in a second", {"Retry-After": "1"})
+
+
+def field_of(location: list) -> str:
+    """Where a validation error is, as a person reads it: `comment`, `parties.0.email`, `the body`."""
+    path = [str(part) for part in location[1:]]
+    return ".".join(path) if path else f"the {location[0]}" if location else "the request"
 
 
 def refusal_of(event: dict) -> dict | None:

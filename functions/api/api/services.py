@@ -3,6 +3,7 @@
 from functools import partial
 
 from roomsnap.config import settings
+from roomsnap.content import Budget
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.api_latency import ApiLatencyStats
 from roomsnap.dal.create_limits import CreateLimits, Limits
@@ -12,6 +13,7 @@ from roomsnap.dal.queues import DeadLetterQueue, QueueDepths, RenderQueue, Webho
 from roomsnap.dal.secrets import SecretBox
 from roomsnap.dal.storage import PdfStore
 from roomsnap.dal.webhooks import DeliveryLog, MessageRepository, WebhookRepository
+from roomsnap.snapstart import after_restore
 from roomsnap.ssrf import check_url
 
 from api.logic.latency import LatencyRecorder
@@ -32,6 +34,7 @@ snapshots = SnapshotService(
     ),
     PdfStore(SETTINGS.bucket_name),
     RenderQueue(SETTINGS.render_queue_url, copies=2 if SETTINGS.fault_duplicate_sends else 1),
+    Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
 metrics = MetricsService(
     GenerationLog(SETTINGS.table_name),
@@ -40,6 +43,7 @@ metrics = MetricsService(
     QueueDepths({"render_queue": SETTINGS.render_queue_url, "dead_letter_queue": SETTINGS.dead_letter_queue_url}),
 )
 latency = LatencyRecorder(ApiLatencyStats(SETTINGS.table_name), SETTINGS.api_stats_flush_seconds)
+after_restore(latency.restart_clock)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 webhooks = WebhookService(
     rooms,

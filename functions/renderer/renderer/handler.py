@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
 from roomsnap.config import settings
+from roomsnap.content import Budget
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.issuance import IssuanceRecords
 from roomsnap.dal.pdf_records import PdfRecords
@@ -31,11 +32,12 @@ from roomsnap.dal.storage import PdfStore
 from roomsnap.errors import SigningUnavailable, SnapshotSettled, TransientError, failure_for_users
 from roomsnap.models import CacheLayer, Id, ReportContent, Snapshot, TaskStatus
 from roomsnap.observability import logged_with_context, logger, metrics, traced
+from roomsnap.snapstart import after_restore, before_snapshot
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
 from renderer.logic.retries import plan_retry
-from renderer.report import TEMPLATE_VERSION, render_report
+from renderer.report import TEMPLATE_VERSION, load_fonts, render_report
 
 if TYPE_CHECKING:
     from renderer.logic.signing import PdfSealer
@@ -86,7 +88,10 @@ renderer = SnapshotRenderer(
     sign=sign_pdf,
     issuances=IssuanceRecords(SETTINGS.table_name),
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
+    budget=Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
+after_restore(renderer.restored)
+before_snapshot(load_fonts)
 render_queue = RenderQueue(SETTINGS.render_queue_url)
 dead_letters = DeadLetterQueue(SETTINGS.dead_letter_queue_url)
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -27,6 +27,10 @@ class LatencyRecorder:
         entry[1] += 1
         entry[2] += elapsed_ms
 
+    def restart_clock(self) -> None:
+        """After a SnapStart restore: the snapshot's monotonic time says nothing about this environment."""
+        self.last_flush = time.monotonic()
+
     def flush_if_due(self, on_create_path: bool) -> None:
         waited = time.monotonic() - self.last_flush
         if self.pending and (waited >= self.flush_at_latest_s or (waited >= self.flush_every_s and not on_create_path)):

@@ -4,19 +4,27 @@ gathered and nothing is rendered here: the renderer does that from the queue."""
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from roomsnap.access import Caller
+from roomsnap.content import DEFAULT_BUDGET, Budget, gather
 from roomsnap.dal import SnapshotRepository
-from roomsnap.dal.create_limits import Admission, CreateLimits
-from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys
+from roomsnap.dal.create_limits import Admission, CreateLimits, LimitReached
+from roomsnap.dal.idempotency import IdempotencyClaim, IdempotencyKeys, KeyClaimed
 from roomsnap.dal.queues import RenderQueue
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import BadRequest, Conflict, NotFound, UnprocessableEntity, failure_for_users
+from roomsnap.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermanentRenderError,
+    TransientError,
+    UnprocessableEntity,
+    failure_for_users,
+)
 from roomsnap.hashing import canonical_json
 from roomsnap.ids import new_id
 from roomsnap.models import MAX_BULK_TASKS, TASK_ID_PREFIX, Snapshot, SnapshotIn, TaskStatus, iso
-from roomsnap.observability import logger
 from roomsnap.permissions import Action
 
 from api.logic import rate_limits
@@ -51,8 +59,10 @@ class SnapshotService:
         limits: CreateLimits,
         pdfs: PdfStore,
         queue: RenderQueue,
+        budget: Budget = DEFAULT_BUDGET,
     ):
         self.rooms = rooms
+        self.budget = budget
         self.snapshots = snapshots
         self.idempotency_keys = idempotency_keys
         self.limits = limits
@@ -62,11 +72,11 @@ class SnapshotService:
     def create(
         self, caller: Caller, room_id: str, data: SnapshotIn, correlation_id: str, idempotency_key: str | None = None
     ) -> Created:
-        """Records the snapshot and enqueues it: the caller's membership (one read), the per-user
-        limits (one conditional write), the record and its audit line (one batch write) and one
-        message. An Idempotency-Key seen before answers the first snapshot instead; a claimed key
-        is given up again if the create fails, so the client's retry is a new create."""
-        self.rooms.authorize(caller, room_id, Action.CREATE_SNAPSHOT)
+        """Records the snapshot and enqueues it: one transaction (the caller's membership and role,
+        the Idempotency-Key if any, the per-user limits, the record and its audit line), then one
+        message. An Idempotency-Key seen before answers the first snapshot instead. At the cap on
+        unfinished snapshots, the ones that finished meanwhile are dropped from the count and the
+        transaction is tried once more."""
         now = datetime.now(UTC)
         created_at = iso(now)
         snapshot = Snapshot(
@@ -77,46 +87,45 @@ class SnapshotService:
             correlation_id=correlation_id,
             **data.model_dump(),
         )
-        if idempotency_key:
-            digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
-            earlier = self.idempotency_keys.claim(caller.email, idempotency_key, digest, snapshot.id, now)
-            if earlier is not None:
-                return Created(self._replay(earlier, digest), replayed=True, rate_limit_headers={})
-        try:
-            admission = self._admit(caller, snapshot.id, now)
-            audit = activity(
-                caller, "snapshot.created", f"{snapshot.id}: {snapshot.title}", category="audit", at=created_at
-            )
-            self.snapshots.create(snapshot, audit)
-            self._enqueue(snapshot)
-        except Exception:
+        digest = hashlib.sha256(canonical_json({"room_id": room_id, **data.model_dump()})).hexdigest()
+        for reconciled in (False, True):
+            guards = self.rooms.guards(caller, room_id, Action.CREATE_SNAPSHOT)
             if idempotency_key:
-                self.idempotency_keys.release(caller.email, idempotency_key, snapshot.id)
-            raise
+                guards.append(
+                    self.idempotency_keys.claim_guard(caller.email, idempotency_key, digest, snapshot.id, now)
+                )
+            guards.append(self.limits.count_guard(caller.email, snapshot.id, now))
+            detail = f"{snapshot.id}: {snapshot.title}"
+            audit = activity(caller, "snapshot.created", detail, category="audit", at=created_at)
+            try:
+                self.snapshots.create(snapshot, audit, guards)
+                break
+            except KeyClaimed as claimed:
+                return Created(self._replay(claimed.claim, digest), replayed=True, rate_limit_headers={})
+            except LimitReached as reached:
+                if reconciled or not self._reconcile(caller, reached.admission):
+                    raise rate_limits.refusal(self.limits.limits, reached.admission, now) from None
+        self._enqueue(snapshot, caller, idempotency_key)
+        admission = self.limits.counted(caller.email, snapshot.id, now)
         return Created(
             snapshot, replayed=False, rate_limit_headers=rate_limits.headers(self.limits.limits, admission, now)
         )
 
-    def _admit(self, caller: Caller, snapshot_id: str, now: datetime) -> Admission:
-        """Within the user's limits, or TooManyRequests. At the cap on unfinished snapshots, the
-        ones that finished meanwhile are dropped from the count and the create is tried again."""
-        admission = self.limits.admit(caller.email, snapshot_id, now)
-        if not admission.admitted and admission.refused_by == "unfinished":
-            still_active = {
-                s.id for s in self.snapshots.get_many(sorted(admission.active)) if not s.task_status.terminal
-            }
-            if finished := set(admission.active) - still_active:
-                self.limits.forget(caller.email, finished)
-                admission = self.limits.admit(caller.email, snapshot_id, now)
-        if not admission.admitted:
-            raise rate_limits.refusal(self.limits.limits, admission, now)
-        if admission.throttled:
-            logger.warning("create limits not checked: the counter write was throttled", extra={"user": caller.email})
-        return admission
+    def _reconcile(self, caller: Caller, admission: Admission) -> bool:
+        """At the cap on unfinished snapshots, drops the ones that finished meanwhile from the count.
+        Whether any did (then the create may be tried again)."""
+        if admission.refused_by != "unfinished":
+            return False
+        active = sorted(admission.active)
+        still_active = {s.id for s in self.snapshots.get_many(active) if not s.task_status.terminal}
+        if finished := set(active) - still_active:
+            self.limits.forget(caller.email, finished)
+        return bool(finished)
 
-    def _enqueue(self, snapshot: Snapshot) -> None:
+    def _enqueue(self, snapshot: Snapshot, caller: Caller, idempotency_key: str | None) -> None:
         """A snapshot whose message could not be sent is failed at once (the client is told to
-        retry), rather than waiting for the cleanup to find it."""
+        retry), rather than waiting for the cleanup to find it; its Idempotency-Key is given back,
+        so that the retry is a new create."""
         try:
             self.queue.send(snapshot.id, snapshot.room_id, snapshot.correlation_id or "")
         except Exception:
@@ -124,6 +133,8 @@ class SnapshotService:
                 snapshot.id,
                 failure_for_users("The snapshot could not be queued for rendering", snapshot.correlation_id),
             )
+            if idempotency_key:
+                self.idempotency_keys.release(caller.email, idempotency_key, snapshot.id)
             raise
 
     def _replay(self, claim: IdempotencyClaim, request_digest: str) -> Snapshot:
@@ -131,7 +142,7 @@ class SnapshotService:
             raise UnprocessableEntity("this Idempotency-Key was used with a different request")
         first = self.snapshots.get(claim.snapshot_id)
         if first is None:
-            raise Conflict("the snapshot first created with this Idempotency-Key is being created or was deleted")
+            raise Conflict("the snapshot first created with this Idempotency-Key was deleted")
         return first
 
     def list_for_room(
@@ -179,15 +190,28 @@ class SnapshotService:
 
     def retry(self, caller: Caller, task_id: str, correlation_id: str) -> Created:
         """A failed snapshot asked for again: a new snapshot with the same title and sections (a
-        task's status only moves forward, so the failed one stays as it was, for the record)."""
+        task's status only moves forward, so the failed one stays as it was, for the record).
+        Refused (409, with the reason) while the room's current data would fail it the same way."""
         failed = self.task(caller, task_id)
         if failed.task_status is not TaskStatus.FAILED:
             raise Conflict(f"only a failed snapshot can be retried; this one is {failed.status}")
+        self.rooms.authorize(caller, failed.room_id, Action.CREATE_SNAPSHOT)
+        self._refuse_lasting_failure(failed)
         request = SnapshotIn.model_validate(failed.model_dump(include=set(SnapshotIn.model_fields)))
         created = self.create(caller, failed.room_id, request, correlation_id)
         detail = f"{failed.id} as {created.snapshot.id}"
         self.rooms.audit(failed.room_id, activity(caller, "snapshot.retried", detail, category="audit"))
         return created
+
+    def _refuse_lasting_failure(self, failed: Snapshot) -> None:
+        """What would fail the retry before it renders (the room gone, over the render budget) is
+        checked on the room as it is now, exactly as the renderer will read it."""
+        try:
+            gather(self.rooms.rooms, failed, date.today(), self.budget)
+        except PermanentRenderError as cause:
+            raise Conflict(f"retrying would fail the same way: {cause}; correct the room's data first") from None
+        except TransientError:
+            pass  # the room kept changing while read: nothing lasting is known, the renderer reads it again
 
     def delete(self, caller: Caller, room_id: str, snapshot_id: str) -> None:
         """Removes the record only: the cached PDF stays while other snapshots share it, and the
@@ -196,14 +220,29 @@ class SnapshotService:
         self.snapshots.delete(snapshot, activity(caller, "snapshot.deleted", snapshot.id, category="audit"))
 
     def download(
-        self, caller: Caller, room_id: str, snapshot_id: str, inline_max_bytes: int, presign_ttl: int, redirect: bool
+        self,
+        caller: Caller,
+        room_id: str,
+        snapshot_id: str,
+        inline_max_bytes: int,
+        presign_ttl: int,
+        redirect: bool | None,
     ) -> Download:
+        """The PDF's bytes, or a presigned redirect when asked for (redirect=True) or when the PDF is
+        too large for a Lambda response (unless the bytes were asked for: redirect=False, a 422 that
+        names the redirect). Every download is audited."""
         snapshot = self.get(caller, room_id, snapshot_id, Action.DOWNLOAD)
         if snapshot.task_status is not TaskStatus.COMPLETED or not snapshot.content_hash:
             raise Conflict(f"snapshot is {snapshot.status}; download it once it is completed")
         filename = download_filename(snapshot)
+        too_large = snapshot.file_size > inline_max_bytes
+        if redirect is False and too_large:
+            raise UnprocessableEntity(
+                f"this PDF is {snapshot.file_size / 1_000_000:.1f} MB, more than a response can carry here "
+                f"({inline_max_bytes / 1_000_000:.0f} MB); download it through its presigned link: ?redirect=true"
+            )
         self.rooms.audit(room_id, activity(caller, "snapshot.downloaded", snapshot.id, category="audit"))
-        if redirect or snapshot.file_size > inline_max_bytes:
+        if redirect or too_large:
             return Download(
                 redirect_url=self.pdfs.presigned_url(snapshot.content_hash, filename, presign_ttl), filename=filename
             )

@@ -5,9 +5,10 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from roomsnap.models import CacheLayer, DocumentStatus, Snapshot, TaskStatus, iso
+from roomsnap.clearance import Clearance
+from roomsnap.models import CacheLayer, Model, Room, RoomDetail, Snapshot, TaskStatus, iso
 from roomsnap.views import View
 from roomsnap.webhooks import DeliveryAttempt, SubscribableEvent, Webhook
 
@@ -62,10 +63,16 @@ class BulkStatusView(View):
     not_found: list[str] = Field(description="Task ids that do not exist or that the caller may not see")
 
 
-class DocumentStatusView(View):
-    id: str
-    status: DocumentStatus
-    updated_at: str
+class RoomView(Room):
+    clearance: Clearance = Field(description="Is the transfer cleared, judged now against the operation time")
+
+
+class RoomDetailView(RoomDetail):
+    clearance: Clearance = Field(description="Is the transfer cleared, judged now against the operation time")
+
+
+def room_view(room: Room, clearance: Clearance, model: type[Room] = RoomView) -> dict:
+    return model.model_validate({**room.model_dump(), "clearance": clearance}).model_dump(mode="json")
 
 
 class WebhookView(View):
@@ -124,7 +131,7 @@ class ProblemError(View):
     type: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details: the body of every error the API function returns."""
 
     type: str

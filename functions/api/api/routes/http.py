@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from roomsnap.access import Caller
-from roomsnap.models import ID_PATTERN, TASK_ID_PATTERN
+from roomsnap.models import ID_PATTERN, IMO_PATTERN, TASK_ID_PATTERN
 
 from api.logic.caller import caller_from_token
 from api.services import SETTINGS
@@ -17,6 +17,7 @@ from api.services import SETTINGS
 RoomId = Annotated[str, Path(pattern=ID_PATTERN)]
 ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
 TaskId = Annotated[str, Path(pattern=TASK_ID_PATTERN)]
+VesselImo = Annotated[str, Path(pattern=IMO_PATTERN, description="The vessel's IMO number, seven digits")]
 PartyEmail = Annotated[str, Path(min_length=3, max_length=254 * 3, description="The party's email, URL-encoded")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="The X-Next-Cursor of the previous page")]

@@ -1,14 +1,17 @@
-"""Rooms and what they hold: parties, vessels, documents, approvals, and the activity log."""
+"""Rooms and what they hold: parties, vessels, documents, approvals, their corrections, and the
+activity log."""
 
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from roomsnap.models import (
     Activity,
     Approval,
     ApprovalIn,
+    ApprovalPatch,
     Document,
     DocumentIn,
     DocumentPatch,
@@ -16,18 +19,20 @@ from roomsnap.models import (
     PartyIn,
     PartyPatch,
     Room,
-    RoomDetail,
     RoomIn,
+    RoomPatch,
     Vessel,
     VesselIn,
+    VesselPatch,
 )
 
-from api.logic.views import DocumentStatusView
+from api.logic.views import RoomDetailView, RoomView, room_view
 from api.openapi_docs import NEXT_PAGE, NO_CONTENT, WRITE_ERRORS, errors, links, returns
-from api.routes.http import Cursor, ItemId, Limit, PartyEmail, RoomId, caller, json_response, page
+from api.routes.http import Cursor, ItemId, Limit, PartyEmail, RoomId, VesselImo, caller, json_response, page
 from api.services import rooms
 
 router = Router()
+GONE: OpenAPIResponse = {"description": "Removed; the activity log keeps what it was", "content": NO_CONTENT}
 
 
 @router.post(
@@ -40,6 +45,7 @@ router = Router()
             links=links(
                 [
                     "getRoom",
+                    "updateRoom",
                     "addParty",
                     "addVessel",
                     "addDocument",
@@ -61,19 +67,32 @@ def create_room(body: RoomIn):
 @router.get(
     "/rooms",
     operation_id="listRooms",
-    responses={200: returns(list[Room], "The caller's rooms (every room for an admin)"), **errors()},
+    responses={
+        200: returns(list[RoomView], "The caller's rooms (every room for an admin), each with its clearance now"),
+        **errors(),
+    },
 )
 def list_rooms():
-    return json_response(200, [room.model_dump() for room in rooms.list_rooms(caller(router))])
+    return json_response(200, [room_view(room, clearance) for room, clearance in rooms.list_rooms(caller(router))])
 
 
 @router.get(
     "/rooms/<room_id>",
     operation_id="getRoom",
-    responses={200: returns(RoomDetail, "The room and its data"), **errors(404)},
+    responses={200: returns(RoomDetailView, "The room, its data and its clearance now"), **errors(404)},
 )
 def get_room(room_id: RoomId):
-    return json_response(200, rooms.get_room(caller(router), room_id).model_dump(mode="json"))
+    detail, clearance = rooms.get_room(caller(router), room_id)
+    return json_response(200, room_view(detail, clearance, RoomDetailView))
+
+
+@router.patch(
+    "/rooms/<room_id>",
+    operation_id="updateRoom",
+    responses={200: returns(Room, "The room with its details corrected"), **errors(404, 409, *WRITE_ERRORS)},
+)
+def update_room(room_id: RoomId, body: RoomPatch):
+    return json_response(200, rooms.update_room(caller(router), room_id, body).model_dump())
 
 
 @router.post(
@@ -88,10 +107,10 @@ def add_party(room_id: RoomId, body: PartyIn):
 @router.patch(
     "/rooms/<room_id>/parties/<email>",
     operation_id="changePartyRole",
-    responses={200: returns(Party, "The party with its new role"), **errors(404, 409, *WRITE_ERRORS)},
+    responses={200: returns(Party, "The party with its new role or company"), **errors(404, 409, *WRITE_ERRORS)},
 )
 def change_party_role(room_id: RoomId, email: PartyEmail, body: PartyPatch):
-    party = rooms.change_party_role(caller(router), room_id, unquote(email), body)
+    party = rooms.update_party(caller(router), room_id, unquote(email), body)
     return json_response(200, party.model_dump(mode="json"))
 
 
@@ -111,10 +130,39 @@ def remove_party(room_id: RoomId, email: PartyEmail):
 @router.post(
     "/rooms/<room_id>/vessels",
     operation_id="addVessel",
-    responses={201: returns(Vessel, "The vessel added"), **errors(404, 409, *WRITE_ERRORS)},
+    responses={
+        201: returns(
+            Vessel,
+            "The vessel added",
+            links=links(["updateVessel", "deleteVessel"], room_id="$request.path.room_id", imo="$response.body#/imo"),
+        ),
+        **errors(404, 409, *WRITE_ERRORS),
+    },
 )
 def add_vessel(room_id: RoomId, body: VesselIn):
     return json_response(201, rooms.add_vessel(caller(router), room_id, body).model_dump(mode="json"))
+
+
+@router.patch(
+    "/rooms/<room_id>/vessels/<imo>",
+    operation_id="updateVessel",
+    responses={
+        200: returns(Vessel, "The vessel corrected (a new IMO number takes the documents that named it along)"),
+        **errors(404, 409, *WRITE_ERRORS),
+    },
+)
+def update_vessel(room_id: RoomId, imo: VesselImo, body: VesselPatch):
+    return json_response(200, rooms.update_vessel(caller(router), room_id, imo, body).model_dump(mode="json"))
+
+
+@router.delete(
+    "/rooms/<room_id>/vessels/<imo>",
+    operation_id="deleteVessel",
+    responses={204: GONE, **errors(404, 409)},
+)
+def delete_vessel(room_id: RoomId, imo: VesselImo):
+    rooms.delete_vessel(caller(router), room_id, imo)
+    return Response(204)
 
 
 @router.post(
@@ -124,7 +172,11 @@ def add_vessel(room_id: RoomId, body: VesselIn):
         201: returns(
             Document,
             "The document added",
-            links=links(["setDocumentStatus"], room_id="$request.path.room_id", document_id="$response.body#/id"),
+            links=links(
+                ["setDocumentStatus", "deleteDocument"],
+                room_id="$request.path.room_id",
+                document_id="$response.body#/id",
+            ),
         ),
         **errors(404, *WRITE_ERRORS),
     },
@@ -136,19 +188,61 @@ def add_document(room_id: RoomId, body: DocumentIn):
 @router.patch(
     "/rooms/<room_id>/documents/<document_id>",
     operation_id="setDocumentStatus",
-    responses={200: returns(DocumentStatusView, "The document's new status"), **errors(404, *WRITE_ERRORS)},
+    responses={200: returns(Document, "The document corrected"), **errors(404, 409, *WRITE_ERRORS)},
 )
-def set_document_status(room_id: RoomId, document_id: ItemId, body: DocumentPatch):
-    return json_response(200, rooms.set_document_status(caller(router), room_id, document_id, body))
+def update_document(room_id: RoomId, document_id: ItemId, body: DocumentPatch):
+    document = rooms.update_document(caller(router), room_id, document_id, body)
+    return json_response(200, document.model_dump(mode="json"))
+
+
+@router.delete(
+    "/rooms/<room_id>/documents/<document_id>",
+    operation_id="deleteDocument",
+    responses={204: GONE, **errors(404, 409)},
+)
+def delete_document(room_id: RoomId, document_id: ItemId):
+    rooms.delete_document(caller(router), room_id, document_id)
+    return Response(204)
 
 
 @router.post(
     "/rooms/<room_id>/approvals",
     operation_id="addApproval",
-    responses={201: returns(Approval, "The approval recorded"), **errors(404, *WRITE_ERRORS)},
+    responses={
+        201: returns(
+            Approval,
+            "The approval recorded",
+            links=links(
+                ["updateApproval", "withdrawApproval"],
+                room_id="$request.path.room_id",
+                approval_id="$response.body#/id",
+            ),
+        ),
+        **errors(404, 409, *WRITE_ERRORS),
+    },
 )
 def add_approval(room_id: RoomId, body: ApprovalIn):
     return json_response(201, rooms.add_approval(caller(router), room_id, body).model_dump(mode="json"))
+
+
+@router.patch(
+    "/rooms/<room_id>/approvals/<approval_id>",
+    operation_id="updateApproval",
+    responses={200: returns(Approval, "The approval corrected"), **errors(404, 409, *WRITE_ERRORS)},
+)
+def update_approval(room_id: RoomId, approval_id: ItemId, body: ApprovalPatch):
+    approval = rooms.update_approval(caller(router), room_id, approval_id, body)
+    return json_response(200, approval.model_dump(mode="json"))
+
+
+@router.delete(
+    "/rooms/<room_id>/approvals/<approval_id>",
+    operation_id="withdrawApproval",
+    responses={204: {"description": "Withdrawn: no longer counted", "content": NO_CONTENT}, **errors(404, 409)},
+)
+def withdraw_approval(room_id: RoomId, approval_id: ItemId):
+    rooms.withdraw_approval(caller(router), room_id, approval_id)
+    return Response(204)
 
 
 @router.get(

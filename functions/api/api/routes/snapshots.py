@@ -18,7 +18,13 @@ router = Router()
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
 ]
-Redirect = Annotated[bool, Query(description="Answer with a redirect to a presigned S3 URL instead of the bytes")]
+Redirect = Annotated[
+    bool | None,
+    Query(
+        description="true: a redirect to a presigned S3 URL; false: the bytes, refused (422) for a PDF too large "
+        "for a response; absent: the bytes, or the redirect when the PDF is too large for a response"
+    ),
+]
 
 
 @router.post(
@@ -108,10 +114,10 @@ def delete_snapshot(room_id: RoomId, snapshot_id: ItemId):
             "headers": {"Location": header("A presigned S3 URL, valid for a few minutes", required=True)},
             "content": NO_CONTENT,
         },
-        **errors(404, 409),
+        **errors(404, 409, 422),
     },
 )
-def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: Redirect = False):
+def download_snapshot(room_id: RoomId, snapshot_id: ItemId, redirect: Redirect = None):
     download = snapshots.download(
         caller(router), room_id, snapshot_id, SETTINGS.inline_download_max_bytes, SETTINGS.presign_ttl_seconds, redirect
     )

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 
 from cachetools import LRUCache
 
+from roomsnap.content import DEFAULT_BUDGET, Budget, gather, printed_size
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.issuance import Issuance, IssuanceRecords
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, PdfRecords
@@ -43,7 +44,6 @@ from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
 from renderer.logic.cache import ByteBoundedLRU
-from renderer.logic.content import gather, printed_size
 
 KNOWN_KEYS_LIMIT = 10_000
 # Intermediate progress (80) is written only when this long has passed since the claim: a poller
@@ -97,8 +97,10 @@ class SnapshotRenderer:
         issuances: IssuanceRecords,
         touch_valid_s: float = 0,
         claim_rows: int = CLAIM_ROWS,
+        budget: Budget = DEFAULT_BUDGET,
     ):
         self.rooms = rooms
+        self.budget = budget
         self.snapshots = snapshots
         self.pdf_records = pdf_records
         self.pdfs = pdfs
@@ -112,6 +114,11 @@ class SnapshotRenderer:
         self.touched: LRUCache[str, float] = LRUCache(KNOWN_KEYS_LIMIT)  # content hash -> when touched here
         self.container_id = uuid.uuid4().hex[:12]  # tells warm containers apart in the metrics
         self.claim_rows = claim_rows  # renders of at least this many rows claim the task first
+
+    def restored(self) -> None:
+        """After a SnapStart restore: this environment is a container of its own, told apart in the
+        metrics by an id of its own (not the one of the snapshot every copy shares)."""
+        self.container_id = uuid.uuid4().hex[:12]
 
     def process(self, snapshot_id: str, sent_at: datetime, lease_seconds: float) -> Outcome:
         """Raises SnapshotSettled when there is nothing to do, TransientError (or any unexpected
@@ -192,7 +199,7 @@ class SnapshotRenderer:
     def _gather(self, snapshot: Snapshot, today: date) -> tuple[ReportContent, str]:
         """Reads the room, hashes what it prints, and records the hash under the content key of
         the version actually read (the room may have changed since its version was looked up)."""
-        content, version = gather(self.rooms, snapshot, today)
+        content, version = gather(self.rooms, snapshot, today, self.budget)
         digest = content_hash(content, *self.versions)
         key = self._content_key(snapshot, version, today)
         self.pdf_records.remember_content_hash(key, digest)

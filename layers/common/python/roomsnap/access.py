@@ -12,9 +12,10 @@ from typing import Any
 from cachetools import LRUCache
 
 from roomsnap.dal import RoomRepository
+from roomsnap.dal.transactions import Guard
 from roomsnap.errors import Forbidden, NotFound
-from roomsnap.models import Role, normalize_email
-from roomsnap.permissions import ROLE_ACTIONS, Action
+from roomsnap.models import Party, Role, normalize_email
+from roomsnap.permissions import ROLE_ACTIONS, Action, roles_allowed
 
 GROUP_CLAIMS = ("cognito:groups", "groups")
 # Rooms are never deleted, so a room an admin has seen exists; the bound only limits memory.
@@ -63,6 +64,15 @@ def caller_from_claims(claims: dict[str, Any], admin_group: str, idp_verifies_em
     return Caller(email=normalize_email(email), is_admin=admin_group in groups)
 
 
+def refusal(party: Party | None, action: Action) -> Exception:
+    """Why a caller may not: not a party (404, so a room's existence does not leak), or a party
+    whose role does not allow the action (403)."""
+    if party is None:
+        return NotFound("room not found")
+    article = "an" if party.role.value[0] in "aeiou" else "a"
+    return Forbidden(f"{article} {party.role.value} may not {action.value} in this room")
+
+
 class RoomAccess:
     """Who may do what in a room. Memberships are not cached: each check reads the caller's party
     item (one strongly consistent GetItem), so a removal or a demotion takes effect on every
@@ -83,12 +93,19 @@ class RoomAccess:
                 self._known_rooms[room_id] = True
             return None
         party = self.rooms.get_party(room_id, caller.email)
-        if party is None:
-            raise NotFound("room not found")
-        if action not in ROLE_ACTIONS[party.role]:
-            article = "an" if party.role.value[0] in "aeiou" else "a"
-            raise Forbidden(f"{article} {party.role.value} may not {action.value} in this room")
+        if party is None or action not in ROLE_ACTIONS[party.role]:
+            raise refusal(party, action)
         return party.role
+
+    def guards(self, caller: Caller, room_id: str, action: Action) -> list[Guard]:
+        """What authorize checks, as conditions of the caller's own transaction instead of a read:
+        the same 404 and 403, with no request of their own."""
+        if caller.is_admin:
+            if room_id in self._known_rooms:
+                return []
+            return [self.rooms.room_guard(room_id, lambda: NotFound("room not found"))]
+        roles = roles_allowed(action)
+        return [self.rooms.party_guard(room_id, caller.email, roles, lambda party: refusal(party, action))]
 
     def readable(self, caller: Caller, room_ids: set[str]) -> set[str]:
         """Which of these rooms the caller may read, in one batch read."""

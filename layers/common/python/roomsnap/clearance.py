@@ -22,9 +22,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
-from roomsnap.models import iso
+from roomsnap.model_base import Model
+from roomsnap.times import iso
 
 
 class ClearanceStatus(StrEnum):
@@ -43,16 +42,16 @@ class BlockerKind(StrEnum):
     NO_APPROVAL = "no_approval"
 
 
-class Blocker(BaseModel):
+class Blocker(Model):
     kind: BlockerKind
     item: Literal["document", "approval", "room"]
-    id: str | None  # the document's or the approval's id; None for "no approval at all"
+    id: str | None = None  # the document's or the approval's id; None for "no approval at all"
     name: str  # what a person reads: the document's name, or whose approval it is
     date: str | None = None  # the date that matters: the expiry day, or when the approval was recorded
     status: str | None = None  # the item's own status, where it explains the blocker (uploaded, rejected…)
 
 
-class Clearance(BaseModel):
+class Clearance(Model):
     status: ClearanceStatus
     blockers: list[Blocker]
     judged_at: str  # the moment (ISO 8601) the documents were judged at
@@ -156,3 +155,43 @@ def decide(
     blockers += approval_blockers(approvals)
     status = ClearanceStatus.NOT_CLEARED if blockers else ClearanceStatus.CLEARED
     return Clearance(status=status, blockers=blockers, **common)
+
+
+class DocumentFacts(Model):
+    id: str
+    name: str
+    status: str
+    expires_on: date | None = None
+
+
+class ApprovalFacts(Model):
+    id: str
+    status: str
+    by: str
+    at: str
+    party: str | None = None
+    document_id: str | None = None
+
+
+class ClearanceFacts(Model):
+    """What a room's verdict is judged from, kept on the room itself so that a list of rooms is
+    judged without reading their documents and approvals: the documents that can block (an
+    approved one without an expiry day never does) and the approvals that count. The verdict
+    depends on the clock (expiry), so it is judged from these at read time, never stored."""
+
+    documents: list[DocumentFacts] = []
+    approvals: list[ApprovalFacts] = []
+
+    @classmethod
+    def of(cls, documents: Sequence[ClearanceDocument], approvals: Sequence[ClearanceApproval]) -> "ClearanceFacts":
+        return cls(
+            documents=[
+                DocumentFacts.model_validate(document, from_attributes=True)
+                for document in documents
+                if str(document.status) != "approved" or document.expires_on is not None
+            ],
+            approvals=[ApprovalFacts.model_validate(a, from_attributes=True) for a in effective_approvals(approvals)],
+        )
+
+    def decide(self, operation_time: datetime, as_of: datetime) -> Clearance:
+        return decide(self.documents, self.approvals, operation_time, as_of)

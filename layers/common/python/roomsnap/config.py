@@ -5,6 +5,8 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from roomsnap.content import Budget
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -34,8 +36,12 @@ class Settings(BaseModel):
     # API latency histograms are flushed to the table at most this often per container (0: always).
     api_stats_flush_seconds: int = Field(default=60, ge=0)
     max_receive_count: int = Field(default=4, ge=1)
+    # The render budget (roomsnap.content.Budget): read by the renderer, and by the API, which does
+    # not retry a snapshot that failed over it while the room still is. Template.yaml never sets it.
+    report_max_rows: int = Field(default=Budget.rows, ge=1)
+    report_max_characters: int = Field(default=Budget.characters, ge=1)
     # A record is only started with this much of the invocation left: the slowest render the budget
-    # allows (renderer.logic.content), with room to store it. Later records go back to the queue.
+    # allows (roomsnap.content), with room to store it. Later records go back to the queue.
     record_time_allowance_s: float = Field(default=12, ge=0)
     # Delays before the 1st, 2nd, 3rd... retry of a transiently failed render (the last repeats).
     retry_backoff_seconds: tuple[int, ...] = (10, 60, 300)

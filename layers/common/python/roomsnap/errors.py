@@ -31,12 +31,26 @@ class Conflict(DomainError):
     status = 409
 
 
+class RoomChanged(Conflict):
+    """The room changed between reading it and writing a change decided on what was read."""
+
+    def __init__(self) -> None:
+        super().__init__("the room changed while this change was being made; send it again")
+
+
 class UnprocessableEntity(DomainError):
     status = 422
 
 
 class TooManyRequests(DomainError):
     status = 429
+
+
+class ServiceUnavailable(DomainError):
+    """Briefly unable to do it (a dependency throttled): nothing was done, and the same request may
+    be sent again after its Retry-After."""
+
+    status = 503
 
 
 def failure_for_users(what_happened: str, reference: str | None) -> str:

@@ -1,14 +1,17 @@
 """The snapshot as the API shows it: the legacy contract (field names fixed; fields are only ever
-added). In the layer because webhooks carry the same view as `GET …/snapshots/{id}` answers."""
+added). In the layer because webhooks carry the same view as `GET …/snapshots/{id}` answers, so a
+`snapshot.completed` event carries the clearance its PDF printed, and a failed or cancelled one,
+which printed nothing, none."""
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from roomsnap.models import CacheLayer, Snapshot, Timings
+from roomsnap.clearance import Clearance
+from roomsnap.models import CacheLayer, Model, Snapshot, Timings
 
 
-class View(BaseModel):
+class View(Model):
     """Every field of a response is always present (None where it has no value yet)."""
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -34,6 +37,9 @@ class SnapshotView(View):
     pdf_sha256: str | None = Field(description="SHA-256 of the signed PDF's bytes (POST /verify takes it)")
     cache_layer: CacheLayer | None
     timings: Timings
+    clearance: Clearance | None = Field(
+        description="The verdict the snapshot's PDF printed (once completed; none for a failed or cancelled one)"
+    )
 
 
 def snapshot_view(snapshot: Snapshot) -> dict:

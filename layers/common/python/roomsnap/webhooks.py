@@ -13,10 +13,10 @@ import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from roomsnap.ids import new_id
-from roomsnap.models import Activity, Input, utc_now
+from roomsnap.models import Activity, Input, Model, Printable, utc_now
 
 SubscribableEvent = Literal["snapshot.completed", "snapshot.failed", "snapshot.cancelled", "document.expiring"]
 EventType = SubscribableEvent | Literal["webhook.test"]
@@ -29,7 +29,7 @@ RESPONSE_BODY_BYTES = 1024  # how much of a receiver's answer the delivery log k
 SYSTEM_ACTOR = "room-snapshots"  # the actor of activity lines the service writes itself
 
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Printable()]
 Events = Annotated[list[SubscribableEvent], Field(min_length=1, max_length=4)]
 
 
@@ -71,6 +71,8 @@ class WebhookIn(Input):
 
 
 class WebhookPatch(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     events: Events | None = None
     description: Description | None = None
     enabled: bool | None = Field(default=None, description="Enabling an endpoint also forgets why it was disabled")
@@ -87,7 +89,7 @@ class WebhookPatch(Input):
 # ------------------------------------------------------------------ stored records
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     """An endpoint of a room. Its signing secret is stored encrypted (KMS); after a rotation the
     previous one stays valid, and is signed with too, until `previous_secret_expires_at`."""
 
@@ -117,7 +119,7 @@ class MessageState(StrEnum):
     FAILED = "failed"
 
 
-class Message(BaseModel):
+class Message(Model):
     """One event for one endpoint, and where its delivery stands. `ticket` names the queue message
     that delivers it (the first to claim it); any other copy of that queue message is dropped."""
 
@@ -138,7 +140,7 @@ class Message(BaseModel):
 AttemptOutcome = Literal["succeeded", "retrying", "failed"]
 
 
-class DeliveryAttempt(BaseModel):
+class DeliveryAttempt(Model):
     """One line of an endpoint's delivery log: one HTTP request (or the error that prevented it)."""
 
     message_id: str
@@ -153,7 +155,7 @@ class DeliveryAttempt(BaseModel):
     response_body: str = Field(default="", description=f"The first {RESPONSE_BODY_BYTES} bytes of the answer")
 
 
-class ExpiryAlert(BaseModel):
+class ExpiryAlert(Model):
     """A document expiring soon, announced once per document per day: written with its audit line
     by the daily expiry run, and published as a `document.expiring` event from the table's stream."""
 

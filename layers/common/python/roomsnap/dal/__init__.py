@@ -2,12 +2,12 @@
 
 The single DynamoDB table (docs/data-model.md):
 
-  ROOM#<room>        META               the room                 GSI1: ROOMS / <room>
+  ROOM#<room>        META               the room                 GSI1: ROOMS#<shard> / <room>
   ROOM#<room>        PARTY#<email>      a party = a membership   GSI1: USER#<email> / ROOM#<room>
   ROOM#<room>        VESSEL#<imo>, DOC#<id>, APPROVAL#<id>
   ROOMLOG#<room>     <id>               the activity log (time-ordered ids)          rooms.py
   SNAP#<id>          SNAP               a snapshot and its task  GSI1: ROOMSNAPS#<room> / <id>
-                                                                 GSI2: ACTIVE / <heartbeat> or PDF#<hash> / <id>
+                                                                 GSI2: ACTIVE#<shard> / <heartbeat> or PDF#<hash> / <id>
                                                                                  snapshots.py
   IDEMP#<digest>     IDEMP              an Idempotency-Key of a create request   idempotency.py
   PDF#<hash>         PDF                a cached PDF's use record               pdf_records.py

@@ -1,5 +1,5 @@
-"""Per-user limits on creating snapshots, kept in one item per user and checked by one conditional
-write per create:
+"""Per-user limits on creating snapshots, kept in one item per user and counted by a condition of the
+create's own transaction:
 
   LIMIT#<email>  CREATE   m_<minute>: creates in that minute (the burst window)
                           h_<hour>:   creates in that hour (the sustained rate)
@@ -11,20 +11,24 @@ the whole item expires two hours after the user's last create. `active` only gro
 is reconciled (finished snapshots dropped) when it reaches the cap, so it never undercounts and
 costs nothing per render.
 
-When DynamoDB throttles the write (after botocore's retries), the create is let through: the
-limits protect the service from one user, and refusing everyone's work because a counter could
-not be written would turn a hot partition into an outage. The stage-wide API throttle still
-bounds the load. Each such pass is logged and counted."""
+A transaction returns no item when it succeeds, so what a create is told is left of its limits
+(the RateLimit header) is this container's view: the exact counters of the user's last refusal
+here, plus the creates it made since. With one container it is exact; when a user's creates reach
+several, it may show more left than there is. A refusal is always exact: it is read from the
+counter's own condition failure.
+
+When DynamoDB throttles the counter, the create is refused with the rest of its transaction
+(503, Retry-After): nothing else writes a user's counter, so it is hot only when that user floods,
+and letting a throttled create through would let exactly that user past the limits."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from botocore.exceptions import ClientError
 from cachetools import LRUCache
 
-from roomsnap.dal.items import Repository, item_on_condition_failure, record, to_dynamo
+from roomsnap.dal.items import Repository, record, to_dynamo
+from roomsnap.dal.transactions import Guard
 
-THROTTLED = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 EXPIRES_AFTER = timedelta(hours=2)
 KNOWN_USERS = 10_000
 
@@ -43,7 +47,14 @@ class Admission:
     per_hour_used: int = 0
     active: frozenset[str] = field(default_factory=frozenset)
     refused_by: str | None = None  # "per_minute", "per_hour" or "unfinished"
-    throttled: bool = False
+
+
+class LimitReached(Exception):
+    """A create over one of the user's limits: nothing was written."""
+
+    def __init__(self, admission: Admission):
+        super().__init__(admission.refused_by)
+        self.admission = admission
 
 
 def window_names(now: datetime) -> tuple[str, str]:
@@ -54,49 +65,54 @@ class CreateLimits(Repository):
     def __init__(self, table_name: str, limits: Limits):
         super().__init__(table_name)
         self.limits = limits
-        self._stale: LRUCache[str, set[str]] = LRUCache(KNOWN_USERS)  # user -> past window counters seen
+        self._seen: LRUCache[str, dict] = LRUCache(KNOWN_USERS)  # user -> its counter item, as this container knows it
 
-    def admit(self, user: str, snapshot_id: str, now: datetime) -> Admission:
-        """Counts a create in both windows and adds it to the user's active set, unless that would
-        exceed a limit (then nothing is written)."""
+    def count_guard(self, user: str, snapshot_id: str, now: datetime) -> Guard:
+        """A create's transaction item that counts it in both windows and adds it to the user's
+        active set, on condition that no limit is reached; its refusal is LimitReached."""
         minute, hour = window_names(now)
-        stale = sorted(self._stale.get(user, set()) - {minute, hour})
+        stale = sorted(
+            name for name in self._seen.get(user, {}) if name.startswith(("m_", "h_")) and name not in (minute, hour)
+        )
         names = {"#m": minute, "#h": hour, **{f"#s{i}": name for i, name in enumerate(stale)}}
         expression = "ADD #m :one, #h :one, active :id SET expires_at = :expires"
         if stale:
             expression += " REMOVE " + ", ".join(f"#s{i}" for i in range(len(stale)))
-        try:
-            item = self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=self._key(user),
-                UpdateExpression=expression,
-                ConditionExpression="(attribute_not_exists(#m) OR #m < :per_minute) "
-                "AND (attribute_not_exists(#h) OR #h < :per_hour) "
-                "AND (attribute_not_exists(active) OR size(active) < :unfinished)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **to_dynamo(
-                        {
-                            ":one": 1,
-                            ":expires": int((now + EXPIRES_AFTER).timestamp()),
-                            ":per_minute": self.limits.per_minute,
-                            ":per_hour": self.limits.per_hour,
-                            ":unfinished": self.limits.unfinished,
-                        }
-                    ),
-                    ":id": {"SS": [snapshot_id]},
-                },
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )["Attributes"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] in THROTTLED:
-                return Admission(admitted=True, throttled=True)
-            old = item_on_condition_failure(error)
-            if old is None:
-                raise
-            return self._refusal(user, record(old), minute, hour)
-        return self._admission(user, record(item), minute, hour, admitted=True)
+        update = {
+            "TableName": self.table_name,
+            "Key": self._key(user),
+            "UpdateExpression": expression,
+            "ConditionExpression": "(attribute_not_exists(#m) OR #m < :per_minute) "
+            "AND (attribute_not_exists(#h) OR #h < :per_hour) "
+            "AND (attribute_not_exists(active) OR size(active) < :unfinished)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {
+                **to_dynamo(
+                    {
+                        ":one": 1,
+                        ":expires": int((now + EXPIRES_AFTER).timestamp()),
+                        ":per_minute": self.limits.per_minute,
+                        ":per_hour": self.limits.per_hour,
+                        ":unfinished": self.limits.unfinished,
+                    }
+                ),
+                ":id": {"SS": [snapshot_id]},
+            },
+        }
+        return Guard({"Update": update}, lambda old: LimitReached(self._refusal(user, record(old or {}), minute, hour)))
+
+    def counted(self, user: str, snapshot_id: str, now: datetime) -> Admission:
+        """What the user has used of each limit after a create whose transaction succeeded, as this
+        container knows it (the module's docstring says how exact that is)."""
+        minute, hour = window_names(now)
+        seen = self._seen.get(user, {})
+        item = {  # the create's transaction removed the past windows this container knew of
+            minute: seen.get(minute, 0) + 1,
+            hour: seen.get(hour, 0) + 1,
+            "active": {*seen.get("active", ()), snapshot_id},
+        }
+        self._seen[user] = item
+        return Admission(True, item[minute], item[hour], frozenset(item["active"]))
 
     def forget(self, user: str, snapshot_ids: set[str]) -> None:
         """Drops finished snapshots from the user's active set (set DELETE is idempotent)."""
@@ -107,22 +123,22 @@ class CreateLimits(Repository):
                 UpdateExpression="DELETE active :ids",
                 ExpressionAttributeValues={":ids": {"SS": sorted(snapshot_ids)}},
             )
+            if user in self._seen:
+                self._seen[user] = {
+                    **self._seen[user],
+                    "active": set(self._seen[user].get("active", ())) - snapshot_ids,
+                }
 
     def _refusal(self, user: str, item: dict, minute: str, hour: str) -> Admission:
-        seen = self._admission(user, item, minute, hour, admitted=False)
-        if seen.per_minute_used >= self.limits.per_minute:
+        self._seen[user] = {**item, "active": set(item.get("active", ()))}
+        used = Admission(False, int(item.get(minute, 0)), int(item.get(hour, 0)), frozenset(item.get("active", ())))
+        if used.per_minute_used >= self.limits.per_minute:
             refused_by = "per_minute"
-        elif seen.per_hour_used >= self.limits.per_hour:
+        elif used.per_hour_used >= self.limits.per_hour:
             refused_by = "per_hour"
         else:
             refused_by = "unfinished"
-        return Admission(False, seen.per_minute_used, seen.per_hour_used, seen.active, refused_by)
-
-    def _admission(self, user: str, item: dict, minute: str, hour: str, admitted: bool) -> Admission:
-        windows = {name for name in item if name.startswith(("m_", "h_"))}
-        self._stale[user] = windows - {minute, hour}
-        active = frozenset(item.get("active", ()))
-        return Admission(admitted, int(item.get(minute, 0)), int(item.get(hour, 0)), active)
+        return Admission(False, used.per_minute_used, used.per_hour_used, used.active, refused_by)
 
     def _key(self, user: str) -> dict:
         return {"PK": {"S": f"LIMIT#{user}"}, "SK": {"S": "CREATE"}}

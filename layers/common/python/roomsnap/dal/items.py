@@ -2,6 +2,7 @@
 
 import base64
 import json
+import zlib
 from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
@@ -96,6 +97,12 @@ def is_condition_failure(error: ClientError) -> bool:
 def item_on_condition_failure(error: ClientError) -> dict | None:
     """The item as it was, from a write that asked for ReturnValuesOnConditionCheckFailure=ALL_OLD."""
     return cast(dict | None, error.response.get("Item"))
+
+
+def shard_of(key: str, shards: int) -> int:
+    """A stable shard number of `key` in [0, shards): spreads a partition that many items write over
+    `shards` partitions, which a reader of them all queries one by one."""
+    return zlib.crc32(key.encode()) % shards
 
 
 def room_key(room_id: str, sort_key: str = "META") -> dict:

@@ -22,14 +22,28 @@ from roomsnap.dal.items import (
     is_condition_failure,
     log_item,
     record,
+    shard_of,
     snapshot_key,
     to_dynamo,
 )
+from roomsnap.dal.transactions import Guard, transact
 from roomsnap.errors import Conflict, LeaseHeld, NotFound, SnapshotSettled
 from roomsnap.models import STAGES, Activity, Snapshot, TaskStatus, utc_now
 
-ACTIVE = "ACTIVE"  # GSI2 partition of unfinished tasks, sorted by their last sign of life
+# Unfinished tasks are in GSI2 under ACTIVE#<shard>, sorted by their last sign of life. Every
+# snapshot writes its entry at creation and moves it at completion, and an index partition takes
+# about 1,000 writes a second (its sort keys, timestamps, only grow, so DynamoDB cannot split it
+# for heat): 32 shards carry ~16,000 snapshots a second, and the cleanup reads all 32.
+ACTIVE_SHARDS = 32
 UNFINISHED = {":pending": TaskStatus.PENDING, ":running": TaskStatus.RUNNING}
+
+
+def active_partition(snapshot_id: str) -> str:
+    return f"ACTIVE#{shard_of(snapshot_id, ACTIVE_SHARDS)}"
+
+
+def active_partitions() -> list[str]:
+    return [f"ACTIVE#{shard}" for shard in range(ACTIVE_SHARDS)]
 
 
 def _now_ms() -> int:
@@ -65,20 +79,27 @@ class SnapshotRepository(Repository):
 
     # ---------------------------------------------------------------- API side
 
-    def create(self, snapshot: Snapshot, audit: Activity) -> None:
-        """Writes the snapshot and its audit line in one BatchWriteItem: the request path's only
-        table write. (The id is fresh and random, so no condition is needed against overwriting.)"""
+    def create(self, snapshot: Snapshot, audit: Activity, guards: list[Guard]) -> None:
+        """Writes the snapshot and its audit line in one TransactWriteItems with the `guards` (the
+        caller's membership, limits, Idempotency-Key): the request path's only table write. Raises
+        the first failed guard's refusal. The audit line's id is the ClientRequestToken, so a retry
+        whose answer was lost is the same create. (The id is fresh and random, so no condition is
+        needed against overwriting.)"""
         created = datetime.fromisoformat(snapshot.created_at)
         item = {
             "GSI1PK": f"ROOMSNAPS#{snapshot.room_id}",
             "GSI1SK": snapshot.id,
-            "GSI2PK": ACTIVE,
+            "GSI2PK": active_partition(snapshot.id),
             "GSI2SK": snapshot.created_at,
             "entity": "snapshot",
             "expires_at": int((created + self.retention).timestamp()),
             **snapshot.model_dump(mode="json"),
         }
-        self.batch_put([{**snapshot_key(snapshot.id), **to_dynamo(item)}, log_item(snapshot.room_id, audit)])
+        writes = [
+            {"Put": {"TableName": self.table_name, "Item": {**snapshot_key(snapshot.id), **to_dynamo(item)}}},
+            {"Put": {"TableName": self.table_name, "Item": log_item(snapshot.room_id, audit)}},
+        ]
+        transact(self.dynamodb, guards, writes, token=audit.id)
 
     def get(self, snapshot_id: str) -> Snapshot | None:
         item = self.dynamodb.get_item(
@@ -247,24 +268,31 @@ class SnapshotRepository(Repository):
 
     def stale_active(self, heartbeat_before: str) -> list[tuple[Snapshot, str]]:
         """Unfinished tasks whose last sign of life is older than `heartbeat_before`, each with
-        that heartbeat."""
-        items = self.query_all(
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :active AND GSI2SK < :before",
-            ExpressionAttributeValues={":active": {"S": ACTIVE}, ":before": {"S": heartbeat_before}},
-        )
-        return [(Snapshot.model_validate(record(item)), item["GSI2SK"]["S"]) for item in items]
+        that heartbeat: one Query per shard of the index."""
+        found: list[tuple[Snapshot, str]] = []
+        for partition in active_partitions():
+            items = self.query_all(
+                IndexName="GSI2",
+                KeyConditionExpression="GSI2PK = :active AND GSI2SK < :before",
+                ExpressionAttributeValues={":active": {"S": partition}, ":before": {"S": heartbeat_before}},
+            )
+            found.extend((Snapshot.model_validate(record(item)), item["GSI2SK"]["S"]) for item in items)
+        return sorted(found, key=lambda entry: entry[1])
 
     def oldest_unfinished_since(self) -> str | None:
-        """The oldest heartbeat among unfinished tasks: a pending task's is its creation time."""
-        page = self.dynamodb.query(
-            TableName=self.table_name,
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :active",
-            ExpressionAttributeValues={":active": {"S": ACTIVE}},
-            Limit=1,
-        )
-        return page["Items"][0]["GSI2SK"]["S"] if page["Items"] else None
+        """The oldest heartbeat among unfinished tasks (a pending task's is its creation time): the
+        first entry of each shard."""
+        oldest: list[str] = []
+        for partition in active_partitions():
+            page = self.dynamodb.query(
+                TableName=self.table_name,
+                IndexName="GSI2",
+                KeyConditionExpression="GSI2PK = :active",
+                ExpressionAttributeValues={":active": {"S": partition}},
+                Limit=1,
+            )
+            oldest.extend(item["GSI2SK"]["S"] for item in page["Items"])
+        return min(oldest, default=None)
 
     def mark_requeued(self, snapshot_id: str, heartbeat_seen: str) -> bool:
         """Counts a re-enqueue, only if nothing touched the task since the sweep read it: two
@@ -274,7 +302,12 @@ class SnapshotRepository(Repository):
             {"GSI2SK": utc_now(), "stage": "Re-queued by maintenance"},
             add={"requeues": 1},
             condition="GSI2PK = :active AND GSI2SK = :seen AND (task_status = :pending OR lease_until < :now_ms)",
-            values={":active": ACTIVE, ":seen": heartbeat_seen, ":pending": TaskStatus.PENDING, ":now_ms": _now_ms()},
+            values={
+                ":active": active_partition(snapshot_id),
+                ":seen": heartbeat_seen,
+                ":pending": TaskStatus.PENDING,
+                ":now_ms": _now_ms(),
+            },
         ).applied
 
     # ---------------------------------------------------------------- plumbing

@@ -13,10 +13,10 @@ from typing import Literal
 
 from botocore.exceptions import ClientError
 
-from roomsnap.dal.create_limits import THROTTLED
 from roomsnap.dal.items import Repository, is_condition_failure, to_dynamo
 
 EXPIRES_AFTER = timedelta(minutes=2)
+THROTTLED = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
 class VerifyLimits(Repository):
