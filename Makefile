@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APP_PY := PYTHONPATH=infra $(PY)
 PORT ?= 3000
 
-.PHONY: run test test-unit test-emulator token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps report-deps deploy cost capacity fonts
+.PHONY: run test test-unit test-emulator token fire bench bench-live lint lint-types sam-check openapi clean web browser-deps pdf-deps deploy cost capacity fonts
 
 # The web app's inputs: a build runs again only when one of them changes.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/tsconfig.json web/vite.config.ts web/.prettierrc.json
@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt infra/requirements.txt
 run: $(VENV)/.installed web
 	$(APP_PY) -m scripts.local run --port $(PORT) $(if $(FRESH),--fresh)
 
-test: $(VENV)/.installed web browser-deps report-deps lint sam-check test-emulator
+test: $(VENV)/.installed web browser-deps pdf-deps lint sam-check test-emulator
 	$(PY) -m pytest -q tests
 
 # The emulator's own tests, alone: from its folder, with nothing of the application importable.
@@ -33,7 +33,7 @@ test-emulator: $(VENV)/.installed
 	cd infra && ../$(PY) -m pytest -q
 
 # The bottom of the pyramid alone: the services against in-memory fakes, the report. Seconds, no network.
-test-unit: $(VENV)/.installed report-deps
+test-unit: $(VENV)/.installed pdf-deps
 	$(PY) -m pytest -q -m unit tests
 
 # cfn-lint with our own rules (cfn_rules/: log groups with retention, DLQs, no IAM wildcards, a
@@ -63,14 +63,15 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 browser-deps: $(VENV)/.installed
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
-# What the report tests look at the pages with: poppler's pdftoppm, from Debian (tests/unit/test_report_scripts.py).
-report-deps:
-	@test -x /usr/bin/pdftoppm || (apt-get update && apt-get install -y poppler-utils)
+# What the PDF tests look at pages and validate signatures with: poppler's pdftoppm and pdfsig, and certutil
+# for the NSS database through which pdfsig trusts the development CA (Debian's poppler-utils, libnss3-tools).
+pdf-deps:
+	@test -x /usr/bin/pdftoppm -a -x /usr/bin/pdfsig -a -x /usr/bin/certutil || \
+		(apt-get update && apt-get install -y poppler-utils libnss3-tools)
 
 # Rebuilds the report fonts from their pinned Debian and npm sources (functions/renderer/renderer/fonts/README.md).
 fonts: $(VENV)/.installed
 	$(PY) -m scripts.build_fonts
-
 
 # `sam validate --lint` and `sam build` (no container) in their own virtualenv, then checks that
 # each function's build holds what it imports and nothing it does not.

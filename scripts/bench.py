@@ -27,6 +27,7 @@ CACHE_RUNS = 30
 BURST, BURST_ROOMS, CLIENT_THREADS = 200, 20, 4
 IMPORT_RUNS = 9
 PLAIN_RUNS, LARGE_ROWS, LARGE_RUNS, WORST_RUNS = 21, 5000, 3, 2
+SIGN_RUNS = 30
 LONE_SNAPSHOTS = 7
 COST_SNAPSHOTS = 20  # the cost workload at 50 % hits (scripts/cost.py)
 TRANSACTION_TABLE_SIZES, TRANSACTIONS = (1_000, 100_000), 100
@@ -387,6 +388,19 @@ def child_renderer(job: dict) -> dict:
         return snapshot
 
     content, _ = gather(renderer.rooms, new_snapshot("Render check", store=False), date.today())
+    # The first signature of a container: pyHanko's import, GetPublicKey, GetParameter, then kms:Sign.
+    rendered = render_report(content)
+    started = time.perf_counter()
+    handler.sign_pdf(rendered)
+    first_sign = time.perf_counter() - started
+    signing = {"render": [], "sign": []}  # interleaved, on the reference room
+    for _ in range(SIGN_RUNS):
+        started = time.perf_counter()
+        rendered = render_report(content)
+        signing["render"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        signed = handler.sign_pdf(rendered)
+        signing["sign"].append(time.perf_counter() - started)
     render_times = []
     for done in range(5 + RENDERS):
         started = time.perf_counter()
@@ -440,6 +454,9 @@ def child_renderer(job: dict) -> dict:
         filler += 1
     return {
         "render": render_times,
+        "first_sign": first_sign,
+        "signing": signing,
+        "signed_growth": len(signed) - len(rendered),
         "versus_plain": versus_plain,
         "worst": worst_times,
         "worst_size": printed_size(worst),
@@ -543,6 +560,8 @@ def cold_imports(stack) -> dict[str, list[float]]:
         times.setdefault("openapi", []).append(probe("ApiFunction", openapi))
         for logical_id in functions:
             times.setdefault(logical_id, []).append(probe(logical_id))
+        # What the renderer's first cache miss imports on top: pyHanko, with the signer.
+        times.setdefault("signing", []).append(probe("RendererFunction", "renderer.logic.signing"))
     return times
 
 
@@ -864,6 +883,7 @@ def main() -> None:
 
     cores = len(os.sched_getaffinity(0))
     render_p50 = p50(ms(rendering["render"]))
+    sign_p50, signing_render_p50 = p50(ms(rendering["signing"]["sign"])), p50(ms(rendering["signing"]["render"]))
     handler_p50, calls_p50, must_p50 = p50(api["handler"]), p50(api["aws_calls"]), p50(api["must_do"])
     miss, s3_hit, memory_hit = (p50(ms(rendering[layer])) for layer in ("rendered", "s3", "memory"))
     versus = {
@@ -949,6 +969,20 @@ def main() -> None:
                 ("RendererFunction", 2.5, ""),
                 ("CleanupFunction", None, ""),
             )
+        ),
+        ratio_row(
+            "cold import renderer.logic.signing (pyHanko, first miss only) / import boto3",
+            p50(imports["signing"]) / boto3_p50,
+            None,
+            f"{p50(imports['signing']):.0f} vs {boto3_p50:.0f} ms; not in the renderer's cold start (imported lazily)",
+        ),
+        ratio_row(
+            "signing (kms:Sign + pyHanko) / render, reference room",
+            sign_p50 / signing_render_p50,
+            None,
+            f"{sign_p50:.1f} vs {signing_render_p50:.1f} ms, interleaved, moto's KMS; a container's first signature "
+            f"{rendering['first_sign'] * 1000:.0f} ms (pyHanko's import, GetPublicKey, GetParameter); "
+            f"the signature adds {rendering['signed_growth'] / 1024:.1f} KB",
         ),
         ratio_row("process() miss / S3 hit", miss / s3_hit, 5, f"{miss:.1f} vs {s3_hit:.1f} ms", True),
         ratio_row("process() miss / memory hit", miss / memory_hit, 5, f"{miss:.1f} vs {memory_hit:.1f} ms", True),

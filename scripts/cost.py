@@ -187,6 +187,13 @@ def describe(result: dict, prices) -> tuple[float, list, dict]:
     return total(costed), sorted(costed, key=lambda line: -line.usd), {**usage, "unpriced": unpriced}
 
 
+def kms_signs(lines: dict) -> float:
+    """kms:Sign requests counted (the renderer signs each PDF it stores, once)."""
+    return sum(
+        q.get("requests", 0) for (_, service, operation), q in lines.items() if (service, operation) == ("kms", "Sign")
+    )
+
+
 def durations(lines: dict) -> dict[str, tuple[float, float, float]]:
     """(invocations, billed ms, ms its requests spent at the endpoint) per function."""
     found: dict[str, list[float]] = {}
@@ -375,6 +382,12 @@ def main() -> None:
             f"{usage.get('sqs.chunks', 0) / SNAPSHOTS:.2f} SQS requests (idle polls included), "
             f"{usage.get('logs.bytes', 0) / SNAPSHOTS:.0f} log bytes, "
             f"{usage.get('appsync.operations', 0) / SNAPSHOTS:.2f} AppSync Events operations"
+        )
+        signs = kms_signs(result["lines"])
+        sign_usd = sum(line.usd for line in lines if line.service == "kms" and line.operation == "Sign")
+        print(
+            f"   KMS Sign requests (one per PDF signed, counted against KMS's shared request quota): "
+            f"{per_million(signs, result['count']):,.0f} per 1M snapshots, ${per_million(sign_usd):.2f}"
         )
         if usage["unpriced"]:
             print(f"   counted but not in the price table: {', '.join(usage['unpriced'])}")

@@ -23,6 +23,7 @@ from template_emulator.auth import KEY_FILE, SigningKey, local_issuer
 from template_emulator.emulator import Emulator
 from template_emulator.profile import Profile, SiteFacts
 
+from scripts.signing_ca import certify_template_signers
 from scripts.web_config import runtime_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,8 @@ PROFILE = Profile(
     site_root=Path("web/dist"),
     site_config=site_config,
     token_hint=f"mint one for this stack with `{TOKEN_COMMAND}`",
+    # The template's PDF signing key, made in the emulator's KMS, certified by the development CA.
+    after_provision=certify_template_signers,
 )
 
 

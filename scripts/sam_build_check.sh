@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `sam validate --lint` and `sam build` without a container, then checks what the build produced:
-#   - ApiFunction carries no ReportLab; RendererFunction does; DeliveryFunction carries standardwebhooks
-#     and urllib3;
+#   - ApiFunction carries no ReportLab and no pyHanko; RendererFunction carries both, VerifyFunction
+#     pyHanko and PyJWT; DeliveryFunction carries standardwebhooks and urllib3;
 #   - the common layer is python/{roomsnap,aws_lambda_powertools,pydantic,pydantic_core,cachetools} and
 #     python/snapshot_restore_py.py (no python/python nesting), and every native library in the build is built for the template's
 #     architecture (arm64 -> aarch64 ELF) and the runtime's Python (cpython-312).
@@ -122,6 +122,12 @@ delivery = BUILD / "DeliveryFunction"
 expect((delivery / "standardwebhooks").is_dir(), "DeliveryFunction has no standardwebhooks")
 expect((delivery / "urllib3").is_dir(), "DeliveryFunction has no urllib3")
 expect(not (api / "standardwebhooks").exists(), "ApiFunction carries standardwebhooks")
+# pyHanko signs in the renderer and checks signatures in the verify function; the API never loads it.
+verifier = BUILD / "VerifyFunction"
+for signer in (renderer, verifier):
+    expect((signer / "pyhanko").is_dir(), f"{signer.name} has no pyhanko")
+expect(not (api / "pyhanko").exists(), "ApiFunction carries pyhanko")
+expect((verifier / "jwt").is_dir(), "VerifyFunction has no PyJWT")
 for function in sorted(functions):
     module = fn_setting(function, "Handler").rpartition(".")[0]
     expect((BUILD / function / f"{module.replace('.', '/')}.py").is_file(), f"{function} has no {module} module")

@@ -98,12 +98,19 @@ class SigningKey:
 
 
 def _create_key_file(path: Path) -> None:
-    # Written aside and hard-linked into place, so concurrent first uses all end up with the same key.
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_once(
+        path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+
+
+def write_once(path: Path, secret: bytes) -> None:
+    """Writes a development secret under .local/ unless it exists: written aside and hard-linked
+    into place, so concurrent first uses all end up with the same one (readable by its owner only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-        file.write(pem)
+        file.write(secret)
     try:
         os.chmod(file.name, 0o600)
         os.link(file.name, path)

@@ -87,6 +87,8 @@ class Emulator:
             self._front = FrontServer(port)
             self._read_template(template_path, parameter_overrides)
             self.resources = provision(self.template, self.endpoint)
+            if self.profile.after_provision:
+                self.profile.after_provision(self.template, self.endpoint)
             self._signing_key = self._development_key()
             self._start_runtime(env_overrides)
             self._start_event_sources(positions)

@@ -43,3 +43,6 @@ class Profile:
     # How to mint a token for this stack, told (in its log) with a 401 for a token of another issuer;
     # "{port}" is replaced by the stack's port.
     token_hint: str = ""
+    # Steps of the application's own, run once the template's resources exist and before any function
+    # starts (e.g. certifying a key the template made): called with the template and the endpoint.
+    after_provision: Callable[[Any, Any], object] | None = None

@@ -33,6 +33,7 @@ def provision(template: Template, endpoint: Endpoint) -> dict[str, str]:
         "AWS::S3::Bucket": _bucket,
         "AWS::S3::BucketPolicy": _bucket_policy,
         "AWS::KMS::Key": _kms_key,
+        "AWS::KMS::Alias": _kms_alias,
     }
     created, skipped = {}, []
     for logical_id in template.dependency_order():
@@ -228,9 +229,10 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kms_key(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
-    """A symmetric key, found again by its alias (alias/<physical name>) when the endpoint keeps
-    state, so what it encrypted stays readable. The key policy is not applied: moto evaluates no
-    Allow statement of a key policy (only Deny, and only for DescribeKey)."""
+    """A key (symmetric unless its KeySpec says otherwise), found again by its alias
+    (alias/<physical name>) when the endpoint keeps state, so what it encrypted stays readable.
+    The key policy is not applied: moto evaluates no Allow statement of a key policy (only Deny,
+    and only for DescribeKey)."""
     kms = endpoint.client("kms")
     _warn_unapplied(logical_id, properties, {"Description", "EnableKeyRotation", "KeyPolicy", "KeySpec", "KeyUsage"})
     log.info("%s: KeyPolicy not applied locally (moto evaluates no Allow statement of a key policy)", logical_id)
@@ -247,6 +249,20 @@ def _kms_key(template: Template, endpoint: Endpoint, logical_id: str, properties
         log.info("%s: created key %s", logical_id, alias)
     template.record(logical_id, Ref=key["KeyId"], Arn=key["Arn"])
     return str(key["KeyId"])
+
+
+def _kms_alias(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:
+    """An alias of a key: pointed at its target again when it exists (the key may be new)."""
+    kms = endpoint.client("kms")
+    name, target = properties["AliasName"], properties["TargetKeyId"]
+    try:
+        kms.create_alias(AliasName=name, TargetKeyId=target)
+        log.info("%s: created alias %s", logical_id, name)
+    except kms.exceptions.AlreadyExistsException:
+        kms.update_alias(AliasName=name, TargetKeyId=target)
+        log.info("%s: pointed alias %s at %s", logical_id, name, target)
+    template.record(logical_id, Ref=name)
+    return str(name)
 
 
 def _bucket_policy(template: Template, endpoint: Endpoint, logical_id: str, properties: dict[str, Any]) -> str:

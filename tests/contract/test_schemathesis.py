@@ -41,6 +41,8 @@ SETTINGS = hypothesis.settings(
 )
 STATEFUL = hypothesis.settings(SETTINGS, max_examples=80, stateful_step_count=10, phases=[hypothesis.Phase.generate])
 
+# POST /verify takes a PDF's bytes as application/pdf: sent as the binary body they are.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
 schema = schemathesis.openapi.from_path(COMMITTED)
 EXISTING: dict[str, str] = {}  # path parameter values that exist, set by the `existing` fixture
 

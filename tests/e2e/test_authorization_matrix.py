@@ -40,6 +40,9 @@ SNAPSHOTTERS = {"inspector", "operator", "broker", "owner"}
 # operationId -> expected status by caller (callers not named: see `expected`)
 EXPECTED: dict[str, dict[str, int]] = {
     "health": dict.fromkeys(CALLERS, 200),
+    # Open to anyone holding a file: no token is fine; a token given must be valid (401) and name a
+    # verified email (403), as everywhere; strangers get the verdict but not the room's title.
+    "verify": {"no token": 200, "stranger": 200, "admin": 200, **dict.fromkeys(ROOM_ROLES, 200)},
     "listRooms": {"stranger": 200, "admin": 200, **dict.fromkeys(ROOM_ROLES, 200)},
     "createRoom": {"stranger": 201, "admin": 201, **dict.fromkeys(ROOM_ROLES, 201)},
     "getRoom": room_route(READERS, 200),
@@ -114,6 +117,8 @@ class World:
         self.document_id = self.call(self.owner, "POST", f"/rooms/{self.room_id}/documents", json=document).json()["id"]
         self.snapshot = self.new_snapshot("Matrix")
         self.wait(self.snapshot["task_id"])
+        path = f"/rooms/{self.room_id}/snapshots/{self.snapshot['id']}"
+        self.snapshot = self.call(self.owner, "GET", path).json()  # completed: its PDF's SHA-256 known
         self.counter = itertools.count()
         self.webhook, self.doomed = self.new_webhook(), []
 
@@ -221,6 +226,7 @@ class World:
         vessel = {"name": f"MT {n}", "imo": imo_number(n), "vessel_type": "t", "flag": "MT"}
         requests_by_operation = {
             "health": lambda: ("GET", "/health", {}),
+            "verify": lambda: ("POST", "/verify", {"json": {"sha256": snapshot["pdf_sha256"]}}),
             "listRooms": lambda: ("GET", "/rooms", {}),
             "createRoom": lambda: ("POST", "/rooms", {"json": room_body()}),
             "getRoom": lambda: ("GET", room, {}),

@@ -125,6 +125,9 @@ class Stack:
             if name in self.physical:
                 return self.physical[name]
             raise KeyError(f"cannot resolve Ref {name}")
+        if isinstance(value, dict) and list(value) == ["Fn::Sub"] and isinstance(value["Fn::Sub"], str):
+            names = {"AWS::StackName": self.name, **self.parameters}
+            return re.sub(r"\$\{([^}]+)\}", lambda match: str(names[match.group(1)]), value["Fn::Sub"])
         if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:  # of a resource moto lacks (see below)
             return placeholder(*getatt_target(value["Fn::GetAtt"]))
         return value

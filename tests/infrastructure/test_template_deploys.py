@@ -580,3 +580,37 @@ def test_only_the_api_encrypts_and_only_the_delivery_function_decrypts_webhook_s
     assert stack.physical["WebhookSecretKey"]
     environments = {fid: _function_environment(stack.sam, fid) for fid in _of_type(stack.sam, FUNCTION)}
     assert {f"{fid}Role" for fid, env in environments.items() if "WEBHOOK_KEY_ID" in env} == set(users)
+
+
+def test_only_the_renderer_signs_pdfs_with_an_asymmetric_key_it_names_by_alias(stack):
+    key = stack.cfn["Resources"]["SigningKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    assert "EnableKeyRotation" not in key  # asymmetric keys do not rotate themselves (docs/signing.md)
+    signers = {}
+    for statement in key["KeyPolicy"]["Statement"]:
+        actions = set(_as_list(statement["Action"]))
+        assert statement["Effect"] == "Allow"
+        assert not any(WILDCARD_ACTION.match(action) for action in actions), statement
+        if "kms:Sign" in actions:
+            signers[_getatt_target(statement["Principal"]["AWS"])] = statement["Condition"]["StringEquals"]
+    assert signers == {"RendererFunctionRole": {"kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "RAW"}}
+    alias = stack.cfn["Resources"]["SigningKeyAlias"]["Properties"]
+    assert alias["TargetKeyId"] == {"Ref": "SigningKey"}
+    environments = {fid: _function_environment(stack.sam, fid) for fid in _of_type(stack.sam, FUNCTION)}
+    assert {fid for fid, env in environments.items() if "SIGNING_KEY_ID" in env} == {"RendererFunction"}
+    assert environments["RendererFunction"]["SIGNING_KEY_ID"] == {"Ref": "SigningKeyAlias"}
+
+
+def test_verification_is_a_public_route_of_its_own_function_with_its_own_throttle(stack):
+    events = _events(stack.sam, "VerifyFunction", "HttpApi")
+    assert [(e["Method"], e["Path"], e["Auth"]["Authorizer"]) for e in events.values()] == [
+        ("POST", "/api/v1/verify", "NONE")
+    ]
+    source = stack.sam["Resources"]["HttpApi"]["Properties"]
+    assert (
+        source["RouteSettings"]["POST /api/v1/verify"]["ThrottlingRateLimit"]
+        < source["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    )
+    environment = _function_environment(stack.sam, "VerifyFunction")
+    assert environment["JWT_ISSUER"] == {"Ref": "JwtIssuer"}
+    assert environment["JWT_AUDIENCE"] == {"Ref": "JwtAudience"}

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from roomsnap.dal.signing_key import certificate_chain
 from roomsnap.dal.storage import pdf_key
 from roomsnap.ids import new_id
 from roomsnap.models import Activity, Party, Role, Room, Snapshot, utc_now
@@ -9,11 +10,18 @@ from roomsnap.webhooks import Webhook, new_secret, system_audit
 
 from renderer.logic.cache import ByteBoundedLRU
 from renderer.logic.render import SnapshotRenderer
+from renderer.logic.signing import PdfSealer, SignerSettings
 from renderer.report import LIBRARY_VERSION, TEMPLATE_VERSION, render_report
 
 
-def make_renderer(parts, render=render_report, claim_rows: int | None = None) -> SnapshotRenderer:
-    """claim_rows=0: every render claims the task (and holds a lease) first, as large rooms do."""
+def sealer(parts) -> PdfSealer:
+    """The renderer's signer over moto's KMS key, certified by the development CA."""
+    return PdfSealer(parts["signing_key"], SignerSettings(certificate_chain(parts["certificate_parameter"])))
+
+
+def make_renderer(parts, render=render_report, claim_rows: int | None = None, sign=None) -> SnapshotRenderer:
+    """claim_rows=0: every render claims the task (and holds a lease) first, as large rooms do;
+    `sign` replaces the development signer (a sealer with other settings)."""
     return SnapshotRenderer(
         parts["rooms"],
         parts["snapshots"],
@@ -23,6 +31,8 @@ def make_renderer(parts, render=render_report, claim_rows: int | None = None) ->
         render,
         TEMPLATE_VERSION,
         LIBRARY_VERSION,
+        sign=sign or sealer(parts).sign,
+        issuances=parts["issuances"],
         **({} if claim_rows is None else {"claim_rows": claim_rows}),
     )
 

@@ -14,6 +14,8 @@ from roomsnap.models import utc_now
 
 from cleanup.maintenance import Maintenance
 from tests.integration.builders import make_renderer, new_room, new_snapshot, objects, process
+from verify.logic.signatures import read_signatures
+from verify.logic.verifier import Verifier
 
 
 @pytest.fixture
@@ -162,6 +164,26 @@ def _audit():
     from roomsnap.models import Activity, utc_now
 
     return Activity(id=new_id(), at=utc_now(), actor="o@x.io", action="snapshot.deleted", category="audit")
+
+
+def test_after_the_cleanup_a_re_render_issues_new_bytes_and_the_old_file_still_verifies(parts, queue):
+    """Issuance records outlive the snapshot and the cached PDF: the old file verifies as issued,
+    and the re-render (signed anew: other bytes) is issued under a record of its own."""
+    room_id = new_room(parts, "Re-render after cleanup, Yeosu")
+    first = process(make_renderer(parts), new_snapshot(parts, room_id, "Kept on record")).snapshot
+    old_pdf = parts["pdfs"].get(first.content_hash)
+    parts["snapshots"].delete(first, _audit())
+    report = maintenance(parts, queue, pdf_retention=timedelta(seconds=0)).run(["unreferenced_pdfs", "expired_records"])
+    assert report.pdfs_deleted >= 1
+    assert objects(parts, first.content_hash) == 0
+    again = process(make_renderer(parts), new_snapshot(parts, room_id, "Kept on record")).snapshot
+    assert again.content_hash == first.content_hash  # the same printed content
+    assert again.pdf_sha256 != first.pdf_sha256  # signed anew
+    verifier = Verifier(parts["issuances"], parts["rooms"], lambda pdf: read_signatures(pdf, []))
+    old = verifier.by_pdf(old_pdf, None)
+    assert (old.verdict, old.snapshot_id) == ("issued", first.id)
+    new = verifier.by_sha256(again.pdf_sha256, None)
+    assert (new.verdict, new.snapshot_id) == ("issued", again.id)
 
 
 def test_unfinished_tasks_spread_over_the_index_shards_and_the_sweep_reads_them_all(aws, parts, queue):

@@ -1,6 +1,7 @@
 """The renderer's logic against real DynamoDB/S3 APIs (moto over HTTP): cache layers, races,
 duplicate deliveries, cancellation."""
 
+import hashlib
 import threading
 import time
 from datetime import UTC, datetime
@@ -68,6 +69,12 @@ def test_two_renderers_of_the_same_hash_at_once_leave_one_object_and_two_complet
     assert sorted(o.cache_layer for o in outcomes) == ["rendered", "s3"]  # the loser's write counts as a hit
     assert {parts["snapshots"].get(s.id).task_status for s in snapshots} == {TaskStatus.COMPLETED}
     assert objects(parts, outcomes[0].snapshot.content_hash) == 1
+    # Each signed its own render (other bytes), and the loser adopted the stored object: both
+    # snapshots carry the stored bytes' SHA-256 and size
+    stored = parts["pdfs"].get(outcomes[0].snapshot.content_hash)
+    assert {(o.snapshot.pdf_sha256, o.snapshot.file_size) for o in outcomes} == {
+        (hashlib.sha256(stored).hexdigest(), len(stored))
+    }
 
 
 def test_a_redelivered_message_does_not_render_twice(parts):

@@ -7,6 +7,7 @@ them, not written again. `Repositories` wires one set of fakes that share state 
 share one table: audit lines land in the room's log, completions in the generation log, and a
 completed snapshot is what makes its PDF `referenced`."""
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from roomsnap.clearance import ClearanceFacts
 from roomsnap.dal.create_limits import Admission, LimitReached, Limits, window_names
 from roomsnap.dal.generation_log import GenerationLog, days_between, event_of
 from roomsnap.dal.idempotency import WINDOW, IdempotencyClaim, KeyClaimed
+from roomsnap.dal.issuance import Issuance
 from roomsnap.dal.items import decode_cursor, encode_cursor
 from roomsnap.dal.pdf_records import KnownContent
 from roomsnap.dal.rooms import MAX_CHANGE_ITEMS, Change
@@ -533,6 +535,10 @@ class FakePdfStore:
     def exists(self, content_hash: str) -> bool:
         return content_hash in self.objects
 
+    def stored_sha256(self, content_hash: str) -> str | None:
+        pdf = self.objects.get(content_hash)
+        return None if pdf is None else hashlib.sha256(pdf).hexdigest()
+
     def put_if_absent(self, content_hash: str, pdf: bytes, at: datetime | None = None) -> bool:
         if content_hash in self.objects:
             return False
@@ -549,6 +555,20 @@ class FakePdfStore:
 
     def presigned_url(self, content_hash: str, filename: str, ttl_seconds: int) -> str:
         return f"https://pdfs.example/{pdf_key(content_hash)}?filename={filename}&expires_in={ttl_seconds}"
+
+
+class FakeIssuanceRecords:
+    """IssuanceRecords: one record per (PDF bytes, snapshot), the first one kept."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], Issuance] = {}
+
+    def record(self, issuance: Issuance) -> None:
+        self.records.setdefault((issuance.pdf_sha256, issuance.snapshot_id), issuance)
+
+    def of(self, pdf_sha256: str, limit: int = 20) -> list[Issuance]:
+        found = [issuance for (sha, _), issuance in sorted(self.records.items()) if sha == pdf_sha256]
+        return found[:limit]
 
 
 class FakeRenderQueue:
@@ -647,6 +667,7 @@ class Repositories:
         self.limits = FakeCreateLimits(Limits(per_minute=60, per_hour=600, unfinished=50))
         self.pdf_records = FakePdfRecords(self.snapshots)
         self.pdfs = FakePdfStore()
+        self.issuances = FakeIssuanceRecords()
         self.queue = FakeRenderQueue()
         self.api_latency = FakeApiLatencyStats()
         self.expired = FakeExpiredRecords()

@@ -1,6 +1,8 @@
 """SnapshotRenderer.process against in-memory repositories and a stand-in for ReportLab: the cache
 layers, content keys, failures, cancellation, races, the touch window and progress."""
 
+import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +10,14 @@ import pytest
 from roomsnap.clearance import BlockerKind, ClearanceStatus
 from roomsnap.content import printed_clearance
 from roomsnap.dal.rooms import Change
-from roomsnap.errors import LeaseHeld, PdfBeingDeleted, PermanentRenderError, SnapshotSettled, TransientError
+from roomsnap.errors import (
+    LeaseHeld,
+    PdfBeingDeleted,
+    PermanentRenderError,
+    SigningUnavailable,
+    SnapshotSettled,
+    TransientError,
+)
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.ids import new_id
 from roomsnap.models import Document, ReportContent, Snapshot, TaskStatus, Vessel, iso, utc_now
@@ -41,6 +50,12 @@ class Render:
         return b"%PDF-" + canonical_json(content.model_dump(mode="json"))
 
 
+def sign(pdf: bytes) -> bytes:
+    """Stands in for the PAdES signer: each signature is new (a signing time, a fresh ECDSA
+    nonce), so two signatures of the same render differ, as with KMS."""
+    return pdf + b"\n%signed " + uuid.uuid4().bytes.hex().encode()
+
+
 def container(
     repos: Repositories, render: Render | None = None, touch_valid_s: float = 0, claim_rows: int = CLAIM_ROWS
 ) -> SnapshotRenderer:
@@ -54,6 +69,8 @@ def container(
         ByteBoundedLRU(1 << 20),
         render or Render(),
         *VERSIONS,
+        sign=sign,
+        issuances=repos.issuances,
         touch_valid_s=touch_valid_s,
         claim_rows=claim_rows,
     )
@@ -97,17 +114,55 @@ def test_a_miss_renders_stores_and_completes(repos, render, renderer, room_id):
     snapshot = new_snapshot(repos, room_id)
     # When it is processed
     outcome = process(renderer, snapshot)
-    # Then the content is rendered once and stored under its content hash
+    # Then the content is rendered once, signed, and stored under the hash of what it prints
     (content,) = render.contents
     digest = content_hash(content, *VERSIONS)
     assert outcome.cache_layer == "rendered"
-    assert repos.pdfs.get(digest) == render(content)
-    # And the snapshot is completed, pointing at it, and logged
+    pdf = repos.pdfs.get(digest)
+    assert pdf.startswith(render(content) + b"\n%signed ")
+    # And the snapshot is completed, pointing at it, with the signed bytes' SHA-256, and logged
     stored = repos.snapshots.get(snapshot.id)
     assert stored == outcome.snapshot
     assert (stored.task_status, stored.progress, stored.content_hash) == (TaskStatus.COMPLETED, 100, digest)
-    assert stored.file_size == outcome.pdf_bytes == len(repos.pdfs.get(digest))
+    assert stored.file_size == outcome.pdf_bytes == len(pdf)
+    assert stored.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert stored.timings.sign_ms is not None
     assert [(line["outcome"], line["cache_layer"]) for line in repos.log.lines] == [("completed", "rendered")]
+    # And the issuance of those bytes to this snapshot is on record
+    (issuance,) = repos.issuances.of(stored.pdf_sha256)
+    assert (issuance.snapshot_id, issuance.room_id, issuance.content_hash) == (snapshot.id, room_id, digest)
+    assert issuance.file_size == len(pdf)
+
+
+def test_identical_content_is_served_the_same_signed_bytes_and_each_issuance_is_recorded(repos, room_id):
+    # Given a PDF rendered and signed by one container
+    first = process(container(repos), new_snapshot(repos, room_id))
+    # When snapshots of the same content come to that container and to a fresh one
+    again = process(container(repos), new_snapshot(repos, room_id))
+    # Then they are served the very bytes first signed, and not signed again
+    assert again.cache_layer == "s3"
+    assert again.snapshot.pdf_sha256 == first.snapshot.pdf_sha256
+    # And each snapshot's issuance of those bytes is recorded
+    issued = repos.issuances.of(first.snapshot.pdf_sha256)
+    assert {issuance.snapshot_id for issuance in issued} == {first.snapshot.id, again.snapshot.id}
+
+
+def test_a_signing_failure_issues_nothing(repos, room_id):
+    # Given a container whose signer cannot sign (the key disabled)
+    def disabled(pdf: bytes) -> bytes:
+        raise SigningUnavailable("the signing key is disabled")
+
+    renderer = container(repos)
+    renderer.sign = disabled
+    snapshot = new_snapshot(repos, room_id)
+    # When the snapshot is processed, the failure is a transient one
+    with pytest.raises(SigningUnavailable):
+        process(renderer, snapshot)
+    # Then nothing was stored, cached or issued, and the snapshot is not completed
+    assert repos.pdfs.objects == {}
+    assert len(renderer.memory) == 0
+    assert repos.issuances.records == {}
+    assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.PENDING
 
 
 def test_the_same_content_again_is_served_from_memory(repos, render, renderer, room_id):
@@ -341,16 +396,25 @@ def test_a_task_cancelled_before_a_permanent_failure_stays_cancelled(repos, room
     assert repos.snapshots.get(snapshot.id).task_status is TaskStatus.CANCELLED
 
 
-def test_a_concurrent_writer_of_the_same_hash_counts_as_an_s3_hit(repos, room_id):
-    # Given another renderer that stores the same content's PDF while this one renders it
+def test_the_loser_of_a_race_on_one_hash_adopts_the_stored_pdf(repos, room_id):
+    # Given another renderer that stores its own signed PDF of the same content while this one renders it
     def other_renderer_stores(content: ReportContent) -> None:
-        repos.pdfs.put_if_absent(content_hash(content, *VERSIONS), Render()(content))
+        repos.pdfs.put_if_absent(content_hash(content, *VERSIONS), sign(Render()(content)))
 
-    # When this render is done
-    outcome = process(container(repos, Render(during=other_renderer_stores)), new_snapshot(repos, room_id))
-    # Then the lost race is a hit: the bytes are the same
+    renderer = container(repos, Render(during=other_renderer_stores))
+    # When this render is done (its own signature differs from the stored one)
+    outcome = process(renderer, new_snapshot(repos, room_id))
+    # Then the lost race is an S3 hit: the snapshot gets the stored bytes, their size and their hash
+    stored = repos.pdfs.get(outcome.snapshot.content_hash)
     assert outcome.cache_layer == "s3"
     assert outcome.snapshot.task_status is TaskStatus.COMPLETED
+    assert (outcome.snapshot.file_size, outcome.snapshot.pdf_sha256) == (
+        len(stored),
+        hashlib.sha256(stored).hexdigest(),
+    )
+    # And the container's memory holds the stored bytes, not its own copy
+    assert renderer.memory.get(outcome.snapshot.content_hash) == stored
+    assert [issuance.pdf_sha256 for issuance in repos.issuances.records.values()] == [outcome.snapshot.pdf_sha256]
 
 
 # ---------------------------------------------------------------- the touch window
@@ -386,6 +450,24 @@ def test_a_memory_hit_puts_back_a_pdf_the_cleanup_removed(repos, renderer, room_
     # Then it stores it again, so the snapshot does not point at nothing
     assert second.cache_layer == "memory"
     assert repos.pdfs.exists(second.snapshot.content_hash)
+    assert second.snapshot.pdf_sha256 == first.snapshot.pdf_sha256
+
+
+def test_a_memory_copy_gives_way_to_a_pdf_signed_anew_after_the_cleanup(repos, room_id):
+    # Given a PDF in one container's memory that the cleanup removed, and another container that
+    # then rendered and signed the same content anew
+    holder = container(repos)
+    first = process(holder, new_snapshot(repos, room_id))
+    repos.pdfs.delete(first.snapshot.content_hash)
+    resigned = process(container(repos), new_snapshot(repos, room_id))
+    assert resigned.cache_layer == "rendered"
+    assert resigned.snapshot.pdf_sha256 != first.snapshot.pdf_sha256
+    # When the first container serves that content again
+    again = process(holder, new_snapshot(repos, room_id))
+    # Then it serves the stored, newly signed bytes, and keeps them in place of its own copy
+    assert again.cache_layer == "s3"
+    assert again.snapshot.pdf_sha256 == resigned.snapshot.pdf_sha256
+    assert holder.memory.get(again.snapshot.content_hash) == repos.pdfs.get(again.snapshot.content_hash)
 
 
 def test_a_pdf_the_cleanup_is_deleting_makes_the_render_retry(repos, renderer, room_id):

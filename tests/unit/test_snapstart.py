@@ -45,7 +45,9 @@ def test_a_restored_environment_makes_its_own_aws_clients(monkeypatch):
 
 
 def test_a_restored_renderer_is_a_container_of_its_own():
-    renderer = SnapshotRenderer(None, None, None, None, ByteBoundedLRU(1 << 20), bytes, "1", "test")
+    renderer = SnapshotRenderer(
+        None, None, None, None, ByteBoundedLRU(1 << 20), bytes, "1", "test", sign=bytes, issuances=None
+    )
     snapshot_id = renderer.container_id
     renderer.restored()
     assert renderer.container_id != snapshot_id

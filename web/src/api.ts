@@ -149,6 +149,22 @@ export interface SeriesBucket {
   p99: number | null;
   cache_hits: number;
 }
+export interface Verification {
+  verdict: "issued" | "changed_after_signing" | "not_issued";
+  issued: boolean;
+  sha256: string;
+  message: string;
+  issued_at: string | null;
+  snapshot_id: string | null;
+  issuances: { snapshot_id: string; issued_at: string; room_id: string | null; room_title: string | null }[];
+  signed_revision_sha256: string | null;
+  signature: {
+    intact: boolean;
+    signed_at: string | null;
+    signer: string | null;
+    changes_after_signing: boolean;
+  } | null;
+}
 export interface Page<T> {
   items: T[];
   next: string | null;
@@ -181,13 +197,15 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
   const headers: Record<string, string> = { Accept: "application/json, application/problem+json" };
   const token = currentToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A file goes as its own bytes and media type (POST /verify takes a PDF); anything else as JSON.
+  if (body !== undefined)
+    headers["Content-Type"] = body instanceof Blob ? body.type || "application/pdf" : "application/json";
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || body instanceof Blob ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "The service cannot be reached. Check the connection and try again.", null);
@@ -304,4 +322,13 @@ export const api = {
       `/snapshots/metrics/series?hours=${hours}&bucket_minutes=${bucketMinutes}`,
     ),
   redriveDeadLetters: () => json<{ moved: number }>("POST", "/admin/dead-letters/redrive"),
+
+  /** Whether this service issued exactly this file (sent whole: a change after signing is then told apart). */
+  verifyPdf: (file: Blob) => json<Verification>("POST", "/verify", new Blob([file], { type: "application/pdf" })),
+  /** The same question for a file of any size, asked by its SHA-256 (computed here). */
+  async verifySha256(file: Blob): Promise<Verification> {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+    const sha256 = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    return json<Verification>("POST", "/verify", { sha256 });
+  },
 };

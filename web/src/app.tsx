@@ -5,6 +5,7 @@ import { SESSION_ENDED, signOut, type Me } from "./auth";
 import { RoomPage, type RoomTab } from "./pages/room";
 import { RoomsPage } from "./pages/rooms";
 import { SignedOut } from "./pages/signed-out";
+import { VerifyPage } from "./pages/verify";
 import { Link, navigate, usePath } from "./router";
 import { Loading } from "./ui";
 
@@ -32,6 +33,14 @@ export function App({ initialUser }: { initialUser: Me | null }) {
     firstRender.current = false;
   }, [path]);
 
+  if (!me && path === "/verify") {
+    // Open to anyone holding a file: no sign-in needed.
+    return (
+      <main id="main" class="signed-out">
+        <VerifyPage />
+      </main>
+    );
+  }
   if (!me) return <SignedOut problem={ended ? "Your session has ended. Sign in again to go on." : undefined} />;
 
   const room = ROOM_PATH.exec(path);
@@ -40,6 +49,8 @@ export function App({ initialUser }: { initialUser: Me | null }) {
       <RoomsPage me={me} />
     ) : room ? (
       <RoomPage me={me} roomId={decodeURIComponent(room[1])} tab={(room[2] ?? "data") as RoomTab} />
+    ) : path === "/verify" ? (
+      <VerifyPage />
     ) : path === "/admin" && me.isAdmin ? (
       <AdminRoute />
     ) : (
@@ -58,6 +69,9 @@ export function App({ initialUser }: { initialUser: Me | null }) {
         <nav aria-label="Main">
           <Link href="/" current={path === "/"}>
             My rooms
+          </Link>
+          <Link href="/verify" current={path === "/verify"}>
+            Verify a PDF
           </Link>
           {me.isAdmin && (
             <Link href="/admin" current={path === "/admin"}>

@@ -8,8 +8,10 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
+from roomsnap import verification
 from roomsnap.models import API_PREFIX
 from roomsnap.observability import logged_with_context, traced
+from roomsnap.verification import VERIFY_PATH
 
 from api import problems, request_latency
 from api.routes import admin, health, metrics, rooms, snapshots, tasks, webhooks
@@ -32,8 +34,12 @@ problems.register(app)
 
 @cache
 def openapi_json() -> str:
-    """The OpenAPI description of this API, generated from the routes and models (sorted, stable)."""
-    return json.dumps(json.loads(app.get_openapi_json_schema()), indent=2, sort_keys=True) + "\n"
+    """The OpenAPI description of the HTTP API, generated from the routes and models (sorted, stable):
+    this function's routes, and POST /verify, which a function of its own answers (roomsnap.verification)."""
+    description = json.loads(app.get_openapi_json_schema())
+    description["paths"][VERIFY_PATH], schemas = verification.operation()
+    description["components"]["schemas"].update(schemas)
+    return json.dumps(description, indent=2, sort_keys=True) + "\n"
 
 
 @cache

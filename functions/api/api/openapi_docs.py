@@ -6,9 +6,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from roomsnap.problem_details import PROBLEM_JSON
+
 from api.logic.views import GatewayError, Problem
 
-PROBLEM_JSON = "application/problem+json"
 PUBLIC: dict[str, Any] = {"security": []}  # outside the JWT authorizer (Auth: Authorizer: NONE in template.yaml)
 WRITE_ERRORS = (413, 415)  # of POST and PATCH operations: refused before parsing (see problems.refusal_of)
 NO_CONTENT: dict = {}  # declared so that no body (and no media type) is expected

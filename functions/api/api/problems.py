@@ -1,8 +1,6 @@
 """Every error the API function answers, in one shape: RFC 9457 problem details with the request id
 to quote to support. Includes the refusals made before anything parses a request (413, 415)."""
 
-import json
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -12,24 +10,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from roomsnap.errors import DomainError
 from roomsnap.observability import logger
+from roomsnap.problem_details import problem_body
 
 from api.openapi_docs import PROBLEM_JSON
 from api.request_latency import record_latency_of
 
 MAX_BODY_BYTES = 64 * 1024  # the largest valid request is a few kB
 RETRYABLE_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
-
-
-def problem_body(status: int, detail: str, request_id: str, **extra: Any) -> str:
-    body = {
-        "type": f"https://room-snapshots.dev/problems/{status}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "request_id": request_id,
-        **extra,
-    }
-    return json.dumps(body, default=str)
 
 
 def register(app: APIGatewayHttpResolver) -> None:

@@ -9,6 +9,8 @@ time for the slowest render the budget allows; later records are handed back at 
 timeout never fails the whole batch."""
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -19,10 +21,12 @@ from pydantic import BaseModel, ValidationError
 from roomsnap.config import settings
 from roomsnap.content import Budget
 from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.issuance import IssuanceRecords
 from roomsnap.dal.pdf_records import PdfRecords
 from roomsnap.dal.queues import DeadLetterQueue, RenderQueue
+from roomsnap.dal.signing_key import SigningKey, certificate_chain
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import SnapshotSettled, failure_for_users
+from roomsnap.errors import SigningUnavailable, SnapshotSettled, failure_for_users
 from roomsnap.models import CacheLayer, Id, Snapshot, TaskStatus
 from roomsnap.observability import logged_with_context, logger, metrics, traced
 from roomsnap.snapstart import after_restore, before_snapshot
@@ -32,8 +36,30 @@ from renderer.logic.render import SnapshotRenderer
 from renderer.logic.retries import plan_retry
 from renderer.report import LIBRARY_VERSION, TEMPLATE_VERSION, load_fonts, render_report
 
+if TYPE_CHECKING:
+    from renderer.logic.signing import PdfSealer
+
 SETTINGS = settings()
 CACHE_METRICS: dict[CacheLayer, str] = {"memory": "CacheHitMemory", "s3": "CacheHitS3", "rendered": "CacheMiss"}
+
+
+@cache
+def sealer() -> "PdfSealer":
+    """The signer, built on the first cache miss: pyHanko is imported then, not at cold start."""
+    from renderer.logic.signing import PdfSealer, SignerSettings
+
+    chain = certificate_chain(SETTINGS.signing_certificate_parameter)
+    return PdfSealer(SigningKey(SETTINGS.signing_key_id), SignerSettings(chain, SETTINGS.timestamp_url))
+
+
+def sign_pdf(pdf: bytes) -> bytes:
+    """Signs with the container's signer; when signing fails (a disabled key, a new certificate
+    that does not match yet), the signer is built afresh on the next attempt."""
+    try:
+        return sealer().sign(pdf)
+    except SigningUnavailable:
+        sealer.cache_clear()
+        raise
 
 
 memory_cache = ByteBoundedLRU(SETTINGS.memory_cache_mb * 1024 * 1024)
@@ -47,6 +73,8 @@ renderer = SnapshotRenderer(
     render_report,
     TEMPLATE_VERSION,
     LIBRARY_VERSION,
+    sign=sign_pdf,
+    issuances=IssuanceRecords(SETTINGS.table_name),
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
     budget=Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
 )
@@ -99,13 +127,19 @@ def retry_later(record: SQSRecord, snapshot_id: str, error: Exception) -> None:
     deliveries = int(record.attributes.approximate_receive_count)
     plan = plan_retry(error, deliveries, SETTINGS.max_receive_count, SETTINGS.retry_backoff_seconds)
     reference = logger.get_correlation_id() or record.message_id
+    # A PDF that cannot be signed is not issued at all; its reason names no key or ARN.
+    unsigned = isinstance(error, SigningUnavailable)
     if plan.action == "give_up":
-        snapshots.fail(
-            snapshot_id, failure_for_users(f"The snapshot could not be rendered ({deliveries} attempts)", reference)
+        what = (
+            f"The PDF could not be signed, so none was issued ({deliveries} attempts; {error})"
+            if unsigned
+            else f"The snapshot could not be rendered ({deliveries} attempts)"
         )
+        snapshots.fail(snapshot_id, failure_for_users(what, reference))
         metrics.add_metric(name="SnapshotsFailed", unit=MetricUnit.Count, value=1)
     elif plan.action == "back_off":
-        stage = f"Rendering failed (attempt {deliveries} of {SETTINGS.max_receive_count}); retrying shortly"
+        failed = "Signing" if unsigned else "Rendering"
+        stage = f"{failed} failed (attempt {deliveries} of {SETTINGS.max_receive_count}); retrying shortly"
         snapshots.release(snapshot_id, last_error=f"{type(error).__name__}: {error}", stage=stage)
     metrics.add_metric(name="RenderRetries", unit=MetricUnit.Count, value=1)
     logger.warning(

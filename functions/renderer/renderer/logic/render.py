@@ -15,7 +15,14 @@ its data, so the room's id and version, the snapshot's title and sections, the e
 and the template and library versions — the content key — determine what the report prints. The
 content hash found for a content key, and the clearance that content prints, are remembered (in
 this container and in the table); a later snapshot with the same key needs one small read of the
-room's version instead of reading the room, and still records the verdict its PDF shows."""
+room's version instead of reading the room, and still records the verdict its PDF shows.
+
+A PDF is signed once, when it is first stored: what is hashed stays the printed content, and the
+signature (its time, its signer) is made after the render and before the store. Identical content
+is served the same signed bytes, so every path that holds a PDF in memory serves what S3 holds:
+a renderer that loses the race to store its own signed copy adopts the stored one, and a memory
+copy is checked against the stored object's SHA-256 whenever the touch window has passed. Each
+snapshot's PDF bytes are recorded (issuance records) before the snapshot completes."""
 
 import hashlib
 import math
@@ -29,9 +36,10 @@ from cachetools import LRUCache
 
 from roomsnap.content import DEFAULT_BUDGET, Budget, gather, printed_clearance, printed_size
 from roomsnap.dal import RoomRepository, SnapshotRepository
+from roomsnap.dal.issuance import Issuance, IssuanceRecords
 from roomsnap.dal.pdf_records import STALE_DELETION_MARK, KnownContent, PdfRecords
 from roomsnap.dal.storage import PdfStore
-from roomsnap.errors import PermanentRenderError
+from roomsnap.errors import PermanentRenderError, TransientError
 from roomsnap.hashing import canonical_json, content_hash
 from roomsnap.models import CacheLayer, ReportContent, Snapshot, TaskStatus, Timings, iso, utc_now
 
@@ -88,6 +96,9 @@ class SnapshotRenderer:
         render: Callable[[ReportContent], bytes],
         template_version: str,
         library_version: str,
+        *,
+        sign: Callable[[bytes], bytes],
+        issuances: IssuanceRecords,
         touch_valid_s: float = 0,
         claim_rows: int = CLAIM_ROWS,
         budget: Budget = DEFAULT_BUDGET,
@@ -99,6 +110,8 @@ class SnapshotRenderer:
         self.pdfs = pdfs
         self.memory = memory
         self.render = render
+        self.sign = sign  # the rendered PDF -> the signed PDF (renderer.logic.signing)
+        self.issuances = issuances
         self.versions = (template_version, library_version)
         self.known_contents: LRUCache[str, KnownContent] = LRUCache(KNOWN_KEYS_LIMIT)  # by content key
         self.touch_valid_s = touch_valid_s  # well inside the cleanup's PDF retention
@@ -144,6 +157,17 @@ class SnapshotRenderer:
         except PermanentRenderError as error:
             failed = snapshot.model_copy(update={"task_status": TaskStatus.FAILED, "error": str(error)})
             return Outcome(failed if self.snapshots.fail(snapshot_id, str(error)) else None)
+        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        self.issuances.record(
+            Issuance(
+                pdf_sha256=pdf_sha256,
+                snapshot_id=snapshot.id,
+                room_id=snapshot.room_id,
+                content_hash=digest,
+                file_size=len(pdf),
+                issued_at=utc_now(),
+            )
+        )
         timings.total_ms = _ms_since(started)
         usage = {"renderer_id": self.container_id, "l1_entries": len(self.memory), "l1_bytes": self.memory.used_bytes}
         completed = self.snapshots.complete(
@@ -153,6 +177,7 @@ class SnapshotRenderer:
             claimed=claimed,
             started_at=started_at,
             file_size=len(pdf),
+            pdf_sha256=pdf_sha256,
             cache_layer=layer,
             timings=timings,
             clearance=known.clearance,
@@ -198,23 +223,43 @@ class SnapshotRenderer:
             self.pdf_records.touch(digest, stale_mark_before=iso(datetime.now(UTC) - STALE_DELETION_MARK))
             self.touched[digest] = touched_at
         if (pdf := self.memory.get(digest)) is not None:
-            # The cleanup may have removed the object since this container cached it: put it back,
-            # so a memory hit never points a snapshot at nothing.
-            if not confirmed and not self.pdfs.exists(digest):
-                self.pdfs.put_if_absent(digest, pdf)
-            return pdf, "memory"
+            return (pdf, "memory") if confirmed else self._as_stored(digest, pdf)
         if (pdf := self.pdfs.get(digest)) is not None:
             self.memory.put(digest, pdf)
             return pdf, "s3"
         return None, None
 
+    def _as_stored(self, digest: str, pdf: bytes) -> tuple[bytes, CacheLayer]:
+        """A memory copy, checked against S3: the cleanup may have removed the object since this
+        container cached it (then it is put back, so a memory hit never points a snapshot at
+        nothing), and another renderer may have stored a newly signed PDF of this content since
+        (then that one is served, and replaces this container's copy)."""
+        stored = self.pdfs.stored_sha256(digest)
+        if stored == hashlib.sha256(pdf).hexdigest() or (stored is None and self.pdfs.put_if_absent(digest, pdf)):
+            return pdf, "memory"
+        return self._adopt_stored(digest), "s3"
+
+    def _adopt_stored(self, digest: str) -> bytes:
+        """The stored PDF of this content, in place of this container's own copy."""
+        self.memory.pop(digest, None)
+        pdf = self.pdfs.get(digest)
+        if pdf is None:  # deleted again in between: the cleanup's mark makes the retry wait for it
+            raise TransientError("the stored PDF disappeared while it was read")
+        self.memory.put(digest, pdf)
+        return pdf
+
     def _render_and_store(self, content: ReportContent, digest: str, timings: Timings) -> tuple[bytes, CacheLayer]:
         step = time.perf_counter()
-        pdf = self.render(content)  # whatever text it holds: what no font draws prints as a placeholder
+        rendered = self.render(content)  # whatever text it holds: what no font draws prints as a placeholder
         timings.render_ms = _ms_since(step)
         step = time.perf_counter()
-        # Losing the race to a concurrent writer of the same hash is a hit: the bytes are the same.
-        layer: CacheLayer = "rendered" if self.pdfs.put_if_absent(digest, pdf) else "s3"
+        pdf = self.sign(rendered)
+        timings.sign_ms = _ms_since(step)
+        step = time.perf_counter()
+        if self.pdfs.put_if_absent(digest, pdf):
+            self.memory.put(digest, pdf)
+            layer: CacheLayer = "rendered"
+        else:  # another renderer stored its own signed copy first: every snapshot gets that one
+            pdf, layer = self._adopt_stored(digest), "s3"
         timings.store_ms = _ms_since(step)
-        self.memory.put(digest, pdf)
         return pdf, layer

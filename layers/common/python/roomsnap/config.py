@@ -66,6 +66,16 @@ class Settings(BaseModel):
     events_http_domain: str = ""
     events_scheme: str = "https"
     events_publish_timeout_seconds: int = Field(default=2, ge=1)
+    # PDF signing (the renderer): the KMS key (its alias), the SSM parameter holding the PEM chain
+    # of the key's certificate, and the RFC 3161 timestamp authority's URL (empty: PAdES B-B).
+    signing_key_id: str = ""
+    signing_certificate_parameter: str = ""
+    timestamp_url: str = ""
+    # POST /verify (no API Gateway authorizer): the token issuer and audience it checks itself, and
+    # how many verifications one caller (a user, or a source address) may ask for a minute.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    verify_requests_per_minute: int = Field(default=30, ge=1)
     # Document expiry alerts: documents expiring within this many days are announced, daily.
     expiry_alert_days: int = Field(default=14, ge=0)
 

@@ -88,3 +88,8 @@ class LeaseHeld(TransientError):
 
 class PdfBeingDeleted(TransientError):
     """The cleanup is removing this cached PDF at this moment; render again once it is gone."""
+
+
+class SigningUnavailable(TransientError):
+    """The PDF cannot be signed now (the signing key is disabled or unreachable, its certificate is
+    missing or certifies another key). Retried like any transient failure; nothing is issued unsigned."""

@@ -462,6 +462,7 @@ class Timings(Model):
     queue_wait_ms: float | None = None
     gather_ms: float | None = None
     render_ms: float | None = None
+    sign_ms: float | None = None
     store_ms: float | None = None
     total_ms: float | None = None
 
@@ -486,6 +487,7 @@ class Snapshot(Model):
     error: str | None = None
     file_size: int = 0
     content_hash: str | None = None
+    pdf_sha256: str | None = None  # of the signed PDF's bytes: what POST /verify looks up
     cache_layer: CacheLayer | None = None
     timings: Timings = Timings()
     correlation_id: str | None = None

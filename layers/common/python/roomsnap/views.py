@@ -34,6 +34,7 @@ class SnapshotView(View):
     completed_at: str | None
     error: str | None
     content_hash: str | None
+    pdf_sha256: str | None = Field(description="SHA-256 of the signed PDF's bytes (POST /verify takes it)")
     cache_layer: CacheLayer | None
     timings: Timings
     clearance: Clearance | None = Field(

@@ -18,10 +18,13 @@ The single DynamoDB table (docs/data-model.md):
   HOOKMSG#<msg>      MSG                one event for one endpoint              webhooks.py
   HOOKLOG#<webhook>  <id>               the delivery log                        webhooks.py
   DOCALERT#<doc>     <day>              a document's expiry alert of a day      expiring_documents.py
+  ISSUED#<sha256>    SNAP#<id>          PDF bytes issued for a snapshot          issuance.py
+  VERIFYLIMIT#<who>  VERIFY             a caller's verifications this minute     verify_limits.py
   (documents with an expiry date)       GSI2: DOCEXP#<day> / <room>#<id>        expiring_documents.py
 
 S3 holds the PDFs (storage.py); SQS the render, webhook and dead-letter queues (queues.py); KMS
-the key of the webhook secrets (secrets.py).
+the key of the webhook secrets (secrets.py) and the PDF signing key, whose certificate chain SSM
+Parameter Store keeps (signing_key.py).
 """
 
 from roomsnap.dal.rooms import RoomRepository

@@ -1,5 +1,10 @@
-"""The PDF cache's second layer: S3 objects keyed by content hash, written at most once."""
+"""The PDF cache's second layer: S3 objects keyed by content hash, written at most once.
 
+An object holds the signed PDF first stored for its content; S3 keeps the SHA-256 of its bytes
+(sent with the upload, so S3 also checks what it received), which tells a renderer whether the
+copy it holds in memory is still the one stored."""
+
+import base64
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -28,18 +33,20 @@ class PdfStore:
                 return None
             raise
 
-    def exists(self, content_hash: str) -> bool:
+    def stored_sha256(self, content_hash: str) -> str | None:
+        """The hex SHA-256 of the stored PDF's bytes, or None when there is no such object."""
         try:
-            self.s3.head_object(Bucket=self.bucket, Key=pdf_key(content_hash))
+            head = self.s3.head_object(Bucket=self.bucket, Key=pdf_key(content_hash), ChecksumMode="ENABLED")
         except ClientError as error:
             if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return base64.b64decode(head["ChecksumSHA256"]).hex()
 
     def put_if_absent(self, content_hash: str, pdf: bytes) -> bool:
-        """Stores the PDF unless an object with this hash exists. Same hash means same bytes, so a
-        concurrent writer that got there first is as good as our own write: returns False then."""
+        """Stores the PDF unless an object with this hash exists; returns False then. Each render is
+        signed anew, so a concurrent writer that got there first stored other bytes of the same
+        content: the caller adopts those (get) rather than serving its own."""
         try:
             self.s3.put_object(
                 Bucket=self.bucket,
