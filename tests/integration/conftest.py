@@ -35,7 +35,9 @@ def aws():
     # A stack name of its own: moto's state is per process, and the shared e2e stack (same
     # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
-    template.set_parameters(local_issuer_parameters(template, LOCAL_ISSUER, PROFILE.client_id))  # as the emulator runs it
+    template.set_parameters(
+        local_issuer_parameters(template, LOCAL_ISSUER, PROFILE.client_id)
+    )  # as the emulator runs it
     resources = provision(template, endpoint)
     (signing_parameter,) = certify_template_signers(template, endpoint)
     resources = {**resources, "SigningCertificateParameter": signing_parameter}  # where the chain is kept

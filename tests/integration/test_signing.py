@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from roomsnap.dal.signing_key import certificate_chain
 from roomsnap.errors import SigningUnavailable
 
-from scripts.signing_ca import DevelopmentCa
 from renderer.logic.signing import PdfSealer, SignerSettings
+from scripts.signing_ca import DevelopmentCa
 from tests.integration.builders import make_renderer, new_room, new_snapshot, process
 from tests.signatures import (
     LocalTimestampAuthority,

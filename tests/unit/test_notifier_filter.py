@@ -11,6 +11,8 @@ from template_emulator.event_filters import compile_filters, passes
 from template_emulator.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
+# Parameters without a default, which a deployment (or the emulator) gives.
+ISSUER = {"JwtIssuer": "https://issuer.example", "JwtAudience": "room-snapshots"}
 
 
 def stream_record(event_name="MODIFY", old=None, new=None):
@@ -24,7 +26,7 @@ def snapshot_image(status):
 
 @pytest.fixture(scope="module")
 def notifier_filters():
-    template = Template(ROOT / "template.yaml")
+    template = Template(ROOT / "template.yaml", parameter_overrides=ISSUER)
     event = template.function("NotifierFunction").events["TableStream"]["Properties"]
     return compile_filters(template.resolve(event["FilterCriteria"]))
 
@@ -56,7 +58,7 @@ def test_the_notifier_sees_every_snapshot_write_and_expiry_alerts_only(notifier_
 
 
 def test_the_notifier_mapping_is_read_from_the_template():
-    template = Template(ROOT / "template.yaml")
+    template = Template(ROOT / "template.yaml", parameter_overrides=ISSUER)
     template.record("DataTable", StreamArn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/now")
     template.record("NotifierDeadLetterQueue", QueueUrl="https://sqs.local/notifier-dlq")
     (notifier,) = [m for m in streams.stream_mappings_from_template(template) if m.function == "NotifierFunction"]
