@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import typing
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,42 @@ def _public_key(pem: bytes) -> Any:
     return serialization.load_pem_public_key(pem)
 
 
+def _factory_shape(factory: Callable[[], Any]) -> Any:
+    """What a defaultdict's factory makes, as a picklable description: a class to call, or
+    ("defaultdict", the shape of its own factory). moto makes some with lambdas (SSM's tags:
+    `defaultdict(lambda: defaultdict(dict))`), which pickle cannot name."""
+    made = factory()
+    if isinstance(made, defaultdict) and made.default_factory is not None:
+        return ("defaultdict", _factory_shape(made.default_factory))
+    return type(made)
+
+
+def _factory(shape: Any) -> Callable[[], Any]:
+    if isinstance(shape, tuple):
+        inner = _factory(shape[1])
+        return lambda: defaultdict(inner)
+    return typing.cast(Callable[[], Any], shape)
+
+
+def _defaultdict(cls: type[defaultdict], shape: Any, items: dict, attributes: dict) -> defaultdict:
+    made = cls.__new__(cls)
+    defaultdict.__init__(made, _factory(shape) if shape is not None else None, items)
+    if attributes:  # a subclass's own attributes (a plain defaultdict has none)
+        vars(made).update(attributes)
+    return made
+
+
 class _StatePickler(pickle.Pickler):
-    """Locks and conditions as fresh ones; cryptography's keys (KMS's asymmetric keys) as PEM."""
+    """Locks and conditions as fresh ones; cryptography's keys (KMS's asymmetric keys) as PEM;
+    defaultdicts whose factory is a lambda by what the factory makes, and subclasses of defaultdict
+    whose constructor takes other arguments (SSM's ParameterDict) without calling it."""
 
     def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, defaultdict) and (
+            type(obj) is not defaultdict or "<" in getattr(obj.default_factory, "__qualname__", "")
+        ):
+            shape = _factory_shape(obj.default_factory) if obj.default_factory is not None else None
+            return _defaultdict, (type(obj), shape, dict(obj), dict(getattr(obj, "__dict__", {})))
         if isinstance(obj, _PRIVATE_KEYS):
             pem = obj.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

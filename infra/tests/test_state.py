@@ -16,7 +16,9 @@ from template_emulator.endpoint import Endpoint
 from template_emulator.state import StateFolder
 folder = StateFolder(pathlib.Path(sys.argv[1]))
 endpoint = Endpoint()
-dynamodb, sqs, s3, kms = (endpoint.client(name) for name in ("dynamodb", "sqs", "s3", "kms"))
+dynamodb, sqs, s3, kms, ssm = (endpoint.client(name) for name in ("dynamodb", "sqs", "s3", "kms", "ssm"))
+ssm.put_parameter(Name="/stack/chain", Value="-----BEGIN CERTIFICATE-----", Type="String",
+    Tags=[{"Key": "port", "Value": "Ζhoushan"}])
 dynamodb.create_table(TableName="ports", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
@@ -43,7 +45,7 @@ before = json.loads(sys.argv[2])
 folder = StateFolder(pathlib.Path(sys.argv[1]))
 endpoint = Endpoint()
 positions = folder.restore()
-dynamodb, sqs, s3, kms = (endpoint.client(name) for name in ("dynamodb", "sqs", "s3", "kms"))
+dynamodb, sqs, s3, kms, ssm = (endpoint.client(name) for name in ("dynamodb", "sqs", "s3", "kms", "ssm"))
 streams = endpoint.client("dynamodbstreams")
 url = sqs.get_queue_url(QueueName="work")["QueueUrl"]
 arn = dynamodb.describe_table(TableName="ports")["Table"]["LatestStreamArn"]
@@ -61,6 +63,8 @@ print(json.dumps({
     "object": s3.get_object(Bucket="pdf-bucket", Key="pdf/a.pdf")["Body"].read().decode(),
     "secret": kms.decrypt(CiphertextBlob=bytes.fromhex(before["blob"]))["Plaintext"].decode(),
     "verified": verified,
+    "parameter": ssm.get_parameter(Name="/stack/chain")["Parameter"]["Value"],
+    "tags": ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/stack/chain")["TagList"],
 }))
 endpoint.stop()
 """
@@ -87,6 +91,8 @@ def test_a_restarted_endpoint_has_its_tables_streams_queues_objects_keys_and_pos
     assert after["object"] == "%PDF-1.7 ..."
     assert after["secret"] == "whsec_σήμα"  # the key material came back
     assert after["verified"] is True  # and an asymmetric key's too
+    assert after["parameter"] == "-----BEGIN CERTIFICATE-----"  # SSM's (whose tags moto keeps in a lambda's dict)
+    assert after["tags"] == [{"Key": "port", "Value": "Ζhoushan"}]
 
 
 def test_an_unreadable_state_is_set_aside_and_the_stack_starts_empty(tmp_path):
