@@ -40,9 +40,9 @@ def site_config(facts: SiteFacts) -> dict[str, Any]:
 PROFILE = Profile(
     stack_name="room-snapshots-local",
     # Settings template.yaml never sets: webhooks may go to loopback receivers, and to nothing else,
-    # so nothing run locally sends traffic off the machine; the live channel is the stack's own
-    # plain-HTTP server.
-    function_environment={"WEBHOOK_LOOPBACK_ONLY": "true", "EVENTS_SCHEME": "http"},
+    # so nothing run locally sends traffic off the machine; the live channel and the web app (whose
+    # /verify page the PDFs name) are the stack's own plain-HTTP server.
+    function_environment={"WEBHOOK_LOOPBACK_ONLY": "true", "EVENTS_SCHEME": "http", "WEB_SCHEME": "http"},
     product_name="Room Snapshots",
     client_id="room-snapshots-local",
     admin_group_parameter="AdminGroup",

@@ -28,7 +28,7 @@ from template_emulator.state import Saver, StateFolder
 from template_emulator.streams import StreamPoller, stream_mappings_from_template
 from template_emulator.template import Template
 from template_emulator.ttl import TtlSweeper
-from template_emulator.web import StaticSite, api_path_patterns, security_headers
+from template_emulator.web import StaticSite, api_path_patterns, record_distribution_attributes, security_headers
 
 log = logging.getLogger("template_emulator")
 
@@ -108,6 +108,7 @@ class Emulator:
         self.issuer = local_issuer(self._front.port)
         self.template = Template(template_path, region=self.endpoint.region, stack_name=self.profile.stack_name)
         EventsApi.record_attributes(self.template, self.authority)
+        record_distribution_attributes(self.template, self.authority)
         self.template.set_parameters(
             {
                 **local_issuer_parameters(self.template, self.issuer, self.profile.client_id),

@@ -44,6 +44,13 @@ def security_headers(policy: dict[str, Any]) -> list[tuple[str, str]]:
     return headers  # (Strict-Transport-Security means nothing over the emulator's plain HTTP)
 
 
+def record_distribution_attributes(template: Template, authority: str) -> None:
+    """Every CloudFront distribution of the template is the emulator's front server (host:port), which
+    serves its origins: recorded before anything resolves `DomainName` (environment variables)."""
+    for logical_id in template.resources_of_type("AWS::CloudFront::Distribution"):
+        template.record(logical_id, DomainName=authority)
+
+
 def api_path_patterns(template: Template) -> list[str]:
     """The path patterns of the CloudFront cache behaviours whose origin is an HTTP API of the template."""
     http_apis = set(template.resources_of_type("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"))

@@ -10,6 +10,7 @@ from template_emulator.endpoint import Endpoint
 from template_emulator.http_api import local_issuer_parameters
 from template_emulator.provision import provision
 from template_emulator.template import Template
+from template_emulator.web import record_distribution_attributes
 
 from roomsnap.dal import RoomRepository, SnapshotRepository
 from roomsnap.dal.issuance import IssuanceRecords
@@ -35,9 +36,9 @@ def aws():
     # A stack name of its own: moto's state is per process, and the shared e2e stack (same
     # resource names otherwise) may still be running, its functions consuming these queues.
     template = Template(ROOT / "template.yaml", region=endpoint.region, stack_name="room-snapshots-integration")
-    template.set_parameters(
-        local_issuer_parameters(template, LOCAL_ISSUER, PROFILE.client_id)
-    )  # as the emulator runs it
+    # As the emulator runs it: its issuer and client id, the web app's domain its own.
+    template.set_parameters(local_issuer_parameters(template, LOCAL_ISSUER, PROFILE.client_id))
+    record_distribution_attributes(template, "127.0.0.1:3000")
     resources = provision(template, endpoint)
     (signing_parameter,) = certify_template_signers(template, endpoint)
     resources = {**resources, "SigningCertificateParameter": signing_parameter}  # where the chain is kept

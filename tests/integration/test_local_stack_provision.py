@@ -7,6 +7,7 @@ import pytest
 from template_emulator.endpoint import Endpoint
 from template_emulator.provision import provision
 from template_emulator.template import Template
+from template_emulator.web import record_distribution_attributes
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 
@@ -15,6 +16,7 @@ TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 def provisioned():
     endpoint = Endpoint()
     template = Template(TEMPLATE, region=endpoint.region, stack_name="room-snapshots-provision")
+    record_distribution_attributes(template, "127.0.0.1:3000")  # the web app's domain, as emulated
     resources = provision(template, endpoint)
     yield template, endpoint, resources
     endpoint.stop()

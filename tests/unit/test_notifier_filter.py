@@ -9,6 +9,7 @@ import pytest
 from template_emulator import streams
 from template_emulator.event_filters import compile_filters, passes
 from template_emulator.template import Template
+from template_emulator.web import record_distribution_attributes
 
 ROOT = Path(__file__).resolve().parents[2]
 # Parameters without a default, which a deployment (or the emulator) gives.
@@ -27,6 +28,7 @@ def snapshot_image(status):
 @pytest.fixture(scope="module")
 def notifier_filters():
     template = Template(ROOT / "template.yaml", parameter_overrides=ISSUER)
+    record_distribution_attributes(template, "127.0.0.1:3000")  # the emulator serves the web app
     event = template.function("NotifierFunction").events["TableStream"]["Properties"]
     return compile_filters(template.resolve(event["FilterCriteria"]))
 
@@ -59,6 +61,7 @@ def test_the_notifier_sees_every_snapshot_write_and_expiry_alerts_only(notifier_
 
 def test_the_notifier_mapping_is_read_from_the_template():
     template = Template(ROOT / "template.yaml", parameter_overrides=ISSUER)
+    record_distribution_attributes(template, "127.0.0.1:3000")  # the emulator serves the web app
     template.record("DataTable", StreamArn="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/now")
     template.record("NotifierDeadLetterQueue", QueueUrl="https://sqs.local/notifier-dlq")
     (notifier,) = [m for m in streams.stream_mappings_from_template(template) if m.function == "NotifierFunction"]

@@ -194,6 +194,21 @@ def test_every_page_footer_names_the_room_the_data_s_moment_and_the_hash_of_what
         ]
 
 
+def test_the_footer_names_where_the_file_is_verified_and_that_place_is_part_of_what_is_hashed():
+    # Given the same room in a deployment that names its verification page, and in one that names none
+    named = room(verify_url="https://d111111abcdef8.cloudfront.net/verify")
+    unnamed = room()
+
+    # Then every page of the first says where to verify it, beside the room and the data's moment
+    for page in pages_text(render_report(named)):
+        assert "Verify this file: https://d111111abcdef8.cloudfront.net/verify" in page
+    assert "Verify this file" not in text_of(render_report(unnamed))
+    # And, being printed, it is part of the content hash: the two never share a PDF
+    assert content_hash(named, TEMPLATE_VERSION, LIBRARY_VERSION) != content_hash(
+        unnamed, TEMPLATE_VERSION, LIBRARY_VERSION
+    )
+
+
 def test_a_character_no_font_draws_prints_as_its_code_point_and_is_noted_once():
     # Given names with a private-use character, a control character and an unassigned code point
     companies = ["Private \ue000 Use", "Bell\x07Ltd", "Nul\x00Byte", "Unassigned \U000e0fff mark", "Again \ue000"]

@@ -77,6 +77,7 @@ renderer = SnapshotRenderer(
     issuances=IssuanceRecords(SETTINGS.table_name),
     touch_valid_s=min(3600, SETTINGS.pdf_retention_days * 86_400 / 2),
     budget=Budget(SETTINGS.report_max_rows, SETTINGS.report_max_characters),
+    verify_url=f"{SETTINGS.web_scheme}://{SETTINGS.web_domain}/verify" if SETTINGS.web_domain else None,
 )
 after_restore(renderer.restored)
 before_snapshot(load_fonts)

@@ -510,6 +510,7 @@ class PageFurniture(NamedTuple):
 
     heading: str  # the room's and the snapshot's titles
     footer: tuple[str, str]  # room id and data as of; the content hash
+    verify_at: str  # where to have the PDF verified ("" when the deployment names no page)
     created: datetime | None  # data as of: the PDF's creation date
 
 
@@ -551,6 +552,8 @@ class ReportCanvas(Canvas):
             self.line(left, bottom + 18, right, bottom + 18)
             self.drawString(left, bottom + 9, footer[0])
             self.drawString(left, bottom, footer[1])
+            if self.furniture.verify_at:
+                self.drawRightString(right, bottom + 9, self.furniture.verify_at)
             super().showPage()
         super().save()
 
@@ -561,6 +564,7 @@ def furniture(content: ReportContent) -> PageFurniture:
     return PageFurniture(
         heading=f"{isolated(room.title)} · {isolated(content.title)}",
         footer=(valid(f"Room {room.id} · Data as of {human_time(room.data_as_of)}"), f"Content SHA-256 {digest}"),
+        verify_at=valid(f"Verify this file: {content.verify_url}") if content.verify_url else "",
         created=parse_time(room.data_as_of),
     )
 

@@ -102,9 +102,11 @@ class SnapshotRenderer:
         touch_valid_s: float = 0,
         claim_rows: int = CLAIM_ROWS,
         budget: Budget = DEFAULT_BUDGET,
+        verify_url: str | None = None,
     ):
         self.rooms = rooms
         self.budget = budget
+        self.verify_url = verify_url  # printed in every PDF's footer
         self.snapshots = snapshots
         self.pdf_records = pdf_records
         self.pdfs = pdfs
@@ -192,6 +194,7 @@ class SnapshotRenderer:
             "sections": [snapshot.include_documents, snapshot.include_approvals, snapshot.include_activity],
             "expiry_checked_on": today.isoformat(),
             "versions": self.versions,
+            "verify_url": self.verify_url,
         }
         return hashlib.sha256(canonical_json(parts)).hexdigest()
 
@@ -204,7 +207,7 @@ class SnapshotRenderer:
         """Reads the room, hashes what it prints, and records the hash and the printed clearance
         under the content key of the version actually read (the room may have changed since its
         version was looked up)."""
-        content, version = gather(self.rooms, snapshot, today, self.budget)
+        content, version = gather(self.rooms, snapshot, today, self.budget, self.verify_url)
         clearance = printed_clearance(content)
         clearance.blockers = clearance.blockers[:STORED_BLOCKERS]
         known = KnownContent(content_hash(content, *self.versions), clearance)

@@ -65,6 +65,10 @@ class Settings(BaseModel):
     # http only on the local stack, which template.yaml never sets) and the publish timeout.
     events_http_domain: str = ""
     events_scheme: str = "https"
+    # The web app's domain (CloudFront's), which the PDF's footer names for verification, and its
+    # scheme (plain http only on the local stack, which template.yaml never sets).
+    web_domain: str = ""
+    web_scheme: str = "https"
     events_publish_timeout_seconds: int = Field(default=2, ge=1)
     # PDF signing (the renderer): the KMS key (its alias), the SSM parameter holding the PEM chain
     # of the key's certificate, and the RFC 3161 timestamp authority's URL (empty: PAdES B-B).

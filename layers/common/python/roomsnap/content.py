@@ -47,13 +47,17 @@ def _lines(model, records) -> list:
 
 
 def gather(
-    rooms: RoomRepository, snapshot: Snapshot, today: date, budget: Budget = DEFAULT_BUDGET
+    rooms: RoomRepository,
+    snapshot: Snapshot,
+    today: date,
+    budget: Budget = DEFAULT_BUDGET,
+    verify_url: str | None = None,
 ) -> tuple[ReportContent, int]:
     """What the snapshot prints, and the room version it was read at. A room is read in more than
     one request, so the version is read again afterwards: if it moved, a change landed mid-read
     and the room is read again, so that content and version always agree."""
     for _ in range(GATHER_ATTEMPTS):
-        content, version = _read(rooms, snapshot, today)
+        content, version = _read(rooms, snapshot, today, verify_url)
         if rooms.room_version(snapshot.room_id) == version:
             check_budget(content, budget)
             return content, version
@@ -94,7 +98,7 @@ def check_budget(content: ReportContent, budget: Budget = DEFAULT_BUDGET) -> Non
         )
 
 
-def _read(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[ReportContent, int]:
+def _read(rooms: RoomRepository, snapshot: Snapshot, today: date, verify_url: str | None) -> tuple[ReportContent, int]:
     detail = rooms.get_room_detail(snapshot.room_id)
     if detail is None:
         raise PermanentRenderError("the room no longer exists")
@@ -121,5 +125,6 @@ def _read(rooms: RoomRepository, snapshot: Snapshot, today: date) -> tuple[Repor
         if snapshot.include_approvals
         else None,
         activity=activity,
+        verify_url=verify_url,
     )
     return content, detail.version

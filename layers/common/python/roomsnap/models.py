@@ -536,3 +536,5 @@ class ReportContent(Model):
     documents: list[DocumentLine] | None
     approvals: list[ApprovalLine] | None
     activity: list[ActivityLine] | None
+    # Where anyone holding the PDF can have it verified (the deployment's /verify page), in the footer.
+    verify_url: str | None = None
